@@ -1,0 +1,19 @@
+//! The rules of IOTA Scripts: aggregates, value objects and the ports that storage implements.
+//!
+//! Nothing here performs I/O or knows a framework; every constructor of a value object parses
+//! and refuses bad input with a precise error.
+
+pub mod actor;
+pub mod execution;
+pub mod ids;
+pub mod paging;
+pub mod repository;
+pub mod script;
+pub mod tenant;
+pub mod token;
+pub mod user;
+pub mod validation;
+
+pub use actor::{Actor, Permission, Role};
+pub use ids::{ExecutionId, RoleId, ScriptId, TenantId, TokenId, UserId};
+pub use validation::ValidationErrors;

@@ -1,0 +1,137 @@
+//! Pages of results and the filters of the script list.
+
+use crate::script::{ScriptStatus, ScriptType};
+use crate::validation::ValidationErrors;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u64,
+    pub limit: u64,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u64 = 20;
+    pub const MAX_LIMIT: u64 = 100;
+
+    /// Page numbers start at 1; a limit is 1–100 (20 when absent).
+    pub fn parse(page: Option<i64>, limit: Option<i64>) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let page = match page {
+            None => 1,
+            Some(p) if p >= 1 => p as u64,
+            Some(_) => {
+                errors.add("page", "must be 1 or more");
+                1
+            }
+        };
+        let limit = match limit {
+            None => Self::DEFAULT_LIMIT,
+            Some(l) if (1..=Self::MAX_LIMIT as i64).contains(&l) => l as u64,
+            Some(_) => {
+                errors.add(
+                    "limit",
+                    format!("must be between 1 and {}", Self::MAX_LIMIT),
+                );
+                Self::DEFAULT_LIMIT
+            }
+        };
+        errors.into_result().map(|()| Self { page, limit })
+    }
+
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.limit)
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            limit: Self::DEFAULT_LIMIT,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub limit: u64,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            limit: self.limit,
+        }
+    }
+}
+
+/// Filters of the script list; `search` matches words of the name and description.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScriptFilter {
+    pub script_type: Option<ScriptType>,
+    pub status: Option<ScriptStatus>,
+    pub search: Option<String>,
+}
+
+impl ScriptFilter {
+    pub const MAX_SEARCH_CHARS: usize = 200;
+
+    /// The search split into words of letters and digits (at most 8): what both databases
+    /// match, every word as a prefix.
+    pub fn search_words(&self) -> Vec<String> {
+        let Some(search) = &self.search else {
+            return Vec::new();
+        };
+        search
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(8)
+            .map(str::to_lowercase)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_requests() {
+        assert_eq!(
+            PageRequest::parse(None, None),
+            Ok(PageRequest { page: 1, limit: 20 })
+        );
+        assert_eq!(
+            PageRequest::parse(Some(3), Some(10)).map(|p| p.offset()),
+            Ok(20)
+        );
+        for (page, limit, field) in [
+            (Some(0), None, "page"),
+            (None, Some(0), "limit"),
+            (None, Some(101), "limit"),
+        ] {
+            let errors = PageRequest::parse(page, limit).expect_err(field);
+            assert!(errors.get(field).is_some());
+        }
+    }
+
+    #[test]
+    fn search_words() {
+        let filter = ScriptFilter {
+            search: Some("  Export, CLIENTS--now!  ".into()),
+            ..Default::default()
+        };
+        assert_eq!(filter.search_words(), vec!["export", "clients", "now"]);
+        let injection = ScriptFilter {
+            search: Some("'; DROP TABLE scripts; --".into()),
+            ..Default::default()
+        };
+        assert_eq!(injection.search_words(), vec!["drop", "table", "scripts"]);
+    }
+}

@@ -1,0 +1,84 @@
+//! The storage ports. Every query is scoped by tenant: a row of another tenant is "not found".
+
+use crate::ids::{ScriptId, TenantId, TokenId, UserId};
+use crate::paging::{Page, PageRequest, ScriptFilter};
+use crate::script::{Script, ScriptVersion};
+use crate::tenant::Tenant;
+use crate::token::ApiToken;
+use crate::user::{Email, User};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RepoError {
+    #[error("a script named \"{0}\" already exists")]
+    DuplicateName(String),
+    #[error("{method} {path} is already served by another script")]
+    DuplicateRoute { method: String, path: String },
+    #[error("{what} \"{value}\" already exists")]
+    Duplicate { what: &'static str, value: String },
+    #[error("the record changed since it was read; reload and try again")]
+    Stale,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+#[async_trait]
+pub trait ScriptRepository: Send + Sync {
+    /// Inserts the script, its first version and its HTTP routes in one transaction.
+    async fn create(&self, script: &Script, version: &ScriptVersion) -> Result<(), RepoError>;
+    /// Writes the script if it is still at `expected_version`, with its new version and routes,
+    /// in one transaction; `Stale` if someone else changed it first.
+    async fn update(
+        &self,
+        script: &Script,
+        expected_version: i32,
+        version: &ScriptVersion,
+    ) -> Result<(), RepoError>;
+    async fn get(&self, tenant: TenantId, id: ScriptId) -> Result<Option<Script>, RepoError>;
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: &ScriptFilter,
+        page: PageRequest,
+    ) -> Result<Page<Script>, RepoError>;
+    /// Deletes the script with its versions, routes and executions; `false` if none.
+    async fn delete(&self, tenant: TenantId, id: ScriptId) -> Result<bool, RepoError>;
+    /// Versions, newest first.
+    async fn list_versions(
+        &self,
+        tenant: TenantId,
+        id: ScriptId,
+        page: PageRequest,
+    ) -> Result<Page<ScriptVersion>, RepoError>;
+    async fn get_version(
+        &self,
+        tenant: TenantId,
+        id: ScriptId,
+        version: i32,
+    ) -> Result<Option<ScriptVersion>, RepoError>;
+}
+
+#[async_trait]
+pub trait TenantRepository: Send + Sync {
+    async fn create(&self, tenant: &Tenant) -> Result<(), RepoError>;
+    async fn get(&self, id: TenantId) -> Result<Option<Tenant>, RepoError>;
+    async fn get_by_slug(&self, slug: &str) -> Result<Option<Tenant>, RepoError>;
+    async fn count(&self) -> Result<u64, RepoError>;
+}
+
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    async fn create(&self, user: &User) -> Result<(), RepoError>;
+    async fn get(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, RepoError>;
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepoError>;
+}
+
+#[async_trait]
+pub trait TokenRepository: Send + Sync {
+    async fn create(&self, token: &ApiToken) -> Result<(), RepoError>;
+    async fn find_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>, RepoError>;
+    async fn touch(&self, id: TokenId, at: DateTime<Utc>) -> Result<(), RepoError>;
+}
