@@ -1,1 +1,50 @@
-//! placeholder
+//! The schema of IOTA Scripts, as sea-orm migrations that serve SQLite and PostgreSQL alike.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_accounts;
+mod m20261122_000002_scripts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_accounts::Migration),
+            Box::new(m20261122_000002_scripts::Migration),
+        ]
+    }
+}
+
+/// A foreign key that deletes the row when what it points to is deleted.
+pub(crate) fn cascade(
+    name: &str,
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(from.0, from.1)
+        .to(to.0, to.1)
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+/// Creates a plain (or unique) index over `columns` of `table`.
+pub(crate) fn index(
+    name: &str,
+    table: impl IntoIden,
+    columns: &[&str],
+    unique: bool,
+) -> IndexCreateStatement {
+    let mut statement = Index::create();
+    statement.name(name).table(table);
+    for column in columns {
+        statement.col(Alias::new(*column));
+    }
+    if unique {
+        statement.unique();
+    }
+    statement.to_owned()
+}

@@ -1,1 +1,128 @@
-fn main() {}
+//! Entry point of `cargo xtask`: parses the command line and dispatches to the project automation tasks.
+
+mod bench;
+mod pg;
+mod step;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+Project automation for IOTA Scripts.
+
+Usage:
+  cargo xtask test [--no-lint] [-- <test runner args>...]
+      cargo fmt --check, cargo clippy -D warnings, then the workspace tests
+      (cargo nextest if installed, else cargo test) against the PostgreSQL
+      admin URL in IOTA_SCRIPTS_TEST_PG (default: postgres://postgres@127.0.0.1:5432/postgres).
+      --no-lint   skip the fmt and clippy steps
+      Arguments after `--` go to the test runner (e.g. a test filter).
+
+  cargo xtask bench [<name>...] [-- <bench args>...]
+      Run the benchmarks (release builds), all of them or only those named.
+
+  cargo xtask help
+      Show this message.
+";
+
+/// A parsed command line.
+#[derive(Debug)]
+enum Command {
+    Test(test::TestOptions),
+    Bench(bench::BenchOptions),
+    Help,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = parse(&args).and_then(|command| {
+        let root = workspace_root()?;
+        match command {
+            Command::Test(options) => test::run(&root, &options),
+            Command::Bench(options) => bench::run(&root, &options),
+            Command::Help => {
+                print!("{USAGE}");
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Splits `args` at the first `--`: the flags before it, the pass-through arguments after it.
+fn split_passthrough(args: &[String]) -> (&[String], Vec<String>) {
+    match args.iter().position(|arg| arg == "--") {
+        Some(index) => (&args[..index], args[index + 1..].to_vec()),
+        None => (args, Vec::new()),
+    }
+}
+
+fn parse(args: &[String]) -> Result<Command> {
+    let Some((subcommand, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        bail!("missing subcommand (expected `test` or `bench`)");
+    };
+    let (flags, passthrough) = split_passthrough(rest);
+    match subcommand.as_str() {
+        "test" => {
+            let mut options = test::TestOptions {
+                lint: true,
+                runner_args: passthrough,
+            };
+            for flag in flags {
+                match flag.as_str() {
+                    "--no-lint" => options.lint = false,
+                    "-h" | "--help" => return Ok(Command::Help),
+                    other => bail!(
+                        "unknown argument `{other}` for `cargo xtask test` \
+                         (put test runner arguments after `--`, e.g. `cargo xtask test -- my_filter`)"
+                    ),
+                }
+            }
+            Ok(Command::Test(options))
+        }
+        "bench" => {
+            let mut options = bench::BenchOptions {
+                names: Vec::new(),
+                bench_args: passthrough,
+            };
+            for flag in flags {
+                match flag.as_str() {
+                    "-h" | "--help" => return Ok(Command::Help),
+                    other if other.starts_with('-') => bail!(
+                        "unknown option `{other}` for `cargo xtask bench` \
+                         (put benchmark arguments after `--`)"
+                    ),
+                    name => options.names.push(name.to_owned()),
+                }
+            }
+            Ok(Command::Bench(options))
+        }
+        "help" | "-h" | "--help" => Ok(Command::Help),
+        other => {
+            eprint!("{USAGE}");
+            bail!("unknown subcommand `{other}` (expected `test` or `bench`)")
+        }
+    }
+}
+
+/// The workspace root: the parent of this package's directory.
+fn workspace_root() -> Result<PathBuf> {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .with_context(|| format!("{} has no parent directory", manifest_dir.display()))?;
+    if !root.join("Cargo.toml").is_file() {
+        bail!("no Cargo.toml in the workspace root {}", root.display());
+    }
+    Ok(root.to_path_buf())
+}

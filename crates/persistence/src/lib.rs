@@ -1,1 +1,14 @@
-//! placeholder
+//! Storage of IOTA Scripts on SQLite (the embedded default) or PostgreSQL, through sea-orm.
+//!
+//! Repositories implement the ports of `domain::repository` and return domain types; the
+//! entities stay inside this crate.
+
+mod connection;
+mod entities;
+mod errors;
+mod repositories;
+
+pub use connection::{Backend, Database, DatabaseError};
+pub use repositories::{
+    SeaScriptRepository, SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+};

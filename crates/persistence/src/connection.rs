@@ -1,0 +1,127 @@
+//! Opening the database named by a URL, with the settings each backend needs, and migrating it.
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("unsupported database URL \"{0}\": use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot create the directory {path} for the SQLite database: {source}")]
+    CreateDirectory {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("migration failed: {0}")]
+    Migrate(String),
+    #[error("database check failed: {0}")]
+    Ping(String),
+}
+
+/// A connection pool to the product's database.
+#[derive(Clone, Debug)]
+pub struct Database {
+    connection: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Database {
+    /// Connects to `url`. SQLite files are created (with their directory) and run in WAL mode
+    /// with foreign keys on; PostgreSQL URLs are used as they are.
+    pub async fn connect(url: &str) -> Result<Self, DatabaseError> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(DatabaseError::UnsupportedUrl(url.to_owned()));
+        };
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            create_sqlite_directory(url)?;
+            options.max_connections(8).map_sqlx_sqlite_opts(|sqlite| {
+                sqlite
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        } else {
+            options.max_connections(20);
+        }
+        let connection = sea_orm::Database::connect(options)
+            .await
+            .map_err(|e| DatabaseError::Connect(e.to_string()))?;
+        Ok(Self {
+            connection,
+            backend,
+        })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), DatabaseError> {
+        Migrator::up(&self.connection, None)
+            .await
+            .map_err(|e| DatabaseError::Migrate(e.to_string()))
+    }
+
+    /// Checks that the database answers (for `/health/ready`).
+    pub async fn ping(&self) -> Result<(), DatabaseError> {
+        self.connection
+            .ping()
+            .await
+            .map_err(|e| DatabaseError::Ping(e.to_string()))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn connection(&self) -> &DatabaseConnection {
+        &self.connection
+    }
+
+    pub async fn close(self) {
+        // Closing only fails if the pool is already closed; nothing to do then.
+        let _ = self.connection.close().await;
+    }
+}
+
+pub(crate) fn is_postgres(connection: &impl ConnectionTrait) -> bool {
+    connection.get_database_backend() == DbBackend::Postgres
+}
+
+fn create_sqlite_directory(url: &str) -> Result<(), DatabaseError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|source| DatabaseError::CreateDirectory {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! sea-orm entities: the rows of each table. They never leave this crate.
+
+pub mod api_token;
+pub mod role;
+pub mod role_permission;
+pub mod script;
+pub mod script_http_route;
+pub mod script_version;
+pub mod tenant;
+pub mod user;
+pub mod user_role;

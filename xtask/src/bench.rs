@@ -1,0 +1,80 @@
+//! `cargo xtask bench`: runs the benchmark binaries in release mode (none exist until the runtime crate lands).
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use crate::step::{cargo, run_step};
+
+/// A benchmark: a binary target of a workspace package, run with `cargo run --release`.
+#[derive(Debug, Clone, Copy)]
+pub struct Bench {
+    /// Name used on the command line (`cargo xtask bench <name>`).
+    pub name: &'static str,
+    /// Package holding the binary (`-p`).
+    pub package: &'static str,
+    /// Binary target (`--bin`).
+    pub bin: &'static str,
+}
+
+/// Every benchmark, in the order they run. Register new ones here, e.g.
+/// `Bench { name: "runtime", package: "runtime", bin: "runtime-bench" }`.
+const BENCHES: &[Bench] = &[];
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug)]
+pub struct BenchOptions {
+    /// Benchmarks to run (all when empty).
+    pub names: Vec<String>,
+    /// Extra arguments for every benchmark binary (everything after `--`).
+    pub bench_args: Vec<String>,
+}
+
+/// Runs the selected benchmarks one after another, stopping at the first failure.
+pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
+    if BENCHES.is_empty() {
+        println!("no benchmarks yet: they arrive with the runtime crate");
+        return Ok(());
+    }
+    for bench in select(&options.names)? {
+        run_bench(root, bench, &options.bench_args)?;
+    }
+    Ok(())
+}
+
+/// The benchmarks named in `names` (all of them when `names` is empty).
+fn select(names: &[String]) -> Result<Vec<Bench>> {
+    if names.is_empty() {
+        return Ok(BENCHES.to_vec());
+    }
+    names
+        .iter()
+        .map(
+            |name| match BENCHES.iter().find(|bench| bench.name == name) {
+                Some(bench) => Ok(*bench),
+                None => {
+                    let known: Vec<&str> = BENCHES.iter().map(|bench| bench.name).collect();
+                    bail!("unknown benchmark `{name}` (known: {})", known.join(", "))
+                }
+            },
+        )
+        .collect()
+}
+
+/// Runs one benchmark: `cargo run --release -p <package> --bin <bin> -- <args>`.
+pub fn run_bench(root: &Path, bench: Bench, args: &[String]) -> Result<()> {
+    run_step(
+        &format!("bench {}", bench.name),
+        cargo(root)
+            .args([
+                "run",
+                "--release",
+                "-p",
+                bench.package,
+                "--bin",
+                bench.bin,
+                "--",
+            ])
+            .args(args),
+    )
+}
