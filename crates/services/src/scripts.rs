@@ -1,0 +1,256 @@
+//! `ScriptService`: create, read, list, update, delete scripts; list and restore versions.
+//!
+//! Each change of a script writes a new immutable version in the same transaction as the
+//! script itself. A script of another tenant is "not found", never "forbidden".
+
+use crate::clock::Clock;
+use domain::actor::Forbidden;
+use domain::paging::{Page, PageRequest, ScriptFilter};
+use domain::repository::{RepoError, ScriptRepository};
+use domain::script::{
+    Script, ScriptInput, ScriptRules, ScriptSpec, ScriptType, ScriptVersion, change_summary,
+};
+use domain::{Actor, Permission, ScriptId, ValidationErrors};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("script not found")]
+    NotFound,
+    #[error("version {0} not found")]
+    VersionNotFound(i32),
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("storage failure")]
+    Storage(#[source] RepoError),
+}
+
+impl From<RepoError> for ScriptError {
+    fn from(error: RepoError) -> Self {
+        match error {
+            RepoError::DuplicateName(_) | RepoError::DuplicateRoute { .. } | RepoError::Stale => {
+                ScriptError::Conflict(error.to_string())
+            }
+            RepoError::Duplicate { .. } => ScriptError::Conflict(error.to_string()),
+            other => ScriptError::Storage(other),
+        }
+    }
+}
+
+/// A whole-script replacement, with an optional note for the version it writes.
+#[derive(Clone, Debug, Default)]
+pub struct UpdateScript {
+    pub input: ScriptInput,
+    pub change_summary: Option<String>,
+}
+
+pub struct ScriptService {
+    scripts: Arc<dyn ScriptRepository>,
+    rules: ScriptRules,
+    clock: Arc<dyn Clock>,
+}
+
+const MAX_SUMMARY_CHARS: usize = 500;
+
+impl ScriptService {
+    pub fn new(
+        scripts: Arc<dyn ScriptRepository>,
+        rules: ScriptRules,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            scripts,
+            rules,
+            clock,
+        }
+    }
+
+    pub fn rules(&self) -> &ScriptRules {
+        &self.rules
+    }
+
+    /// HTTP endpoints are published routes: touching one needs `scripts.manage_endpoints` too.
+    fn check_endpoint_permission(actor: &Actor, specs: &[&ScriptSpec]) -> Result<(), Forbidden> {
+        if specs
+            .iter()
+            .any(|spec| spec.script_type() == ScriptType::Http)
+        {
+            actor.require(Permission::ScriptsManageEndpoints)?;
+        }
+        Ok(())
+    }
+
+    fn version_of(script: &Script, summary: String) -> ScriptVersion {
+        ScriptVersion {
+            script_id: script.id,
+            tenant_id: script.tenant_id,
+            version: script.version,
+            spec: script.spec.clone(),
+            created_at: script.updated_at,
+            created_by: script.updated_by,
+            change_summary: summary,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id))]
+    pub async fn create(&self, actor: &Actor, input: &ScriptInput) -> Result<Script, ScriptError> {
+        actor.require(Permission::ScriptsCreate)?;
+        let spec = self.rules.parse(input)?;
+        Self::check_endpoint_permission(actor, &[&spec])?;
+        let script = Script::create(actor.tenant_id, spec, actor.user_id, self.clock.now());
+        let version = Self::version_of(&script, change_summary(None, &script.spec));
+        self.scripts.create(&script, &version).await?;
+        tracing::info!(script = %script.id, "script created");
+        Ok(script)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, script = %id))]
+    pub async fn get(&self, actor: &Actor, id: ScriptId) -> Result<Script, ScriptError> {
+        actor.require(Permission::ScriptsRead)?;
+        self.scripts
+            .get(actor.tenant_id, id)
+            .await?
+            .ok_or(ScriptError::NotFound)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id))]
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        filter: &ScriptFilter,
+        page: PageRequest,
+    ) -> Result<Page<Script>, ScriptError> {
+        actor.require(Permission::ScriptsRead)?;
+        if filter
+            .search
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > ScriptFilter::MAX_SEARCH_CHARS)
+        {
+            let message = format!(
+                "must be at most {} characters",
+                ScriptFilter::MAX_SEARCH_CHARS
+            );
+            return Err(ValidationErrors::single("search", message).into());
+        }
+        Ok(self.scripts.list(actor.tenant_id, filter, page).await?)
+    }
+
+    /// Replaces the whole script; writes a new version when anything changed.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, script = %id))]
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: ScriptId,
+        command: &UpdateScript,
+    ) -> Result<Script, ScriptError> {
+        actor.require(Permission::ScriptsUpdate)?;
+        let parsed = self.rules.parse(&command.input);
+        let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
+        if command
+            .change_summary
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_SUMMARY_CHARS)
+        {
+            errors.add(
+                "changeSummary",
+                format!("must be at most {MAX_SUMMARY_CHARS} characters"),
+            );
+        }
+        errors.into_result()?;
+        let spec = parsed?;
+        let summary = command
+            .change_summary
+            .clone()
+            .filter(|s| !s.trim().is_empty());
+        self.revise(actor, id, spec, summary).await
+    }
+
+    async fn revise(
+        &self,
+        actor: &Actor,
+        id: ScriptId,
+        spec: ScriptSpec,
+        summary: Option<String>,
+    ) -> Result<Script, ScriptError> {
+        let mut script = self
+            .scripts
+            .get(actor.tenant_id, id)
+            .await?
+            .ok_or(ScriptError::NotFound)?;
+        Self::check_endpoint_permission(actor, &[&script.spec, &spec])?;
+        let before = script.spec.clone();
+        let expected_version = script.version;
+        if !script.revise(spec, actor.user_id, self.clock.now()) {
+            return Ok(script);
+        }
+        let summary = summary.unwrap_or_else(|| change_summary(Some(&before), &script.spec));
+        let version = Self::version_of(&script, summary);
+        self.scripts
+            .update(&script, expected_version, &version)
+            .await?;
+        tracing::info!(version = script.version, "script updated");
+        Ok(script)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, script = %id))]
+    pub async fn delete(&self, actor: &Actor, id: ScriptId) -> Result<(), ScriptError> {
+        actor.require(Permission::ScriptsDelete)?;
+        let script = self
+            .scripts
+            .get(actor.tenant_id, id)
+            .await?
+            .ok_or(ScriptError::NotFound)?;
+        Self::check_endpoint_permission(actor, &[&script.spec])?;
+        if !self.scripts.delete(actor.tenant_id, id).await? {
+            return Err(ScriptError::NotFound);
+        }
+        tracing::info!("script deleted");
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, script = %id))]
+    pub async fn versions(
+        &self,
+        actor: &Actor,
+        id: ScriptId,
+        page: PageRequest,
+    ) -> Result<Page<ScriptVersion>, ScriptError> {
+        actor.require(Permission::ScriptsRead)?;
+        self.scripts
+            .get(actor.tenant_id, id)
+            .await?
+            .ok_or(ScriptError::NotFound)?;
+        Ok(self
+            .scripts
+            .list_versions(actor.tenant_id, id, page)
+            .await?)
+    }
+
+    /// Makes an old version current again, as a new version; the old one is untouched.
+    /// It is checked against today's rules, which may have tightened since it was written.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, script = %id, version))]
+    pub async fn restore(
+        &self,
+        actor: &Actor,
+        id: ScriptId,
+        version: i32,
+    ) -> Result<Script, ScriptError> {
+        actor.require(Permission::ScriptsUpdate)?;
+        self.scripts
+            .get(actor.tenant_id, id)
+            .await?
+            .ok_or(ScriptError::NotFound)?;
+        let old = self
+            .scripts
+            .get_version(actor.tenant_id, id, version)
+            .await?
+            .ok_or(ScriptError::VersionNotFound(version))?;
+        let spec = self.rules.parse(&old.spec.to_input())?;
+        self.revise(actor, id, spec, Some(format!("Restored version {version}")))
+            .await
+    }
+}

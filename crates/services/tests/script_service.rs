@@ -1,0 +1,267 @@
+//! `ScriptService` on real storage: permissions, tenant isolation, versions and restore.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use chrono::Utc;
+use domain::paging::{PageRequest, ScriptFilter};
+use domain::script::{ScriptInput, ScriptRules, ScriptStatus};
+use domain::{Actor, Permission, Role, ScriptId, TenantId};
+use persistence::{SeaScriptRepository, SeaTenantRepository};
+use services::{ScriptError, ScriptService, SystemClock, UpdateScript};
+use std::sync::Arc;
+use testkit::{TestDatabaseRef, each_backend};
+
+async fn setup(db: &TestDatabaseRef) -> (ScriptService, TenantId, TenantId) {
+    let tenants = SeaTenantRepository::new(db.database.clone());
+    let mut ids = Vec::new();
+    for slug in ["tenant-a", "tenant-b"] {
+        let tenant = domain::tenant::Tenant::new(slug, Some(slug), Utc::now()).unwrap();
+        domain::repository::TenantRepository::create(&tenants, &tenant)
+            .await
+            .unwrap();
+        ids.push(tenant.id);
+    }
+    let repo = Arc::new(SeaScriptRepository::new(db.database.clone()));
+    (
+        ScriptService::new(repo, ScriptRules::default(), Arc::new(SystemClock)),
+        ids[0],
+        ids[1],
+    )
+}
+
+fn actor(tenant: TenantId, role: Role) -> Actor {
+    Actor::new(tenant, Some(domain::UserId::new()), role.permissions())
+}
+
+fn forbidden<T>(result: Result<T, ScriptError>) -> bool {
+    matches!(result, Err(ScriptError::Forbidden(_)))
+}
+
+fn not_found<T>(result: Result<T, ScriptError>) -> bool {
+    matches!(result, Err(ScriptError::NotFound))
+}
+
+fn oneoff(name: &str) -> ScriptInput {
+    ScriptInput {
+        name: name.into(),
+        source: "export default async function (input) { return input }".into(),
+        script_type: "oneoff".into(),
+        ..Default::default()
+    }
+}
+
+fn http(name: &str, path: &str) -> ScriptInput {
+    ScriptInput {
+        name: name.into(),
+        source: "async function handleRequest(req) { return { status: 200 } }".into(),
+        script_type: "http".into(),
+        http_path: Some(path.into()),
+        http_methods: vec!["GET".into()],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn permissions_are_checked_on_every_call() {
+    each_backend(|db| async move {
+        let (service, a, _) = setup(&db).await;
+        let admin = actor(a, Role::Admin);
+        let viewer = actor(a, Role::Viewer);
+        let developer = actor(a, Role::Developer);
+        let script = service.create(&admin, &oneoff("Report")).await.unwrap();
+
+        assert!(forbidden(service.create(&viewer, &oneoff("Other")).await));
+        let update = UpdateScript {
+            input: oneoff("Renamed"),
+            change_summary: None,
+        };
+        assert!(forbidden(service.update(&viewer, script.id, &update).await));
+        assert!(forbidden(service.delete(&viewer, script.id).await));
+        assert!(forbidden(service.delete(&developer, script.id).await));
+        assert!(forbidden(service.restore(&viewer, script.id, 1).await));
+        assert!(service.get(&viewer, script.id).await.is_ok());
+        assert_eq!(
+            service
+                .list(&viewer, &ScriptFilter::default(), PageRequest::default())
+                .await
+                .unwrap()
+                .total,
+            1
+        );
+
+        // HTTP endpoints also need scripts.manage_endpoints.
+        let no_endpoints = Actor::new(
+            a,
+            None,
+            [Permission::ScriptsCreate, Permission::ScriptsRead],
+        );
+        assert!(forbidden(
+            service.create(&no_endpoints, &http("Hook", "/hook")).await
+        ));
+        assert!(
+            service
+                .create(&developer, &http("Hook", "/hook"))
+                .await
+                .is_ok()
+        );
+        let nobody = Actor::new(a, None, []);
+        assert!(forbidden(service.get(&nobody, script.id).await));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_tenants_script_is_not_found() {
+    each_backend(|db| async move {
+        let (service, a, b) = setup(&db).await;
+        let script = service
+            .create(&actor(a, Role::Admin), &oneoff("Secret"))
+            .await
+            .unwrap();
+        let intruder = actor(b, Role::Admin);
+        assert!(not_found(service.get(&intruder, script.id).await));
+        let update = UpdateScript {
+            input: oneoff("Stolen"),
+            change_summary: None,
+        };
+        assert!(not_found(
+            service.update(&intruder, script.id, &update).await
+        ));
+        assert!(not_found(service.delete(&intruder, script.id).await));
+        assert!(not_found(
+            service
+                .versions(&intruder, script.id, PageRequest::default())
+                .await
+        ));
+        assert!(not_found(service.restore(&intruder, script.id, 1).await));
+        assert_eq!(
+            service
+                .list(&intruder, &ScriptFilter::default(), PageRequest::default())
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+        let still = service
+            .get(&actor(a, Role::Viewer), script.id)
+            .await
+            .unwrap();
+        assert_eq!((still.spec.name.as_str(), still.version), ("Secret", 1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn updates_and_restores_write_new_versions() {
+    each_backend(|db| async move {
+        let (service, a, _) = setup(&db).await;
+        let admin = actor(a, Role::Admin);
+        let script = service.create(&admin, &oneoff("Report")).await.unwrap();
+
+        let mut changed = oneoff("Report");
+        changed.source = "export default () => 2".into();
+        changed.status = Some("active".into());
+        let update = UpdateScript {
+            input: changed.clone(),
+            change_summary: Some("Return two".into()),
+        };
+        let v2 = service.update(&admin, script.id, &update).await.unwrap();
+        assert_eq!((v2.version, v2.spec.status), (2, ScriptStatus::Active));
+
+        // The same content again writes nothing.
+        let same = service
+            .update(
+                &admin,
+                script.id,
+                &UpdateScript {
+                    input: changed,
+                    change_summary: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(same.version, 2);
+
+        let v3 = service.restore(&admin, script.id, 1).await.unwrap();
+        assert_eq!(v3.version, 3);
+        assert_eq!(v3.spec, script.spec);
+        let versions = service
+            .versions(&admin, script.id, PageRequest::default())
+            .await
+            .unwrap();
+        let summaries: Vec<(i32, String)> = versions
+            .items
+            .iter()
+            .map(|v| (v.version, v.change_summary.clone()))
+            .collect();
+        assert_eq!(
+            summaries,
+            vec![
+                (3, "Restored version 1".into()),
+                (2, "Return two".into()),
+                (1, "Created".into())
+            ]
+        );
+        assert!(matches!(
+            service.restore(&admin, script.id, 9).await,
+            Err(ScriptError::VersionNotFound(9))
+        ));
+        assert!(matches!(
+            service.get(&admin, ScriptId::new()).await,
+            Err(ScriptError::NotFound)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_input_and_conflicts_write_nothing() {
+    each_backend(|db| async move {
+        let (service, a, _) = setup(&db).await;
+        let admin = actor(a, Role::Admin);
+        let script = service
+            .create(&admin, &http("Orders", "/orders/:id"))
+            .await
+            .unwrap();
+
+        let mut bad = oneoff("x");
+        bad.script_type = "scheduled".into();
+        match service.create(&admin, &bad).await {
+            Err(ScriptError::Invalid(errors)) => {
+                assert!(
+                    errors.get("name").is_some() && errors.get("cronExpression").is_some(),
+                    "{errors}"
+                );
+            }
+            other => panic!("expected invalid input, got {other:?}"),
+        }
+        assert!(matches!(
+            service.create(&admin, &oneoff("Orders")).await,
+            Err(ScriptError::Conflict(_))
+        ));
+        assert!(matches!(
+            service.create(&admin, &http("Other", "/orders/:key")).await,
+            Err(ScriptError::Conflict(_))
+        ));
+        let long_summary = UpdateScript {
+            input: oneoff("Orders"),
+            change_summary: Some("s".repeat(501)),
+        };
+        match service.update(&admin, script.id, &long_summary).await {
+            Err(ScriptError::Invalid(errors)) => assert!(errors.get("changeSummary").is_some()),
+            other => panic!("expected invalid input, got {other:?}"),
+        }
+        let total = service
+            .list(&admin, &ScriptFilter::default(), PageRequest::default())
+            .await
+            .unwrap()
+            .total;
+        assert_eq!(total, 1);
+        let versions = service
+            .versions(&admin, script.id, PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(versions.total, 1);
+    })
+    .await;
+}
