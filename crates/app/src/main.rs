@@ -1,1 +1,188 @@
-fn main() {}
+//! The `iota-scripts` command: serve, migrate, and the account commands of the operator.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use domain::Role;
+use iota_scripts::application::StartError;
+use iota_scripts::{Application, Components, Settings, telemetry};
+use services::NewUser;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "iota-scripts",
+    version,
+    about = "Multi-tenant JavaScript scripting platform"
+)]
+struct Cli {
+    /// A TOML settings file; IOTA_SCRIPTS__SECTION__KEY variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrating the database first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant; prints its id and slug.
+    Create {
+        name: String,
+        #[arg(long)]
+        slug: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user in a tenant.
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "IOTA_SCRIPTS_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "developer", value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user; prints the token as the last line.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    raw.parse()
+        .map_err(|e: domain::actor::UnknownRole| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load(cli.config.as_deref())?;
+    telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            Components::build(&settings).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Tenant {
+            command: TenantCommand::Create { name, slug },
+        } => {
+            let components = Components::build(&settings).await?;
+            let tenant = components
+                .accounts
+                .create_tenant(&name, slug.as_deref())
+                .await?;
+            println!(
+                "tenant created\nid:   {}\nslug: {}",
+                tenant.id,
+                tenant.slug.as_str()
+            );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    tenant,
+                    email,
+                    password,
+                    role,
+                },
+        } => {
+            let components = Components::build(&settings).await?;
+            let new = NewUser {
+                tenant_slug: tenant,
+                email,
+                password,
+                role,
+            };
+            let user = components.accounts.create_user(&new).await?;
+            println!(
+                "user created\nid:    {}\nemail: {}\nrole:  {role}",
+                user.id,
+                user.email.as_str()
+            );
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { email, name },
+        } => {
+            let components = Components::build(&settings).await?;
+            let (token, secret) = components.accounts.create_token(&email, &name).await?;
+            println!(
+                "token {} created for {email}; it is shown only once:",
+                token.id
+            );
+            println!("{}", secret.expose());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let components = Components::build(&settings).await?;
+    if let Some(admin) = components
+        .accounts
+        .ensure_first_admin(&settings.bootstrap.admin_email)
+        .await?
+    {
+        println!(
+            "First start: created tenant \"{}\" and its admin.",
+            admin.tenant.slug.as_str()
+        );
+        println!("  email:    {}", admin.email);
+        println!("  password: {}", admin.password);
+        println!(
+            "Create an API token with: iota-scripts token create --email {}",
+            admin.email
+        );
+    }
+    let application = Application::build(&settings, components)
+        .await
+        .map_err(|e: StartError| anyhow::anyhow!(e))?;
+    tracing::info!(address = %settings.server.bind, port = application.port(), "serving");
+    println!(
+        "IOTA Scripts listening on http://{}",
+        settings
+            .server
+            .bind
+            .replace(":0", &format!(":{}", application.port()))
+    );
+    application
+        .run_until_stopped()
+        .await
+        .context("server stopped with an error")
+}

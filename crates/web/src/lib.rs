@@ -1,1 +1,33 @@
-//! placeholder
+//! The HTTP face of IOTA Scripts: the JSON API under `/api/v1`, health probes, and (later)
+//! the HTMX pages. The only crate that knows HTTP.
+
+pub mod api;
+pub mod health;
+
+use actix_web::web;
+use services::{AccountService, ScriptService};
+use std::sync::Arc;
+
+pub use health::{HealthCheck, HealthChecks};
+
+/// What every handler may reach: the services, and the checks behind `/health/ready`.
+#[derive(Clone)]
+pub struct AppState {
+    pub scripts: Arc<ScriptService>,
+    pub accounts: Arc<AccountService>,
+    pub health: HealthChecks,
+    /// The largest JSON body accepted; larger requests get 413 before parsing.
+    pub max_body_bytes: usize,
+}
+
+/// Registers every route of the product on an actix `App`.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |config: &mut web::ServiceConfig| {
+        let max_body_bytes = state.max_body_bytes;
+        config
+            .app_data(web::Data::new(state))
+            .app_data(web::PayloadConfig::new(max_body_bytes))
+            .configure(health::routes)
+            .service(web::scope("/api/v1").configure(api::routes));
+    }
+}

@@ -197,7 +197,13 @@ impl ScriptRules {
             "source",
             Source::parse(&input.source, self.max_source_bytes),
         );
-        let script_type = errors.check("type", input.script_type.trim().parse::<ScriptType>());
+        let script_type = match input.script_type.trim() {
+            "" => {
+                errors.add("type", "is required");
+                None
+            }
+            raw => errors.check("type", raw.parse::<ScriptType>()),
+        };
         let status = match present(&input.status) {
             None => Some(ScriptStatus::Draft),
             Some(raw) => errors.check("status", raw.parse::<ScriptStatus>()),

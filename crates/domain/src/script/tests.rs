@@ -31,7 +31,7 @@ fn valid_input_of_every_type_parses() {
     for script_type in ScriptType::ALL {
         let spec = rules
             .parse(&valid(script_type.as_str()))
-            .expect(script_type.as_str());
+            .unwrap_or_else(|e| panic!("{script_type}: {e}"));
         assert_eq!(spec.script_type(), *script_type);
         assert_eq!(spec.status, ScriptStatus::Draft);
         assert_eq!(spec.limits, ResourceLimits::default());
@@ -67,6 +67,12 @@ fn each_bad_field_is_reported_under_its_name() {
             |i| i.script_type = "cron".into(),
             "type",
             "not one of",
+        ),
+        (
+            "oneoff",
+            |i| i.script_type = " ".into(),
+            "type",
+            "is required",
         ),
         (
             "oneoff",

@@ -1,0 +1,9 @@
+//! The `iota-scripts` application: settings, the object graph, the HTTP server and the CLI
+//! commands. The only crate that reads the environment.
+
+pub mod application;
+pub mod settings;
+pub mod telemetry;
+
+pub use application::{Application, Components};
+pub use settings::{Settings, SettingsError};

@@ -1,0 +1,304 @@
+//! One settings tree, from an optional TOML file overridden by `IOTA_SCRIPTS__SECTION__KEY`
+//! environment variables (and `DATABASE_URL`). Unknown keys and bad values are refused with
+//! the name of the setting.
+
+use domain::script::{LimitBounds, ResourceLimits, ScriptRules, Source};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::path::Path;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub scripts: ScriptSettings,
+    pub bootstrap: BootstrapSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// `host:port` to listen on.
+    pub bind: String,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH?mode=rwc` or `postgres://…`; `DATABASE_URL` overrides it.
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScriptSettings {
+    pub max_source_bytes: usize,
+    pub default_limits: ResourceLimits,
+    pub limit_bounds: BoundsSettings,
+}
+
+/// `[min, max]` pairs for each limit a script may ask for.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BoundsSettings {
+    pub max_execution_time_ms: [u64; 2],
+    pub max_memory_bytes: [u64; 2],
+    pub max_concurrent_runs: [u64; 2],
+    pub max_api_calls_per_minute: [u64; 2],
+    pub max_output_size_bytes: [u64; 2],
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapSettings {
+    /// The email of the admin created on the first start against an empty database.
+    pub admin_email: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter such as `info` or `iota=debug,sqlx=warn`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            workers: 0,
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://./data/iota-scripts.db?mode=rwc".into(),
+        }
+    }
+}
+
+impl Default for ScriptSettings {
+    fn default() -> Self {
+        Self {
+            max_source_bytes: Source::DEFAULT_MAX_BYTES,
+            default_limits: ResourceLimits::default(),
+            limit_bounds: BoundsSettings::default(),
+        }
+    }
+}
+
+fn pair(range: &RangeInclusive<u64>) -> [u64; 2] {
+    [*range.start(), *range.end()]
+}
+
+impl Default for BoundsSettings {
+    fn default() -> Self {
+        let bounds = LimitBounds::default();
+        Self {
+            max_execution_time_ms: pair(&bounds.max_execution_time_ms),
+            max_memory_bytes: pair(&bounds.max_memory_bytes),
+            max_concurrent_runs: pair(&bounds.max_concurrent_runs),
+            max_api_calls_per_minute: pair(&bounds.max_api_calls_per_minute),
+            max_output_size_bytes: pair(&bounds.max_output_size_bytes),
+        }
+    }
+}
+
+impl Default for BootstrapSettings {
+    fn default() -> Self {
+        Self {
+            admin_email: "admin@iota.local".into(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info,sea_orm_migration=warn,sqlx=warn".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {setting}: {message}")]
+    Invalid { setting: String, message: String },
+}
+
+fn invalid(setting: &str, message: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        setting: setting.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl Settings {
+    /// Reads `file` (if any), then the environment, and checks every value.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let mut builder = config::Config::builder();
+        if let Some(file) = file {
+            builder = builder.add_source(
+                config::File::from(file)
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            );
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("IOTA_SCRIPTS")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        );
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            builder = builder.set_override("database.url", url)?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn bind_address(&self) -> Result<SocketAddr, SettingsError> {
+        self.server.bind.parse().map_err(|_| {
+            invalid(
+                "server.bind",
+                format!("\"{}\" is not host:port", self.server.bind),
+            )
+        })
+    }
+
+    pub fn script_rules(&self) -> Result<ScriptRules, SettingsError> {
+        let b = &self.scripts.limit_bounds;
+        let mut ranges = Vec::new();
+        for (name, [min, max]) in [
+            ("max_execution_time_ms", b.max_execution_time_ms),
+            ("max_memory_bytes", b.max_memory_bytes),
+            ("max_concurrent_runs", b.max_concurrent_runs),
+            ("max_api_calls_per_minute", b.max_api_calls_per_minute),
+            ("max_output_size_bytes", b.max_output_size_bytes),
+        ] {
+            if min > max || max > i64::MAX as u64 {
+                return Err(invalid(
+                    &format!("scripts.limit_bounds.{name}"),
+                    format!("[{min}, {max}] is not a range"),
+                ));
+            }
+            ranges.push(min..=max);
+        }
+        let mut ranges = ranges.into_iter();
+        let mut next = || ranges.next().unwrap_or(0..=0);
+        let limit_bounds = LimitBounds {
+            max_execution_time_ms: next(),
+            max_memory_bytes: next(),
+            max_concurrent_runs: next(),
+            max_api_calls_per_minute: next(),
+            max_output_size_bytes: next(),
+        };
+        if let Err(errors) = limit_bounds.check_defaults(&self.scripts.default_limits) {
+            let (field, message) = errors
+                .fields()
+                .iter()
+                .next()
+                .map(|(f, m)| (f.clone(), m.clone()))
+                .unwrap_or_default();
+            return Err(invalid(
+                &format!("scripts.default_limits ({field})"),
+                message,
+            ));
+        }
+        if self.scripts.max_source_bytes == 0 {
+            return Err(invalid("scripts.max_source_bytes", "must be more than 0"));
+        }
+        Ok(ScriptRules {
+            default_limits: self.scripts.default_limits,
+            limit_bounds,
+            max_source_bytes: self.scripts.max_source_bytes,
+        })
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        self.bind_address()?;
+        self.script_rules()?;
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(invalid(
+                "log.format",
+                format!("\"{}\" is not text or json", self.log.format),
+            ));
+        }
+        if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
+        {
+            return Err(invalid(
+                "database.url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        domain::user::Email::parse(&self.bootstrap.admin_email)
+            .map_err(|e| invalid("bootstrap.admin_email", e.to_string()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn load_toml(text: &str) -> Result<Settings, SettingsError> {
+        let mut file = tempfile_path();
+        file.1.write_all(text.as_bytes()).expect("write");
+        Settings::load(Some(&file.0))
+    }
+
+    fn tempfile_path() -> (std::path::PathBuf, std::fs::File) {
+        let path =
+            std::env::temp_dir().join(format!("iota-settings-{}.toml", uuid::Uuid::new_v4()));
+        let file = std::fs::File::create(&path).expect("create");
+        (path, file)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let settings = load_toml("").expect("defaults");
+        assert_eq!(settings.server.bind, "127.0.0.1:8080");
+        assert!(settings.script_rules().is_ok());
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_setting_named() {
+        let cases = [
+            ("[server]\nbind = \"nowhere\"", "server.bind"),
+            ("[server]\nport = 1", "port"),
+            ("[log]\nformat = \"xml\"", "log.format"),
+            (
+                "[scripts.limit_bounds]\nmax_concurrent_runs = [10, 1]",
+                "max_concurrent_runs",
+            ),
+            (
+                "[scripts.default_limits]\nmax_execution_time_ms = 1\nmax_memory_bytes = 67108864\nmax_concurrent_runs = 5\nmax_api_calls_per_minute = 60\nmax_output_size_bytes = 1048576",
+                "maxExecutionTimeMs",
+            ),
+            ("[database]\nurl = \"mysql://x\"", "database.url"),
+            (
+                "[bootstrap]\nadmin_email = \"nope\"",
+                "bootstrap.admin_email",
+            ),
+            ("not toml at all [", "configuration"),
+        ];
+        for (text, expected) in cases {
+            let error = load_toml(text).expect_err(text).to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The JSON API (`/api/v1`): bearer tokens, camelCase bodies, errors as
+//! `{"error": {"code", "message", "fields"?}}`.
+
+mod auth;
+mod dto;
+mod errors;
+mod json;
+mod scripts;
+
+pub use auth::Authenticated;
+pub use errors::ApiError;
+
+use actix_web::web;
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    scripts::routes(config);
+    config.default_service(web::route().to(not_found));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such API route".into()))
+}
