@@ -1,0 +1,70 @@
+//! The host port: the only way a script reaches anything outside its isolate. SDK modules
+//! call it; the services crate implements it.
+
+use async_trait::async_trait;
+use domain::{ExecutionId, ScriptId, TenantId, UserId};
+use serde_json::Value;
+
+/// Who is calling: every host call carries the execution's tenant, script and user.
+#[derive(Clone, Debug)]
+pub struct CallScope {
+    pub tenant_id: TenantId,
+    pub script_id: ScriptId,
+    pub execution_id: ExecutionId,
+    pub user_id: Option<UserId>,
+}
+
+/// A failure a script sees as an `Error` with this `code` and message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct HostError {
+    pub code: String,
+    pub message: String,
+}
+
+impl HostError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[async_trait]
+pub trait HostPort: Send + Sync {
+    /// Runs `module.method(args)` for the script; the result is returned to it as JSON.
+    async fn call(
+        &self,
+        scope: CallScope,
+        module: &str,
+        method: &str,
+        args: Value,
+    ) -> Result<Value, HostError>;
+
+    /// The services the host offers scripts as `services.<name>.<method>(…)`: names with
+    /// their method names.
+    fn services(&self) -> Vec<(String, Vec<String>)> {
+        Vec::new()
+    }
+}
+
+/// A host with nothing to offer: every call fails with `UNAVAILABLE`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHost;
+
+#[async_trait]
+impl HostPort for NoHost {
+    async fn call(
+        &self,
+        _: CallScope,
+        module: &str,
+        method: &str,
+        _: Value,
+    ) -> Result<Value, HostError> {
+        Err(HostError::new(
+            "UNAVAILABLE",
+            format!("{module}.{method} is not available"),
+        ))
+    }
+}

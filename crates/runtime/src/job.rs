@@ -1,0 +1,38 @@
+//! What the engine is asked to run, and what it reports back.
+
+use chrono::{DateTime, Utc};
+use domain::execution::{LogEntry, Outcome};
+use domain::script::{ResourceLimits, ScriptType};
+use domain::{ExecutionId, ScriptId, TenantId, UserId};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// One execution to run.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub execution_id: ExecutionId,
+    pub tenant_id: TenantId,
+    pub script_id: ScriptId,
+    /// With `script_id`, the key of the bytecode cache: a version's source never changes.
+    pub script_version: i32,
+    pub user_id: Option<UserId>,
+    pub script_type: ScriptType,
+    pub source: Arc<str>,
+    pub limits: ResourceLimits,
+    /// `context.input`.
+    pub input: Value,
+    /// The argument of the entry point: the input, the HTTP request or the event.
+    pub argument: Value,
+    /// `context.trigger`.
+    pub trigger: Value,
+}
+
+/// How an execution ended, with what it logged and the memory it used.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub logs: Vec<LogEntry>,
+    pub memory_bytes: u64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}

@@ -1,0 +1,25 @@
+//! The sandbox that runs untrusted tenant JavaScript: a fresh QuickJS runtime and context per
+//! execution, bounded in time, memory, stack, output and logs, on its own thread so that the
+//! operating system shares the CPU fairly between scripts and with the server.
+//!
+//! The crate reaches the world only through the [`HostPort`] trait it defines; it does not
+//! know storage or services.
+
+mod compile;
+mod config;
+mod engine;
+mod errors;
+mod host;
+mod isolate;
+mod job;
+mod limiter;
+mod modules;
+mod pool;
+
+pub use compile::{Compiled, compile};
+pub use config::EngineConfig;
+pub use engine::{Engine, EngineError};
+pub use host::{CallScope, HostError, HostPort, NoHost};
+pub use isolate::{bare_isolate_run, sandbox_isolate_run};
+pub use job::{Job, Report};
+pub use limiter::LimitExceeded;

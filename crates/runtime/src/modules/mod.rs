@@ -1,0 +1,42 @@
+//! The globals a script sees, one file per module, each with an `install` entry. The list in
+//! `install_all` is the whole surface; `declarations` (later) must agree with it.
+
+pub(crate) mod console;
+pub(crate) mod context;
+pub(crate) mod crypto;
+pub(crate) mod encoding;
+pub(crate) mod lazy;
+pub(crate) mod services;
+pub(crate) mod timers;
+
+use crate::isolate::Shared;
+use rquickjs::{Ctx, Result};
+use std::rc::Rc;
+
+/// Installs every module into a fresh context.
+pub(crate) fn install_all<'js>(
+    ctx: &Ctx<'js>,
+    shared: &Rc<Shared>,
+    context_json: &str,
+) -> Result<()> {
+    context::install(ctx, context_json)?;
+    console::install(ctx, shared)?;
+    timers::install(ctx, shared)?;
+    encoding::install(ctx)?;
+    crypto::install(ctx)?;
+    lazy::install(ctx)?;
+    services::install(ctx, shared)?;
+    Ok(())
+}
+
+/// An `Error` with a `code`, as every failure the SDK reports to scripts.
+pub(crate) fn coded_error<'js>(ctx: &Ctx<'js>, code: &str, message: &str) -> rquickjs::Error {
+    let built = rquickjs::Exception::from_message(ctx.clone(), message).and_then(|exception| {
+        exception.as_object().set("code", code)?;
+        Ok(exception)
+    });
+    match built {
+        Ok(exception) => ctx.throw(exception.into_value()),
+        Err(error) => error,
+    }
+}

@@ -1,0 +1,85 @@
+//! A cached pool of execution threads: an execution runs on a thread of its own, so that the
+//! operating system time-slices CPU-bound scripts against each other and against the server.
+//! Idle threads wait for the next execution for a while, then exit.
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+type Task = Box<dyn FnOnce() + Send + 'static>;
+
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Native stack of an execution thread: room for the JavaScript stack limit and the engine.
+pub(crate) const THREAD_STACK_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Clone)]
+pub(crate) struct ThreadPool {
+    sender: Sender<Task>,
+    receiver: Receiver<Task>,
+    idle: Arc<AtomicUsize>,
+    max_idle: usize,
+}
+
+impl ThreadPool {
+    pub(crate) fn new(max_idle: usize) -> Self {
+        let (sender, receiver) = unbounded();
+        Self {
+            sender,
+            receiver,
+            idle: Arc::new(AtomicUsize::new(0)),
+            max_idle,
+        }
+    }
+
+    /// Runs `task` on an idle thread, or on a new one when none is idle.
+    pub(crate) fn spawn(&self, task: Task) -> std::io::Result<()> {
+        // Claim an idle thread; if there is none, start one for this task.
+        let claimed = self
+            .idle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok();
+        if claimed {
+            return self
+                .sender
+                .send(task)
+                .map_err(|_| std::io::Error::other("execution pool closed"));
+        }
+        let receiver = self.receiver.clone();
+        let idle = self.idle.clone();
+        let max_idle = self.max_idle;
+        std::thread::Builder::new()
+            .name("iota-script".into())
+            .stack_size(THREAD_STACK_BYTES)
+            .spawn(move || worker(task, receiver, idle, max_idle))
+            .map(|_| ())
+    }
+}
+
+fn worker(first: Task, receiver: Receiver<Task>, idle: Arc<AtomicUsize>, max_idle: usize) {
+    first();
+    loop {
+        let registered = idle.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < max_idle).then_some(n + 1)
+        });
+        if registered.is_err() {
+            return;
+        }
+        match receiver.recv_timeout(IDLE_TIMEOUT) {
+            Ok(task) => task(),
+            Err(_) => {
+                // Leave, unless a task was handed to us between the timeout and now.
+                if idle
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    return;
+                }
+                match receiver.recv() {
+                    Ok(task) => task(),
+                    Err(_) => return,
+                }
+            }
+        }
+    }
+}

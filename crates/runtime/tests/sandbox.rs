@@ -1,0 +1,279 @@
+//! Real scripts in the real sandbox: entry points, results, errors, and the standard helpers.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+use domain::TenantId;
+use domain::execution::{LogLevel, Outcome};
+use domain::script::ScriptType;
+use serde_json::json;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entry_points_receive_their_argument_and_return_the_awaited_value() {
+    let engine = engine();
+    let cases = [
+        (
+            ScriptType::OneOff,
+            "export default async function (input) { return input.n + 1 }",
+            json!(2),
+        ),
+        (
+            ScriptType::OneOff,
+            "export default (input) => ({ doubled: input.n * 2 })",
+            json!({"doubled": 2}),
+        ),
+        (
+            ScriptType::OneOff,
+            "async function main(input) { await null; return [input.n, 'main'] }",
+            json!([1, "main"]),
+        ),
+        (
+            ScriptType::OneOff,
+            "export function main() { return 'exported main' }",
+            json!("exported main"),
+        ),
+        (
+            ScriptType::Http,
+            "async function handleRequest(req) { return { status: 201, body: req.n } }",
+            json!({"status": 201, "body": 1}),
+        ),
+        (
+            ScriptType::Event,
+            "function handleEvent(e) { return e }",
+            json!({"n": 1}),
+        ),
+        (
+            ScriptType::OneOff,
+            "const x = await Promise.resolve(41); export default () => x + 1",
+            json!(42),
+        ),
+        (
+            ScriptType::OneOff,
+            "export default () => undefined",
+            json!(null),
+        ),
+        (
+            ScriptType::OneOff,
+            "export default () => new Date(0)",
+            json!("1970-01-01T00:00:00.000Z"),
+        ),
+    ];
+    for (script_type, source, expected) in cases {
+        let report = run(&engine, job_of(TenantId::new(), script_type, source)).await;
+        assert_eq!(output(&report), expected, "{source}");
+        assert!(report.memory_bytes > 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_carry_code_position_and_script_frames_only() {
+    let engine = engine();
+    let report = run(&engine, job("export default () => {\n  let x = ;\n}")).await;
+    let error = failure(&report);
+    assert_eq!(error.code, "SYNTAX_ERROR", "{error:?}");
+    assert_eq!(error.line, Some(2), "{error:?}");
+
+    let source = "function inner() {\n  null.boom();\n}\nexport default function () {\n  return JSON.parse('[1]').map(inner);\n}";
+    let error = failure(&run(&engine, job(source)).await);
+    assert_eq!(error.code, "RUNTIME_ERROR");
+    assert!(error.message.starts_with("TypeError"), "{error:?}");
+    assert_eq!(
+        (error.line, error.column.is_some()),
+        (Some(2), true),
+        "{error:?}"
+    );
+    let stack = error.stack.clone().unwrap();
+    assert!(
+        stack.lines().all(|line| line.contains("script.js")),
+        "{stack}"
+    );
+    assert!(
+        !stack.contains(".rs") && !stack.contains("rquickjs") && !stack.contains("native"),
+        "{stack}"
+    );
+
+    let error = failure(
+        &run(
+            &engine,
+            job("export default () => { throw 'just a string' }"),
+        )
+        .await,
+    );
+    assert_eq!(error.code, "UNCAUGHT_VALUE");
+    assert!(error.message.contains("just a string"), "{error:?}");
+
+    let error = failure(
+        &run(
+            &engine,
+            job("export default async () => { await null; throw new RangeError('late') }"),
+        )
+        .await,
+    );
+    assert_eq!(
+        (error.code.as_str(), error.message.as_str()),
+        ("RUNTIME_ERROR", "RangeError: late")
+    );
+
+    let error = failure(
+        &run(
+            &engine,
+            job("export default () => Promise.reject({ code: 'MINE', message: 'custom' })"),
+        )
+        .await,
+    );
+    assert_eq!(
+        (error.code.as_str(), error.message.as_str()),
+        ("MINE", "custom")
+    );
+
+    let error = failure(&run(&engine, job("const x = 1; export { x }")).await);
+    assert_eq!(error.code, "NO_ENTRY_POINT");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_are_captured_with_level_message_and_metadata() {
+    let engine = engine();
+    let source = r#"export default () => {
+        console.log("hello", 42, { a: 1 });
+        console.warn("careful");
+        sdk.log.info("exported", { rows: 3 });
+        sdk.log.error(new Error("bad row"));
+        return true;
+    }"#;
+    let report = run(&engine, job(source)).await;
+    assert_eq!(output(&report), json!(true));
+    let logs: Vec<(LogLevel, &str)> = report
+        .logs
+        .iter()
+        .map(|l| (l.level, l.message.as_str()))
+        .collect();
+    assert_eq!(
+        logs,
+        vec![
+            (LogLevel::Info, "hello 42 {\"a\":1}"),
+            (LogLevel::Warn, "careful"),
+            (LogLevel::Info, "exported"),
+            (LogLevel::Error, "Error: bad row"),
+        ]
+    );
+    assert_eq!(report.logs[2].metadata, json!({"rows": 3}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn context_is_read_only_and_describes_the_execution() {
+    let engine = engine();
+    let job = job(
+        "export default () => { let refused = false; try { context.input = 'changed' } catch (e) { refused = e instanceof TypeError } return [context.input, context.trigger.type, typeof context.executionId, Object.isFrozen(context), refused] }",
+    );
+    let execution_id = job.execution_id;
+    let report = run(&engine, job).await;
+    assert_eq!(
+        output(&report),
+        json!([{"n": 1}, "manual", "string", true, true])
+    );
+    let echo = run(
+        &engine,
+        support::job("export default () => context.executionId"),
+    )
+    .await;
+    assert_ne!(output(&echo), json!(execution_id.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn standard_helpers_work() {
+    let engine = engine();
+    let source = r#"export default async () => {
+        const url = new URL("/a/b?x=1&y=two+words#frag", "https://example.com:8443");
+        url.searchParams.append("z", "ä &");
+        const params = new URLSearchParams({ q: "rust js", page: "2" });
+        const bytes = new TextEncoder().encode("héllo");
+        const order = [];
+        const cleared = setTimeout(() => order.push("cleared"), 1);
+        clearTimeout(cleared);
+        await new Promise((resolve) => setTimeout(() => { order.push("second"); resolve(); }, 20));
+        setTimeout(() => order.push("never"), 10_000) && null;
+        return {
+            href: url.href, host: url.host, path: url.pathname, y: url.searchParams.get("y"),
+            params: params.toString(), length: bytes.length, text: new TextDecoder().decode(bytes),
+            b64: btoa("hello"), back: atob("aGVsbG8="),
+            uuid: /^[0-9a-f-]{36}$/.test(crypto.randomUUID()), order,
+            canParse: [URL.canParse("nope"), URL.canParse("https://a.b")],
+        };
+    }"#;
+    let value = output(&run(&engine, job(source)).await);
+    assert_eq!(
+        value["href"],
+        "https://example.com:8443/a/b?x=1&y=two+words&z=%C3%A4+%26#frag"
+    );
+    assert_eq!(value["host"], "example.com:8443");
+    assert_eq!(value["path"], "/a/b");
+    assert_eq!(value["y"], "two words");
+    assert_eq!(value["params"], "q=rust+js&page=2");
+    assert_eq!(
+        (value["length"].as_u64(), value["text"].as_str()),
+        (Some(6), Some("héllo"))
+    );
+    assert_eq!(
+        (value["b64"].as_str(), value["back"].as_str()),
+        (Some("aGVsbG8="), Some("hello"))
+    );
+    assert_eq!(value["uuid"], true);
+    assert_eq!(value["order"], json!(["second"]));
+    assert_eq!(value["canParse"], json!([false, true]));
+    let error = failure(&run(&engine, job("export default () => new URL('not a url')")).await);
+    assert!(
+        error.message.contains("TypeError: Invalid URL"),
+        "{error:?}"
+    );
+    let error = failure(&run(&engine, job("export default () => btoa('€')")).await);
+    assert!(error.message.contains("Latin-1"), "{error:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_services_are_awaited_and_their_errors_have_codes() {
+    let engine = engine();
+    let tenant = TenantId::new();
+    let mut job = job_of(
+        tenant,
+        ScriptType::OneOff,
+        r#"export default async () => {
+        const [a, b] = await Promise.all([services.math.add(1, 2, 3), services.math.add(10)]);
+        const who = await services.math.whoami();
+        let code = null;
+        try { await services.math.fail(); } catch (e) { code = [e.code, e instanceof Error]; }
+        return { a, b, who, code };
+    }"#,
+    );
+    job.limits.max_execution_time_ms = 5_000;
+    let script = job.script_id;
+    let value = output(&run(&engine, job).await);
+    assert_eq!(value["a"], json!(6));
+    assert_eq!(value["b"], json!(10));
+    assert_eq!(value["who"], json!({"tenant": tenant, "script": script}));
+    assert_eq!(value["code"], json!(["NOT_FOUND", true]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_execution_can_be_cancelled() {
+    let engine = engine();
+    let job = job("export default () => { for (;;) {} }");
+    let id = job.execution_id;
+    let runner = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.run(job).await })
+    };
+    for _ in 0..500 {
+        if engine.cancel(id) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let report = runner.await.unwrap().unwrap();
+    assert_eq!(report.outcome, Outcome::Cancelled);
+    assert!(
+        !engine.cancel(id),
+        "a finished execution is no longer running"
+    );
+}
