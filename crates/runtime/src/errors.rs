@@ -79,9 +79,27 @@ pub(crate) fn from_thrown<'js>(ctx: &Ctx<'js>, thrown: Value<'js>) -> ExecutionE
     )
 }
 
+/// The engine's own words for a refused import, made plain.
+fn import_refusal(message: &str) -> Option<ExecutionError> {
+    let rest = message.strip_prefix("could not load module ").or_else(|| {
+        message
+            .strip_prefix("Error resolving module ")
+            .and_then(|r| r.split(" from ").next())
+    })?;
+    Some(error(
+        "IMPORT_FORBIDDEN",
+        format!(
+            "scripts cannot import modules (tried to import {rest}); use the SDK globals instead"
+        ),
+    ))
+}
+
 fn from_error_object(object: &Object<'_>) -> ExecutionError {
     let name: String = object.get("name").unwrap_or_else(|_| "Error".into());
     let message: String = object.get("message").unwrap_or_default();
+    if let Some(refusal) = import_refusal(&message) {
+        return refusal;
+    }
     let stack: String = object.get("stack").unwrap_or_default();
     let explicit_code: Option<String> = object.get("code").ok();
     let code = explicit_code.unwrap_or_else(|| code_for(&name, &message).to_owned());
