@@ -5,10 +5,11 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
 use async_trait::async_trait;
 use persistence::{
-    Database, DatabaseError, SeaScriptRepository, SeaTenantRepository, SeaTokenRepository,
-    SeaUserRepository,
+    Database, DatabaseError, SeaExecutionRepository, SeaScriptRepository, SeaTenantRepository,
+    SeaTokenRepository, SeaUserRepository,
 };
-use services::{AccountService, Clock, ScriptService, SystemClock};
+use runtime::{Engine, NoHost};
+use services::{AccountService, Clock, ExecutionService, ScriptService, SystemClock};
 use std::net::TcpListener;
 use std::sync::Arc;
 use web::{AppState, HealthCheck, HealthChecks};
@@ -19,6 +20,8 @@ pub enum StartError {
     Settings(#[from] SettingsError),
     #[error(transparent)]
     Database(#[from] DatabaseError),
+    #[error("recovering unfinished executions failed: {0}")]
+    Recover(String),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -31,7 +34,9 @@ pub enum StartError {
 pub struct Components {
     pub database: Database,
     pub scripts: Arc<ScriptService>,
+    pub executions: Arc<ExecutionService>,
     pub accounts: Arc<AccountService>,
+    pub engine: Engine,
 }
 
 impl Components {
@@ -41,10 +46,27 @@ impl Components {
         let database = Database::connect(&settings.database.url).await?;
         database.migrate().await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let engine = Engine::new(
+            settings.engine_config(),
+            Arc::new(NoHost),
+            tokio::runtime::Handle::current(),
+        );
+        let script_repository = Arc::new(SeaScriptRepository::new(database.clone()));
+        let executions = Arc::new(ExecutionService::new(
+            script_repository.clone(),
+            Arc::new(SeaExecutionRepository::new(database.clone())),
+            engine.clone(),
+            clock.clone(),
+        ));
+        executions
+            .recover_abandoned()
+            .await
+            .map_err(|e| StartError::Recover(e.to_string()))?;
         let scripts = Arc::new(ScriptService::new(
-            Arc::new(SeaScriptRepository::new(database.clone())),
+            script_repository,
             rules,
             clock.clone(),
+            executions.clone(),
         ));
         let accounts = Arc::new(AccountService::new(
             Arc::new(SeaTenantRepository::new(database.clone())),
@@ -55,7 +77,9 @@ impl Components {
         Ok(Self {
             database,
             scripts,
+            executions,
             accounts,
+            engine,
         })
     }
 }
@@ -97,6 +121,7 @@ impl Application {
             .port();
         let state = AppState {
             scripts: components.scripts.clone(),
+            executions: components.executions.clone(),
             accounts: components.accounts.clone(),
             health: HealthChecks(vec![Arc::new(DatabaseCheck(components.database.clone()))]),
             max_body_bytes: settings

@@ -15,7 +15,34 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub scripts: ScriptSettings,
     pub bootstrap: BootstrapSettings,
+    pub engine: EngineSettings,
     pub log: LogSettings,
+}
+
+/// The script engine: concurrency, log volume, stack, and whether `eval` is allowed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineSettings {
+    pub max_concurrent_executions: usize,
+    pub max_concurrent_per_tenant: usize,
+    pub max_log_entries: usize,
+    pub max_log_bytes: usize,
+    pub max_stack_bytes: usize,
+    pub allow_eval: bool,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        let config = runtime::EngineConfig::default();
+        Self {
+            max_concurrent_executions: config.max_concurrent_executions,
+            max_concurrent_per_tenant: config.max_concurrent_per_tenant,
+            max_log_entries: config.max_log_entries,
+            max_log_bytes: config.max_log_bytes,
+            max_stack_bytes: config.max_stack_bytes,
+            allow_eval: config.allow_eval,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -228,7 +255,43 @@ impl Settings {
         })
     }
 
+    pub fn engine_config(&self) -> runtime::EngineConfig {
+        let engine = &self.engine;
+        runtime::EngineConfig {
+            max_concurrent_executions: engine.max_concurrent_executions,
+            max_concurrent_per_tenant: engine.max_concurrent_per_tenant,
+            max_log_entries: engine.max_log_entries,
+            max_log_bytes: engine.max_log_bytes,
+            max_stack_bytes: engine.max_stack_bytes,
+            allow_eval: engine.allow_eval,
+            ..runtime::EngineConfig::default()
+        }
+    }
+
     fn validate(&self) -> Result<(), SettingsError> {
+        let engine = &self.engine;
+        for (name, value) in [
+            (
+                "engine.max_concurrent_executions",
+                engine.max_concurrent_executions,
+            ),
+            (
+                "engine.max_concurrent_per_tenant",
+                engine.max_concurrent_per_tenant,
+            ),
+            ("engine.max_log_entries", engine.max_log_entries),
+            ("engine.max_log_bytes", engine.max_log_bytes),
+        ] {
+            if value == 0 {
+                return Err(invalid(name, "must be more than 0"));
+            }
+        }
+        if !(64 * 1024..=2 * 1024 * 1024).contains(&engine.max_stack_bytes) {
+            return Err(invalid(
+                "engine.max_stack_bytes",
+                "must be between 65536 and 2097152",
+            ));
+        }
         self.bind_address()?;
         self.script_rules()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {

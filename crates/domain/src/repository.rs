@@ -1,6 +1,7 @@
 //! The storage ports. Every query is scoped by tenant: a row of another tenant is "not found".
 
-use crate::ids::{ScriptId, TenantId, TokenId, UserId};
+use crate::execution::{Execution, ExecutionStatus};
+use crate::ids::{ExecutionId, ScriptId, TenantId, TokenId, UserId};
 use crate::paging::{Page, PageRequest, ScriptFilter};
 use crate::script::{Script, ScriptVersion};
 use crate::tenant::Tenant;
@@ -81,4 +82,28 @@ pub trait TokenRepository: Send + Sync {
     async fn create(&self, token: &ApiToken) -> Result<(), RepoError>;
     async fn find_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>, RepoError>;
     async fn touch(&self, id: TokenId, at: DateTime<Utc>) -> Result<(), RepoError>;
+}
+
+#[async_trait]
+pub trait ExecutionRepository: Send + Sync {
+    async fn insert(&self, execution: &Execution) -> Result<(), RepoError>;
+    /// Writes status, output, error, logs and times of an execution that is not yet terminal
+    /// in storage; `Stale` if it already is (a terminal execution is never rewritten).
+    async fn update(&self, execution: &Execution) -> Result<(), RepoError>;
+    async fn get(&self, tenant: TenantId, id: ExecutionId) -> Result<Option<Execution>, RepoError>;
+    /// A script's executions, newest first, optionally of one status.
+    async fn list_for_script(
+        &self,
+        tenant: TenantId,
+        script: ScriptId,
+        status: Option<ExecutionStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Execution>, RepoError>;
+    /// Marks every `pending` or `running` execution as failed with `error`; returns how many.
+    /// Run at start-up: whatever was running then died with the previous process.
+    async fn fail_unfinished(
+        &self,
+        error: &crate::execution::ExecutionError,
+        at: DateTime<Utc>,
+    ) -> Result<u64, RepoError>;
 }

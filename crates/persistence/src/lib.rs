@@ -10,5 +10,6 @@ mod repositories;
 
 pub use connection::{Backend, Database, DatabaseError};
 pub use repositories::{
-    SeaScriptRepository, SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+    SeaExecutionRepository, SeaScriptRepository, SeaTenantRepository, SeaTokenRepository,
+    SeaUserRepository,
 };

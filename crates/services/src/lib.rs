@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod executions;
 pub mod scripts;
 
 pub use accounts::{AccountError, AccountService, FirstAdmin, NewUser};
 pub use clock::{Clock, SystemClock};
-pub use scripts::{ScriptError, ScriptService, UpdateScript};
+pub use executions::{ExecutionService, ExecutionServiceError, RunRequest};
+pub use scripts::{ExecutionOutcome, ScriptError, ScriptService, UpdateScript};

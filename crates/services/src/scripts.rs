@@ -4,17 +4,28 @@
 //! script itself. A script of another tenant is "not found", never "forbidden".
 
 use crate::clock::Clock;
+use crate::executions::{ExecutionService, ExecutionServiceError, RunRequest};
+use domain::ExecutionId;
 use domain::actor::Forbidden;
+use domain::execution::{
+    ExecutionError, ExecutionStatus, LogEntry, Trigger, TriggerDetails, TriggerKind,
+};
 use domain::paging::{Page, PageRequest, ScriptFilter};
 use domain::repository::{RepoError, ScriptRepository};
 use domain::script::{
     Script, ScriptInput, ScriptRules, ScriptSpec, ScriptType, ScriptVersion, change_summary,
 };
 use domain::{Actor, Permission, ScriptId, ValidationErrors};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
+    #[error("{0}")]
+    Busy(String),
+    #[error("the script could not be run: {0}")]
+    Engine(String),
     #[error("script not found")]
     NotFound,
     #[error("version {0} not found")]
@@ -41,6 +52,21 @@ impl From<RepoError> for ScriptError {
     }
 }
 
+impl From<ExecutionServiceError> for ScriptError {
+    fn from(error: ExecutionServiceError) -> Self {
+        match error {
+            ExecutionServiceError::ScriptNotFound | ExecutionServiceError::NotFound => {
+                ScriptError::NotFound
+            }
+            ExecutionServiceError::Forbidden(forbidden) => ScriptError::Forbidden(forbidden),
+            ExecutionServiceError::Busy(message) => ScriptError::Busy(message),
+            ExecutionServiceError::AlreadyFinished => ScriptError::Conflict(error.to_string()),
+            ExecutionServiceError::Storage(source) => ScriptError::Storage(source),
+            ExecutionServiceError::Engine(message) => ScriptError::Engine(message),
+        }
+    }
+}
+
 /// A whole-script replacement, with an optional note for the version it writes.
 #[derive(Clone, Debug, Default)]
 pub struct UpdateScript {
@@ -52,6 +78,18 @@ pub struct ScriptService {
     scripts: Arc<dyn ScriptRepository>,
     rules: ScriptRules,
     clock: Arc<dyn Clock>,
+    executions: Arc<ExecutionService>,
+}
+
+/// What host code gets back from `ScriptService::execute`: the typed result or the script's
+/// error, with the execution's id, status and logs.
+#[derive(Debug)]
+pub struct ExecutionOutcome<O> {
+    pub execution_id: ExecutionId,
+    pub status: ExecutionStatus,
+    pub result: Result<O, ExecutionError>,
+    pub logs: Vec<LogEntry>,
+    pub duration_ms: Option<i64>,
 }
 
 const MAX_SUMMARY_CHARS: usize = 500;
@@ -61,12 +99,78 @@ impl ScriptService {
         scripts: Arc<dyn ScriptRepository>,
         rules: ScriptRules,
         clock: Arc<dyn Clock>,
+        executions: Arc<ExecutionService>,
     ) -> Self {
         Self {
             scripts,
             rules,
             clock,
+            executions,
         }
+    }
+
+    /// Runs a script for host Rust code with typed input and output, under the script's
+    /// limits, recorded in its history like every other run (trigger `embedded`).
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, script = %id))]
+    pub async fn execute<I: Serialize, O: DeserializeOwned>(
+        &self,
+        actor: &Actor,
+        id: ScriptId,
+        input: &I,
+    ) -> Result<ExecutionOutcome<O>, ScriptError> {
+        let input = serde_json::to_value(input).map_err(|e| {
+            ValidationErrors::single("input", format!("cannot be represented as JSON: {e}"))
+        })?;
+        let trigger = Trigger {
+            kind: TriggerKind::Embedded,
+            details: TriggerDetails {
+                user_id: actor.user_id,
+                ..TriggerDetails::default()
+            },
+        };
+        let request = RunRequest {
+            trigger,
+            input,
+            argument: None,
+            attempt: 1,
+        };
+        let execution = self
+            .executions
+            .run(actor, id, request)
+            .await
+            .map_err(ScriptError::from)?;
+        let failure = |code: String, message: String| ExecutionError {
+            code,
+            message,
+            line: None,
+            column: None,
+            stack: None,
+        };
+        let result = match (&execution.output, &execution.error) {
+            (_, Some(error)) => Err(error.clone()),
+            (Some(output), None) => serde_json::from_value(output.clone()).map_err(|e| {
+                failure(
+                    "OUTPUT_TYPE".into(),
+                    format!("the script's output does not have the expected shape: {e}"),
+                )
+            }),
+            (None, None) => Err(failure(
+                execution.status.as_str().to_uppercase(),
+                format!("the execution ended {}", execution.status),
+            )),
+        };
+        Ok(ExecutionOutcome {
+            execution_id: execution.id,
+            status: execution.status,
+            result,
+            logs: execution.logs,
+            duration_ms: execution.duration_ms,
+        })
+    }
+
+    /// The history and control of runs, for callers that hold a `ScriptService`.
+    pub fn executions(&self) -> &ExecutionService {
+        &self.executions
     }
 
     pub fn rules(&self) -> &ScriptRules {

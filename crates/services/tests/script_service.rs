@@ -6,8 +6,9 @@ use chrono::Utc;
 use domain::paging::{PageRequest, ScriptFilter};
 use domain::script::{ScriptInput, ScriptRules, ScriptStatus};
 use domain::{Actor, Permission, Role, ScriptId, TenantId};
-use persistence::{SeaScriptRepository, SeaTenantRepository};
-use services::{ScriptError, ScriptService, SystemClock, UpdateScript};
+use persistence::{SeaExecutionRepository, SeaScriptRepository, SeaTenantRepository};
+use runtime::{Engine, EngineConfig, NoHost};
+use services::{ExecutionService, ScriptError, ScriptService, SystemClock, UpdateScript};
 use std::sync::Arc;
 use testkit::{TestDatabaseRef, each_backend};
 
@@ -22,11 +23,24 @@ async fn setup(db: &TestDatabaseRef) -> (ScriptService, TenantId, TenantId) {
         ids.push(tenant.id);
     }
     let repo = Arc::new(SeaScriptRepository::new(db.database.clone()));
-    (
-        ScriptService::new(repo, ScriptRules::default(), Arc::new(SystemClock)),
-        ids[0],
-        ids[1],
-    )
+    let engine = Engine::new(
+        EngineConfig::default(),
+        Arc::new(NoHost),
+        tokio::runtime::Handle::current(),
+    );
+    let executions = Arc::new(ExecutionService::new(
+        repo.clone(),
+        Arc::new(SeaExecutionRepository::new(db.database.clone())),
+        engine,
+        Arc::new(SystemClock),
+    ));
+    let service = ScriptService::new(
+        repo,
+        ScriptRules::default(),
+        Arc::new(SystemClock),
+        executions,
+    );
+    (service, ids[0], ids[1])
 }
 
 fn actor(tenant: TenantId, role: Role) -> Actor {
@@ -262,6 +276,54 @@ async fn bad_input_and_conflicts_write_nothing() {
             .await
             .unwrap();
         assert_eq!(versions.total, 1);
+    })
+    .await;
+}
+
+#[derive(serde::Serialize)]
+struct Order {
+    items: Vec<u32>,
+    coupon: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, PartialEq)]
+struct Verdict {
+    total: u32,
+    approved: bool,
+}
+
+#[tokio::test]
+async fn host_code_executes_scripts_with_typed_input_and_output() {
+    each_backend(|db| async move {
+        let (service, a, b) = setup(&db).await;
+        let admin = actor(a, Role::Admin);
+        let mut input = oneoff("Order rule");
+        input.script_type = "embedded".into();
+        input.source = "export default (order) => { console.log('checking', order.items.length); \
+            const total = order.items.reduce((a, b) => a + b, 0); return { total, approved: total < 100 } }"
+            .into();
+        let script = service.create(&admin, &input).await.unwrap();
+
+        let order = Order { items: vec![10, 20, 30], coupon: None };
+        let outcome = service.execute::<_, Verdict>(&admin, script.id, &order).await.unwrap();
+        assert_eq!(outcome.result.unwrap(), Verdict { total: 60, approved: true });
+        assert_eq!(outcome.status, domain::execution::ExecutionStatus::Completed);
+        assert_eq!(outcome.logs[0].message, "checking 3");
+
+        // A shape the script does not return is a typed error, not a panic.
+        let wrong = service.execute::<_, Vec<String>>(&admin, script.id, &order).await.unwrap();
+        assert_eq!(wrong.result.unwrap_err().code, "OUTPUT_TYPE");
+
+        // The runs are in the script's history, as embedded runs of version 1.
+        let history = service.executions().list(&admin, script.id, None, PageRequest::default()).await.unwrap();
+        assert_eq!(history.total, 2);
+        let recorded = &history.items[1];
+        assert_eq!((recorded.script_version, recorded.trigger.kind), (1, domain::execution::TriggerKind::Embedded));
+        assert_eq!(recorded.output, Some(serde_json::json!({"total": 60, "approved": true})));
+
+        // Same limits and rules: another tenant cannot run it, a viewer cannot run it.
+        assert!(not_found(service.execute::<_, Verdict>(&actor(b, Role::Admin), script.id, &order).await));
+        assert!(forbidden(service.execute::<_, Verdict>(&actor(a, Role::Viewer), script.id, &order).await));
     })
     .await;
 }

@@ -5,7 +5,7 @@ pub mod api;
 pub mod health;
 
 use actix_web::web;
-use services::{AccountService, ScriptService};
+use services::{AccountService, ExecutionService, ScriptService};
 use std::sync::Arc;
 
 pub use health::{HealthCheck, HealthChecks};
@@ -14,6 +14,7 @@ pub use health::{HealthCheck, HealthChecks};
 #[derive(Clone)]
 pub struct AppState {
     pub scripts: Arc<ScriptService>,
+    pub executions: Arc<ExecutionService>,
     pub accounts: Arc<AccountService>,
     pub health: HealthChecks,
     /// The largest JSON body accepted; larger requests get 413 before parsing.

@@ -4,6 +4,7 @@ pub mod api_token;
 pub mod role;
 pub mod role_permission;
 pub mod script;
+pub mod script_execution;
 pub mod script_http_route;
 pub mod script_version;
 pub mod tenant;

@@ -1,8 +1,10 @@
 //! Repository implementations, one file per aggregate.
 
 mod accounts;
+mod execution;
 mod script;
 mod script_mapping;
 
 pub use accounts::{SeaTenantRepository, SeaTokenRepository, SeaUserRepository};
+pub use execution::SeaExecutionRepository;
 pub use script::SeaScriptRepository;

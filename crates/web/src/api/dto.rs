@@ -200,3 +200,46 @@ impl<T> PageView<T> {
         }
     }
 }
+
+/// An execution as the API shows it (SPEC §8).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionView {
+    pub id: String,
+    pub script_id: String,
+    pub script_version: i32,
+    pub status: String,
+    pub trigger: domain::execution::Trigger,
+    pub input: Value,
+    pub output: Option<Value>,
+    pub error: Option<domain::execution::ExecutionError>,
+    pub logs: Vec<domain::execution::LogEntry>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub memory_bytes: Option<i64>,
+    pub attempt: i32,
+}
+
+impl From<&domain::execution::Execution> for ExecutionView {
+    fn from(execution: &domain::execution::Execution) -> Self {
+        Self {
+            id: execution.id.to_string(),
+            script_id: execution.script_id.to_string(),
+            script_version: execution.script_version,
+            status: execution.status.as_str().to_owned(),
+            trigger: execution.trigger.clone(),
+            input: execution.input.clone(),
+            output: execution.output.clone(),
+            error: execution.error.clone(),
+            logs: execution.logs.clone(),
+            created_at: execution.created_at,
+            started_at: execution.started_at,
+            completed_at: execution.completed_at,
+            duration_ms: execution.duration_ms,
+            memory_bytes: execution.memory_bytes,
+            attempt: execution.attempt,
+        }
+    }
+}

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
 use domain::ValidationErrors;
 use serde_json::json;
-use services::{AccountError, ScriptError};
+use services::{AccountError, ExecutionServiceError, ScriptError};
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +27,8 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -45,7 +47,29 @@ impl From<ScriptError> for ApiError {
             ScriptError::Forbidden(forbidden) => ApiError::Forbidden(forbidden.to_string()),
             ScriptError::Invalid(errors) => errors.into(),
             ScriptError::Conflict(message) => ApiError::Conflict(message),
+            ScriptError::Busy(message) => ApiError::TooManyRequests(message),
+            ScriptError::Engine(message) => ApiError::Internal(format!("engine: {message}")),
             ScriptError::Storage(source) => ApiError::Internal(format!("script storage: {source}")),
+        }
+    }
+}
+
+impl From<ExecutionServiceError> for ApiError {
+    fn from(error: ExecutionServiceError) -> Self {
+        match error {
+            ExecutionServiceError::ScriptNotFound => ApiError::NotFound("script not found".into()),
+            ExecutionServiceError::NotFound => ApiError::NotFound("execution not found".into()),
+            ExecutionServiceError::Forbidden(forbidden) => {
+                ApiError::Forbidden(forbidden.to_string())
+            }
+            ExecutionServiceError::Busy(message) => ApiError::TooManyRequests(message),
+            ExecutionServiceError::AlreadyFinished => ApiError::Conflict(error.to_string()),
+            ExecutionServiceError::Storage(source) => {
+                ApiError::Internal(format!("execution storage: {source}"))
+            }
+            ExecutionServiceError::Engine(message) => {
+                ApiError::Internal(format!("engine: {message}"))
+            }
         }
     }
 }
@@ -70,6 +94,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::Conflict(_) => "CONFLICT",
+            ApiError::TooManyRequests(_) => "RATE_LIMIT",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -85,6 +110,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,6 +131,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if matches!(self, ApiError::TooManyRequests(_)) {
+            response.insert_header((header::RETRY_AFTER, "1"));
         }
         response.json(json!({ "error": error }))
     }

@@ -4,6 +4,7 @@
 mod auth;
 mod dto;
 mod errors;
+mod executions;
 mod json;
 mod scripts;
 
@@ -14,6 +15,7 @@ use actix_web::web;
 
 pub fn routes(config: &mut web::ServiceConfig) {
     scripts::routes(config);
+    executions::routes(config);
     config.default_service(web::route().to(not_found));
 }
 

@@ -1,0 +1,177 @@
+//! `ExecutionRepository` on sea-orm: the history of runs, always by tenant.
+
+use crate::connection::Database;
+use crate::entities::script_execution as row;
+use crate::errors::{corrupt, storage};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::execution::{Execution, ExecutionError, ExecutionStatus};
+use domain::paging::{Page, PageRequest};
+use domain::repository::{ExecutionRepository, RepoError};
+use domain::{ExecutionId, ScriptId, TenantId};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::Value;
+
+#[derive(Clone, Debug)]
+pub struct SeaExecutionRepository {
+    database: Database,
+}
+
+impl SeaExecutionRepository {
+    pub fn new(database: Database) -> Self {
+        Self { database }
+    }
+}
+
+const UNFINISHED: [&str; 2] = ["pending", "running"];
+
+fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+fn to_active(execution: &Execution) -> row::ActiveModel {
+    row::ActiveModel {
+        id: Set(execution.id.0),
+        tenant_id: Set(execution.tenant_id.0),
+        script_id: Set(execution.script_id.0),
+        script_version: Set(execution.script_version),
+        status: Set(execution.status.as_str().to_owned()),
+        trigger: Set(to_json(&execution.trigger)),
+        input: Set(execution.input.clone()),
+        output: Set(execution.output.clone()),
+        error: Set(execution.error.as_ref().map(to_json)),
+        logs: Set(to_json(&execution.logs)),
+        created_at: Set(execution.created_at),
+        started_at: Set(execution.started_at),
+        completed_at: Set(execution.completed_at),
+        duration_ms: Set(execution.duration_ms),
+        memory_bytes: Set(execution.memory_bytes),
+        attempt: Set(execution.attempt),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, value: Value) -> Result<T, RepoError> {
+    serde_json::from_value(value).map_err(|e| corrupt(what, e))
+}
+
+fn from_row(model: row::Model) -> Result<Execution, RepoError> {
+    Ok(Execution {
+        id: ExecutionId(model.id),
+        tenant_id: TenantId(model.tenant_id),
+        script_id: ScriptId(model.script_id),
+        script_version: model.script_version,
+        status: model
+            .status
+            .parse()
+            .map_err(|e| corrupt("execution status", e))?,
+        trigger: parse("execution trigger", model.trigger)?,
+        input: model.input,
+        output: model.output,
+        error: model
+            .error
+            .map(|e| parse("execution error", e))
+            .transpose()?,
+        logs: parse("execution logs", model.logs)?,
+        created_at: model.created_at,
+        started_at: model.started_at,
+        completed_at: model.completed_at,
+        duration_ms: model.duration_ms,
+        memory_bytes: model.memory_bytes,
+        attempt: model.attempt,
+    })
+}
+
+#[async_trait]
+impl ExecutionRepository for SeaExecutionRepository {
+    async fn insert(&self, execution: &Execution) -> Result<(), RepoError> {
+        row::Entity::insert(to_active(execution))
+            .exec(self.database.connection())
+            .await
+            .map_err(|e| storage("insert execution", e))?;
+        Ok(())
+    }
+
+    async fn update(&self, execution: &Execution) -> Result<(), RepoError> {
+        let mut active = to_active(execution);
+        active.id = sea_orm::ActiveValue::Unchanged(execution.id.0);
+        let result = row::Entity::update_many()
+            .set(active)
+            .filter(row::Column::Id.eq(execution.id.0))
+            .filter(row::Column::TenantId.eq(execution.tenant_id.0))
+            .filter(row::Column::Status.is_in(UNFINISHED))
+            .exec(self.database.connection())
+            .await
+            .map_err(|e| storage("update execution", e))?;
+        if result.rows_affected == 1 {
+            Ok(())
+        } else {
+            Err(RepoError::Stale)
+        }
+    }
+
+    async fn get(&self, tenant: TenantId, id: ExecutionId) -> Result<Option<Execution>, RepoError> {
+        let model = row::Entity::find_by_id(id.0)
+            .filter(row::Column::TenantId.eq(tenant.0))
+            .one(self.database.connection())
+            .await
+            .map_err(|e| storage("get execution", e))?;
+        model.map(from_row).transpose()
+    }
+
+    async fn list_for_script(
+        &self,
+        tenant: TenantId,
+        script: ScriptId,
+        status: Option<ExecutionStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Execution>, RepoError> {
+        let connection = self.database.connection();
+        let mut query = row::Entity::find()
+            .filter(row::Column::TenantId.eq(tenant.0))
+            .filter(row::Column::ScriptId.eq(script.0));
+        if let Some(status) = status {
+            query = query.filter(row::Column::Status.eq(status.as_str()));
+        }
+        let total = query
+            .clone()
+            .count(connection)
+            .await
+            .map_err(|e| storage("count executions", e))?;
+        let models = query
+            .order_by_desc(row::Column::CreatedAt)
+            .order_by_desc(row::Column::Id)
+            .offset(page.offset())
+            .limit(page.limit)
+            .all(connection)
+            .await
+            .map_err(|e| storage("list executions", e))?;
+        let items = models.into_iter().map(from_row).collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            total,
+            page: page.page,
+            limit: page.limit,
+        })
+    }
+
+    async fn fail_unfinished(
+        &self,
+        error: &ExecutionError,
+        at: DateTime<Utc>,
+    ) -> Result<u64, RepoError> {
+        let result = row::Entity::update_many()
+            .col_expr(
+                row::Column::Status,
+                Expr::value(ExecutionStatus::Failed.as_str()),
+            )
+            .col_expr(row::Column::Error, Expr::value(to_json(error)))
+            .col_expr(row::Column::CompletedAt, Expr::value(at))
+            .filter(row::Column::Status.is_in(UNFINISHED))
+            .exec(self.database.connection())
+            .await
+            .map_err(|e| storage("fail unfinished executions", e))?;
+        Ok(result.rows_affected)
+    }
+}

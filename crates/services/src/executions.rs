@@ -1,0 +1,259 @@
+//! `ExecutionService`: runs scripts in the engine and records every run: its version, trigger,
+//! input, output or error, logs, duration and memory. No execution stays `running` after the
+//! process that ran it is gone.
+
+use crate::clock::Clock;
+use domain::actor::Forbidden;
+use domain::execution::{
+    Execution, ExecutionError, ExecutionStatus, NewExecution, Outcome, Trigger,
+};
+use domain::paging::{Page, PageRequest};
+use domain::repository::{ExecutionRepository, RepoError, ScriptRepository};
+use domain::script::Script;
+use domain::{Actor, ExecutionId, Permission, ScriptId};
+use runtime::{Engine, EngineError, Job};
+use serde_json::Value;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutionServiceError {
+    #[error("script not found")]
+    ScriptNotFound,
+    #[error("execution not found")]
+    NotFound,
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error("{0}")]
+    Busy(String),
+    #[error("the execution has already finished")]
+    AlreadyFinished,
+    #[error("storage failure")]
+    Storage(#[source] RepoError),
+    #[error("the engine cannot run the script: {0}")]
+    Engine(String),
+}
+
+impl From<RepoError> for ExecutionServiceError {
+    fn from(error: RepoError) -> Self {
+        ExecutionServiceError::Storage(error)
+    }
+}
+
+pub struct ExecutionService {
+    scripts: Arc<dyn ScriptRepository>,
+    executions: Arc<dyn ExecutionRepository>,
+    engine: Engine,
+    clock: Arc<dyn Clock>,
+}
+
+/// What started a run, and the argument of the entry point.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    pub trigger: Trigger,
+    pub input: Value,
+    /// The entry point's argument; the input when `None`.
+    pub argument: Option<Value>,
+    pub attempt: i32,
+}
+
+impl ExecutionService {
+    pub fn new(
+        scripts: Arc<dyn ScriptRepository>,
+        executions: Arc<dyn ExecutionRepository>,
+        engine: Engine,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            scripts,
+            executions,
+            engine,
+            clock,
+        }
+    }
+
+    /// Marks what a previous process left unfinished as failed; run once at start-up.
+    pub async fn recover_abandoned(&self) -> Result<u64, ExecutionServiceError> {
+        let error = ExecutionError {
+            code: "ABANDONED".into(),
+            message: "the server stopped while the execution was running".into(),
+            line: None,
+            column: None,
+            stack: None,
+        };
+        let count = self
+            .executions
+            .fail_unfinished(&error, self.clock.now())
+            .await?;
+        if count > 0 {
+            tracing::warn!(
+                count,
+                "marked executions left unfinished by a previous run as failed"
+            );
+        }
+        Ok(count)
+    }
+
+    /// Runs a script now and waits for the end; the execution is recorded whatever happens.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, script = %script_id))]
+    pub async fn run(
+        &self,
+        actor: &Actor,
+        script_id: ScriptId,
+        request: RunRequest,
+    ) -> Result<Execution, ExecutionServiceError> {
+        actor.require(Permission::ScriptsExecute)?;
+        let script = self
+            .scripts
+            .get(actor.tenant_id, script_id)
+            .await?
+            .ok_or(ExecutionServiceError::ScriptNotFound)?;
+        self.run_script(actor, &script, request).await
+    }
+
+    async fn run_script(
+        &self,
+        actor: &Actor,
+        script: &Script,
+        request: RunRequest,
+    ) -> Result<Execution, ExecutionServiceError> {
+        let now = self.clock.now();
+        let new = NewExecution {
+            tenant_id: script.tenant_id,
+            script_id: script.id,
+            script_version: script.version,
+            trigger: request.trigger.clone(),
+            input: request.input.clone(),
+            attempt: request.attempt,
+        };
+        let mut execution = Execution::pending(new, now);
+        let _ = execution.start(now);
+        self.executions.insert(&execution).await?;
+        let job = Job {
+            execution_id: execution.id,
+            tenant_id: script.tenant_id,
+            script_id: script.id,
+            script_version: script.version,
+            user_id: actor.user_id,
+            script_type: script.spec.script_type(),
+            source: script.spec.source.as_str().into(),
+            limits: script.spec.limits,
+            input: request.input.clone(),
+            argument: request.argument.unwrap_or(request.input),
+            trigger: serde_json::to_value(&request.trigger).unwrap_or(Value::Null),
+        };
+        let (outcome, logs, memory) = match self.engine.run(job).await {
+            Ok(report) => (
+                report.outcome,
+                report.logs,
+                Some(report.memory_bytes as i64),
+            ),
+            Err(EngineError::Limit(limit)) => {
+                let error = ExecutionError {
+                    code: "CONCURRENCY_LIMIT".into(),
+                    message: limit.to_string(),
+                    line: None,
+                    column: None,
+                    stack: None,
+                };
+                execution
+                    .finish(Outcome::Failed(error), self.clock.now())
+                    .ok();
+                self.executions.update(&execution).await?;
+                return Err(ExecutionServiceError::Busy(limit.to_string()));
+            }
+            Err(other) => {
+                let error = ExecutionError {
+                    code: "INTERNAL".into(),
+                    message: "the script could not be started".into(),
+                    line: None,
+                    column: None,
+                    stack: None,
+                };
+                execution
+                    .finish(Outcome::Failed(error), self.clock.now())
+                    .ok();
+                self.executions.update(&execution).await?;
+                return Err(ExecutionServiceError::Engine(other.to_string()));
+            }
+        };
+        execution.logs = logs;
+        execution.memory_bytes = memory;
+        if execution.finish(outcome, self.clock.now()).is_err() {
+            tracing::error!(execution = %execution.id, "execution finished twice");
+        }
+        match self.executions.update(&execution).await {
+            Ok(()) => {}
+            // Cancelled from storage while it ran (another node, or an orphan sweep): keep theirs.
+            Err(RepoError::Stale) => {
+                tracing::warn!(execution = %execution.id, "execution was finalised elsewhere")
+            }
+            Err(other) => return Err(other.into()),
+        }
+        tracing::info!(execution = %execution.id, status = %execution.status, duration_ms = execution.duration_ms, "execution finished");
+        Ok(execution)
+    }
+
+    pub async fn get(
+        &self,
+        actor: &Actor,
+        id: ExecutionId,
+    ) -> Result<Execution, ExecutionServiceError> {
+        actor.require(Permission::ScriptsRead)?;
+        self.executions
+            .get(actor.tenant_id, id)
+            .await?
+            .ok_or(ExecutionServiceError::NotFound)
+    }
+
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        script_id: ScriptId,
+        status: Option<ExecutionStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Execution>, ExecutionServiceError> {
+        actor.require(Permission::ScriptsRead)?;
+        self.scripts
+            .get(actor.tenant_id, script_id)
+            .await?
+            .ok_or(ExecutionServiceError::ScriptNotFound)?;
+        Ok(self
+            .executions
+            .list_for_script(actor.tenant_id, script_id, status, page)
+            .await?)
+    }
+
+    /// Stops a running execution. One that is recorded as running but is not running here
+    /// (its process died) is marked cancelled.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, execution = %id))]
+    pub async fn cancel(
+        &self,
+        actor: &Actor,
+        id: ExecutionId,
+    ) -> Result<Execution, ExecutionServiceError> {
+        actor.require(Permission::ScriptsExecute)?;
+        let mut execution = self
+            .executions
+            .get(actor.tenant_id, id)
+            .await?
+            .ok_or(ExecutionServiceError::NotFound)?;
+        if execution.status.is_terminal() {
+            return Err(ExecutionServiceError::AlreadyFinished);
+        }
+        if !self.engine.cancel(id) {
+            if execution.status == ExecutionStatus::Pending {
+                execution.finish(Outcome::Cancelled, self.clock.now()).ok();
+            } else if execution
+                .finish(Outcome::Cancelled, self.clock.now())
+                .is_err()
+            {
+                return Err(ExecutionServiceError::AlreadyFinished);
+            }
+            match self.executions.update(&execution).await {
+                Ok(()) | Err(RepoError::Stale) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(execution)
+    }
+}

@@ -1,0 +1,142 @@
+//! Handlers of execution routes: run a script now, read and list executions, cancel one.
+
+use super::auth::Authenticated;
+use super::dto::{ExecutionView, PageView};
+use super::errors::ApiError;
+use super::json::{self, FieldReader};
+use crate::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use domain::execution::{ExecutionStatus, Trigger, TriggerDetails, TriggerKind};
+use domain::paging::PageRequest;
+use domain::{ExecutionId, ScriptId, ValidationErrors};
+use serde_json::Value;
+use services::RunRequest;
+use std::collections::HashMap;
+
+fn execution_id(raw: &str) -> Result<ExecutionId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::NotFound("execution not found".into()))
+}
+
+fn script_id(raw: &str) -> Result<ScriptId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::NotFound("script not found".into()))
+}
+
+/// The status an execution's outcome answers with: the seed's 500 for a failed script and
+/// 504 for a timeout, with the execution itself as the body either way.
+fn status_of(status: ExecutionStatus) -> StatusCode {
+    match status {
+        ExecutionStatus::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+        ExecutionStatus::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::OK,
+    }
+}
+
+async fn execute(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = script_id(&id)?;
+    let mut errors = ValidationErrors::new();
+    let (input, mode) = if body.iter().all(u8::is_ascii_whitespace) {
+        (Value::Null, None)
+    } else {
+        let mut reader = FieldReader::new(json::object(&request, &body)?, "", &mut errors);
+        let input: Option<Value> = reader.take("input", "any JSON value");
+        let mode: Option<String> = reader.take("mode", "a string");
+        reader.finish();
+        (input.unwrap_or(Value::Null), mode)
+    };
+    match mode.as_deref() {
+        None | Some("sync") => {}
+        Some("async") => errors.add(
+            "mode",
+            "asynchronous runs are not available yet; use \"sync\"",
+        ),
+        Some(other) => errors.add("mode", format!("\"{other}\" is not one of sync, async")),
+    }
+    errors.into_result()?;
+    let trigger = Trigger {
+        kind: TriggerKind::Api,
+        details: TriggerDetails {
+            user_id: auth.0.user_id,
+            ..TriggerDetails::default()
+        },
+    };
+    let run = RunRequest {
+        trigger,
+        input,
+        argument: None,
+        attempt: 1,
+    };
+    let execution = state.executions.run(&auth.0, id, run).await?;
+    Ok(HttpResponse::build(status_of(execution.status)).json(ExecutionView::from(&execution)))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let execution = state.executions.get(&auth.0, execution_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(ExecutionView::from(&execution)))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let id = script_id(&id)?;
+    let mut errors = ValidationErrors::new();
+    let number = |key: &str, errors: &mut ValidationErrors| {
+        query.get(key).and_then(|raw| {
+            errors.check(
+                key,
+                raw.trim()
+                    .parse::<i64>()
+                    .map_err(|_| "must be a whole number"),
+            )
+        })
+    };
+    let (page, limit) = (number("page", &mut errors), number("limit", &mut errors));
+    let page = match PageRequest::parse(page, limit) {
+        Ok(page) => page,
+        Err(page_errors) => {
+            for (field, message) in page_errors.fields() {
+                errors.add(field.clone(), message);
+            }
+            PageRequest::default()
+        }
+    };
+    let status = query
+        .get("status")
+        .filter(|s| !s.is_empty())
+        .and_then(|raw| errors.check("status", raw.parse::<ExecutionStatus>()));
+    errors.into_result()?;
+    let executions = state.executions.list(&auth.0, id, status, page).await?;
+    Ok(HttpResponse::Ok().json(PageView::from_page(&executions, |e| ExecutionView::from(e))))
+}
+
+async fn cancel(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let execution = state.executions.cancel(&auth.0, execution_id(&id)?).await?;
+    Ok(HttpResponse::Accepted().json(ExecutionView::from(&execution)))
+}
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .service(web::resource("/scripts/{id}/execute").route(web::post().to(execute)))
+        .service(web::resource("/scripts/{id}/executions").route(web::get().to(list)))
+        .service(web::resource("/executions/{id}").route(web::get().to(get)))
+        .service(web::resource("/executions/{id}/cancel").route(web::post().to(cancel)));
+}
