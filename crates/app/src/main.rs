@@ -28,6 +28,19 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run a local JavaScript file once in the sandbox, printing its logs and output.
+    Run {
+        file: PathBuf,
+        /// The input, as JSON (`context.input` and the entry point's argument).
+        #[arg(long, default_value = "null")]
+        input: String,
+        /// The script type, which decides the entry point (`handleRequest` for http…).
+        #[arg(long = "type", default_value = "oneoff")]
+        script_type: String,
+        /// The time limit in milliseconds.
+        #[arg(long, default_value_t = 30_000)]
+        timeout_ms: u64,
+    },
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -93,6 +106,12 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(&settings.log);
     match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Run {
+            file,
+            input,
+            script_type,
+            timeout_ms,
+        } => run_file(&settings, &file, &input, &script_type, timeout_ms).await,
         Command::Migrate => {
             Components::build(&settings).await?;
             println!("database is up to date");
@@ -185,4 +204,77 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .run_until_stopped()
         .await
         .context("server stopped with an error")
+}
+
+async fn run_file(
+    settings: &Settings,
+    file: &std::path::Path,
+    input: &str,
+    script_type: &str,
+    timeout_ms: u64,
+) -> anyhow::Result<()> {
+    use domain::execution::Outcome;
+    let source =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let input: serde_json::Value =
+        serde_json::from_str(input).context("--input is not valid JSON")?;
+    let script_type: domain::script::ScriptType = script_type.parse()?;
+    let mut limits = settings.script_rules()?.default_limits;
+    limits.max_execution_time_ms = timeout_ms;
+    let engine = runtime::Engine::new(
+        settings.engine_config(),
+        std::sync::Arc::new(runtime::NoHost),
+        tokio::runtime::Handle::current(),
+    );
+    let job = runtime::Job {
+        execution_id: domain::ExecutionId::new(),
+        tenant_id: domain::TenantId::new(),
+        script_id: domain::ScriptId::new(),
+        script_version: 1,
+        user_id: None,
+        script_type,
+        source: source.into(),
+        limits,
+        input: input.clone(),
+        argument: input,
+        trigger: serde_json::json!({ "type": "manual" }),
+    };
+    let report = engine.run(job).await?;
+    for entry in &report.logs {
+        let metadata = if entry.metadata.is_null() {
+            String::new()
+        } else {
+            format!(" {}", entry.metadata)
+        };
+        eprintln!(
+            "[{}] {}{metadata}",
+            serde_json::to_value(entry.level)?
+                .as_str()
+                .unwrap_or("info"),
+            entry.message
+        );
+    }
+    let duration = (report.finished_at - report.started_at).num_milliseconds();
+    match report.outcome {
+        Outcome::Completed(output) => {
+            println!("{}", serde_json::to_string_pretty(&output)?);
+            eprintln!(
+                "completed in {duration} ms, {} bytes of memory",
+                report.memory_bytes
+            );
+            Ok(())
+        }
+        Outcome::Failed(error) | Outcome::TimedOut(error) => {
+            let at = match (error.line, error.column) {
+                (Some(line), Some(column)) => format!(" at {}:{line}:{column}", file.display()),
+                _ => String::new(),
+            };
+            eprintln!("{}: {}{at}", error.code, error.message);
+            if let Some(stack) = error.stack {
+                eprintln!("{stack}");
+            }
+            std::process::exit(1);
+        }
+        Outcome::Cancelled => anyhow::bail!("the execution was cancelled"),
+    }
 }

@@ -1,0 +1,309 @@
+//! Running scripts over the JSON API, their recorded history, cancellation and recovery after
+//! a crash, on SQLite and PostgreSQL.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+use domain::execution::{Execution, NewExecution, Trigger, TriggerDetails, TriggerKind};
+use domain::repository::ExecutionRepository;
+use iota_scripts::{Components, Settings};
+use serde_json::{Value, json};
+use support::{TestApp, parts, spawn_app};
+use testkit::each_backend;
+
+async fn script(app: &TestApp, name: &str, source: &str) -> String {
+    let body = json!({ "name": name, "type": "oneoff", "source": source, "limits": { "maxExecutionTimeMs": 2000 } });
+    let (status, created) = parts(app.post("/api/v1/scripts", &app.admin, &body).await).await;
+    assert_eq!(status, 201, "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn scripts_run_and_every_run_is_recorded() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = script(
+            &app,
+            "Adder",
+            "export default async (input) => { console.log('adding'); return input.a + input.b }",
+        )
+        .await;
+        let (status, execution) = parts(
+            app.post(
+                &format!("/api/v1/scripts/{id}/execute"),
+                &app.developer,
+                &json!({"input": {"a": 2, "b": 3}}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{execution}");
+        assert_eq!(
+            (execution["status"].as_str(), execution["output"].as_i64()),
+            (Some("completed"), Some(5))
+        );
+        assert_eq!(execution["trigger"]["type"], "api");
+        assert_eq!(execution["scriptVersion"], 1);
+        assert_eq!(execution["logs"][0]["message"], "adding");
+        assert!(execution["durationMs"].is_i64() && execution["memoryBytes"].as_i64().unwrap() > 0);
+        let execution_id = execution["id"].as_str().unwrap();
+
+        let (status, stored) = parts(
+            app.get(&format!("/api/v1/executions/{execution_id}"), &app.viewer)
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (status, stored["output"].as_i64(), stored["input"].clone()),
+            (200, Some(5), json!({"a": 2, "b": 3}))
+        );
+
+        let failing = script(
+            &app,
+            "Thrower",
+            "export default () => {\n  throw new TypeError('no')\n}",
+        )
+        .await;
+        let (status, failed) = parts(
+            app.post(
+                &format!("/api/v1/scripts/{failing}/execute"),
+                &app.admin,
+                &json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!((status, failed["status"].as_str()), (500, Some("failed")));
+        assert_eq!(
+            (
+                failed["error"]["message"].as_str(),
+                failed["error"]["line"].as_i64()
+            ),
+            (Some("TypeError: no"), Some(2))
+        );
+        let looping = script(&app, "Looper", "export default () => { for (;;) {} }").await;
+        let (status, timed_out) = parts(
+            app.post(
+                &format!("/api/v1/scripts/{looping}/execute"),
+                &app.admin,
+                &json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (
+                status,
+                timed_out["status"].as_str(),
+                timed_out["error"]["code"].as_str()
+            ),
+            (504, Some("timeout"), Some("TIMEOUT"))
+        );
+
+        for _ in 0..2 {
+            app.post(
+                &format!("/api/v1/scripts/{id}/execute"),
+                &app.admin,
+                &json!({"input": {"a": 1, "b": 1}}),
+            )
+            .await;
+        }
+        let (status, history) = parts(
+            app.get(
+                &format!("/api/v1/scripts/{id}/executions?limit=2"),
+                &app.viewer,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (
+                status,
+                history["total"].as_u64(),
+                history["items"].as_array().unwrap().len()
+            ),
+            (200, Some(3), 2)
+        );
+        let (_, completed) = parts(
+            app.get(
+                &format!("/api/v1/scripts/{id}/executions?status=completed"),
+                &app.viewer,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(completed["total"], 3);
+        let (status, bad) = parts(
+            app.get(
+                &format!("/api/v1/scripts/{id}/executions?status=done&page=0"),
+                &app.viewer,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(
+            bad["error"]["fields"]["status"].is_string()
+                && bad["error"]["fields"]["page"].is_string()
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn running_is_guarded_by_permission_tenant_and_input_rules() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = script(&app, "Echo", "export default (input) => input").await;
+        let path = format!("/api/v1/scripts/{id}/execute");
+        assert_eq!(app.post(&path, &app.viewer, &json!({})).await.status(), 403);
+        assert_eq!(
+            app.post(&path, &app.other_tenant, &json!({}))
+                .await
+                .status(),
+            404
+        );
+        let (status, body) = parts(
+            app.post(
+                &path,
+                &app.admin,
+                &json!({"input": 1, "mode": "async", "extra": true}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(
+            body["error"]["fields"]["mode"].is_string()
+                && body["error"]["fields"]["extra"].is_string(),
+            "{body}"
+        );
+        let (_, ran) = parts(
+            app.post(&path, &app.admin, &json!({"input": [1, "two"]}))
+                .await,
+        )
+        .await;
+        let execution = ran["id"].as_str().unwrap();
+        assert_eq!(
+            app.get(
+                &format!("/api/v1/executions/{execution}"),
+                &app.other_tenant
+            )
+            .await
+            .status(),
+            404
+        );
+        assert_eq!(
+            app.get(
+                &format!("/api/v1/scripts/{id}/executions"),
+                &app.other_tenant
+            )
+            .await
+            .status(),
+            404
+        );
+        let (status, _) = parts(
+            app.post(
+                &format!("/api/v1/executions/{execution}/cancel"),
+                &app.admin,
+                &json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 409, "a finished execution cannot be cancelled");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_running_execution_is_cancelled_over_the_api() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let body = json!({ "name": "Forever", "type": "oneoff", "source": "export default () => { for (;;) {} }", "limits": { "maxExecutionTimeMs": 60000 } });
+        let (_, created) = parts(app.post("/api/v1/scripts", &app.admin, &body).await).await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let runner = {
+            let (client, base, token) = (app.client.clone(), app.base.clone(), app.admin.clone());
+            tokio::spawn(async move {
+                client.post(format!("{base}/api/v1/scripts/{id}/execute")).bearer_auth(token).json(&json!({})).send().await.unwrap()
+            })
+        };
+        let script_id = created["id"].as_str().unwrap();
+        let mut execution_id = None;
+        for _ in 0..1000 {
+            let (_, list) = parts(app.get(&format!("/api/v1/scripts/{script_id}/executions?status=running"), &app.admin).await).await;
+            if let Some(id) = list["items"][0]["id"].as_str() {
+                execution_id = Some(id.to_owned());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let execution_id = execution_id.expect("the execution shows as running");
+        assert_eq!(app.post(&format!("/api/v1/executions/{execution_id}/cancel"), &app.viewer, &json!({})).await.status(), 403);
+        let (status, _) = parts(app.post(&format!("/api/v1/executions/{execution_id}/cancel"), &app.developer, &json!({})).await).await;
+        assert_eq!(status, 202);
+        let (status, finished) = parts(runner.await.unwrap()).await;
+        assert_eq!((status, finished["status"].as_str()), (200, Some("cancelled")));
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executions_left_running_by_a_crash_are_marked_failed_on_start() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = script(&app, "Crashed", "export default () => 1").await;
+        let script_id: domain::ScriptId = id.parse().unwrap();
+        let (_, listed) = parts(app.get(&format!("/api/v1/scripts/{id}"), &app.admin).await).await;
+        let tenant_id = {
+            let scripts = app.components.scripts.clone();
+            let admin_actor = app
+                .components
+                .accounts
+                .authenticate_token(&app.admin)
+                .await
+                .unwrap();
+            scripts
+                .get(&admin_actor, script_id)
+                .await
+                .unwrap()
+                .tenant_id
+        };
+        assert_eq!(listed["version"], 1);
+        let repository = persistence::SeaExecutionRepository::new(app.components.database.clone());
+        let mut orphan = Execution::pending(
+            NewExecution {
+                tenant_id,
+                script_id,
+                script_version: 1,
+                trigger: Trigger {
+                    kind: TriggerKind::Manual,
+                    details: TriggerDetails::default(),
+                },
+                input: Value::Null,
+                attempt: 1,
+            },
+            chrono::Utc::now(),
+        );
+        orphan.start(chrono::Utc::now()).unwrap();
+        repository.insert(&orphan).await.unwrap();
+        app.stop().await;
+
+        // A new process on the same database.
+        let mut settings = Settings::default();
+        settings.database.url = db.url.clone();
+        let restarted = Components::build(&settings).await.unwrap();
+        let repository = persistence::SeaExecutionRepository::new(restarted.database.clone());
+        let recovered = repository.get(tenant_id, orphan.id).await.unwrap().unwrap();
+        assert_eq!(recovered.status, domain::execution::ExecutionStatus::Failed);
+        assert_eq!(recovered.error.as_ref().unwrap().code, "ABANDONED");
+        // A terminal execution is never rewritten.
+        assert!(repository.update(&recovered).await.is_err());
+    })
+    .await;
+}
