@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: runs the benchmark binaries in release mode (none exist until the runtime crate lands).
+//! `cargo xtask bench`: runs the benchmark binaries in release mode; their figures go to
+//! `docs/benchmarks.md`.
 
 use std::path::Path;
 
@@ -19,7 +20,11 @@ pub struct Bench {
 
 /// Every benchmark, in the order they run. Register new ones here, e.g.
 /// `Bench { name: "runtime", package: "runtime", bin: "runtime-bench" }`.
-const BENCHES: &[Bench] = &[];
+const BENCHES: &[Bench] = &[Bench {
+    name: "runtime",
+    package: "runtime",
+    bin: "runtime-bench",
+}];
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug)]
@@ -36,8 +41,21 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
         println!("no benchmarks yet: they arrive with the runtime crate");
         return Ok(());
     }
+    // Without arguments, the figures are written to docs/benchmarks.md for the record.
+    let default_args = vec![
+        "--write".to_owned(),
+        root.join("docs")
+            .join("benchmarks.md")
+            .display()
+            .to_string(),
+    ];
+    let args = if options.bench_args.is_empty() {
+        &default_args
+    } else {
+        &options.bench_args
+    };
     for bench in select(&options.names)? {
-        run_bench(root, bench, &options.bench_args)?;
+        run_bench(root, bench, args)?;
     }
     Ok(())
 }
