@@ -179,6 +179,8 @@ async fn every_kind_of_bad_input_gets_400_per_field_and_writes_nothing() {
             (with(json!({"description": "d".repeat(501)})), vec!["description"]),
             (with(json!({"source": ""})), vec!["source"]),
             (with(json!({"source": "const x = 1"})), vec!["source"]),
+            (with(json!({"source": "export default () => {\n  let = ;\n}"})), vec!["source"]),
+            (with(json!({"source": "import fs from 'fs'; export default () => fs"})), vec!["source"]),
             (with(json!({"source": format!("export default () => 1 // {too_big}")})), vec!["source"]),
             (with(json!({"type": "cron"})), vec!["type"]),
             (with(json!({"status": "running"})), vec!["status"]),

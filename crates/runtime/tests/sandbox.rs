@@ -277,3 +277,24 @@ async fn a_running_execution_can_be_cancelled() {
         "a finished execution is no longer running"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn checking_a_source_reports_syntax_errors_and_imports_before_it_runs() {
+    let engine = engine();
+    let error = engine
+        .check("export default () => {\n  let = ;\n}", ScriptType::OneOff)
+        .unwrap_err();
+    assert_eq!((error.code.as_str(), error.line), ("SYNTAX_ERROR", Some(2)));
+    let error = engine
+        .check(
+            "import fs from 'fs'; export default () => fs",
+            ScriptType::OneOff,
+        )
+        .unwrap_err();
+    assert_eq!(error.code, "IMPORT_FORBIDDEN", "{error:?}");
+    assert!(
+        engine
+            .check("export default () => 1", ScriptType::OneOff)
+            .is_ok()
+    );
+}

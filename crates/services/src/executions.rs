@@ -9,8 +9,8 @@ use domain::execution::{
 };
 use domain::paging::{Page, PageRequest};
 use domain::repository::{ExecutionRepository, RepoError, ScriptRepository};
-use domain::script::Script;
-use domain::{Actor, ExecutionId, Permission, ScriptId};
+use domain::script::{Script, ScriptSpec};
+use domain::{Actor, ExecutionId, Permission, ScriptId, ValidationErrors};
 use runtime::{Engine, EngineError, Job};
 use serde_json::Value;
 use std::sync::Arc;
@@ -68,6 +68,33 @@ impl ExecutionService {
             executions,
             engine,
             clock,
+        }
+    }
+
+    /// Compiles a script's source as the engine will, so that a syntax error or a refused
+    /// `import` is reported when the script is saved, with its line and column.
+    pub async fn check_source(&self, spec: &ScriptSpec) -> Result<(), ValidationErrors> {
+        let engine = self.engine.clone();
+        let source = spec.source.as_str().to_owned();
+        let script_type = spec.script_type();
+        let checked = tokio::task::spawn_blocking(move || engine.check(&source, script_type)).await;
+        match checked {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                let at = match (error.line, error.column) {
+                    (Some(line), Some(column)) => format!(" (line {line}, column {column})"),
+                    (Some(line), None) => format!(" (line {line})"),
+                    _ => String::new(),
+                };
+                Err(ValidationErrors::single(
+                    "source",
+                    format!("{}{at}", error.message),
+                ))
+            }
+            Err(join) => {
+                tracing::error!(error = %join, "source check did not finish");
+                Ok(())
+            }
         }
     }
 

@@ -204,6 +204,7 @@ impl ScriptService {
     pub async fn create(&self, actor: &Actor, input: &ScriptInput) -> Result<Script, ScriptError> {
         actor.require(Permission::ScriptsCreate)?;
         let spec = self.rules.parse(input)?;
+        self.executions.check_source(&spec).await?;
         Self::check_endpoint_permission(actor, &[&spec])?;
         let script = Script::create(actor.tenant_id, spec, actor.user_id, self.clock.now());
         let version = Self::version_of(&script, change_summary(None, &script.spec));
@@ -266,6 +267,7 @@ impl ScriptService {
         }
         errors.into_result()?;
         let spec = parsed?;
+        self.executions.check_source(&spec).await?;
         let summary = command
             .change_summary
             .clone()
