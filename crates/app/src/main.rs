@@ -238,6 +238,7 @@ async fn run_file(
         input: input.clone(),
         argument: input,
         trigger: serde_json::json!({ "type": "manual" }),
+        event_depth: 0,
     };
     let report = engine.run(job).await?;
     for entry in &report.logs {

@@ -23,6 +23,8 @@ pub struct EngineConfig {
     pub bytecode_cache_bytes: u64,
     /// Threads kept idle for reuse after an execution ends.
     pub idle_threads: usize,
+    /// Per-minute SDK call budgets per script.
+    pub budgets: crate::budget::BudgetConfig,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +39,7 @@ impl Default for EngineConfig {
             watchdog_grace: Duration::from_millis(500),
             bytecode_cache_bytes: 64 * 1024 * 1024,
             idle_threads: 64,
+            budgets: crate::budget::BudgetConfig::default(),
         }
     }
 }

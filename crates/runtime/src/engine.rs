@@ -1,6 +1,7 @@
 //! `Engine`: runs jobs on execution threads, within the concurrency limits, with a cache of
 //! compiled bytecode and a watchdog for executions stuck inside a native operation.
 
+use crate::budget::Budgets;
 use crate::compile::{Compiled, compile};
 use crate::config::EngineConfig;
 use crate::host::HostPort;
@@ -33,8 +34,7 @@ pub struct Engine {
     pool: ThreadPool,
     limiter: Limiter,
     running: Running,
-    host: Arc<dyn HostPort>,
-    handle: tokio::runtime::Handle,
+    around: Arc<isolate::Surroundings>,
 }
 
 /// Removes an execution from the running table when its caller stops waiting.
@@ -74,8 +74,11 @@ impl Engine {
             config: Arc::new(config),
             cache,
             running: Arc::default(),
-            host,
-            handle,
+            around: Arc::new(isolate::Surroundings {
+                host,
+                handle,
+                budgets: Arc::new(Budgets::new()),
+            }),
         }
     }
 
@@ -134,6 +137,7 @@ impl Engine {
         let task_job = job.clone();
         self.pool
             .spawn(Box::new(move || {
+                let scope = isolate::scope_of(&task_job, thread_control.deadline);
                 let report = match engine.compiled(&task_job) {
                     Ok(compiled) => isolate::run(
                         &task_job,
@@ -141,8 +145,7 @@ impl Engine {
                         &engine.config,
                         thread_control,
                         inbox,
-                        engine.host.clone(),
-                        engine.handle.clone(),
+                        &engine.around,
                     ),
                     Err(failure) => Report {
                         outcome: Outcome::Failed(failure),
@@ -152,7 +155,12 @@ impl Engine {
                         finished_at: Utc::now(),
                     },
                 };
-                // The permit is given back only when the thread is really done.
+                // Let the host release what the execution held, then give the permit back.
+                let host = engine.around.host.clone();
+                engine
+                    .around
+                    .handle
+                    .spawn(async move { host.release(scope).await });
                 drop(permit);
                 let _ = sender.send(report);
             }))

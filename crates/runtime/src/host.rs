@@ -12,6 +12,10 @@ pub struct CallScope {
     pub script_id: ScriptId,
     pub execution_id: ExecutionId,
     pub user_id: Option<UserId>,
+    /// When the execution's time is up: no host work should outlast it.
+    pub deadline: std::time::Instant,
+    /// How deep in a chain of events the execution is (0 when no event started it).
+    pub event_depth: u32,
 }
 
 /// A failure a script sees as an `Error` with this `code` and message.
@@ -47,6 +51,9 @@ pub trait HostPort: Send + Sync {
     fn services(&self) -> Vec<(String, Vec<String>)> {
         Vec::new()
     }
+
+    /// Called once an execution has ended: release what it held (open transactions…).
+    async fn release(&self, _scope: CallScope) {}
 }
 
 /// A host with nothing to offer: every call fails with `UNAVAILABLE`.

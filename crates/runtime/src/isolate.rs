@@ -2,6 +2,7 @@
 //! sandbox, load the bytecode, call the entry point, and drive promises, timers and host calls
 //! until the result settles or a limit ends it.
 
+use crate::budget::{BudgetConfig, Budgets};
 use crate::compile::{Compiled, HANDLER_ALIAS, MAIN_ALIAS};
 use crate::config::EngineConfig;
 use crate::errors::{error, from_engine_error, from_thrown};
@@ -109,6 +110,11 @@ type Settlers = (Persistent<Function<'static>>, Persistent<Function<'static>>);
 /// The state of one execution that the installed modules share with its event loop.
 pub(crate) struct Shared {
     control: Arc<Control>,
+    budgets: Arc<Budgets>,
+    budget_config: BudgetConfig,
+    http_budget: u64,
+    log_dropped: Cell<bool>,
+    log_attempts: Cell<usize>,
     max_log_entries: usize,
     max_log_bytes: usize,
     logs: RefCell<Vec<LogEntry>>,
@@ -124,6 +130,27 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Counts one SDK call against the script's per-minute budget of `module`.
+    pub(crate) fn charge(&self, module: &'static str) -> Result<(), String> {
+        let limit = match module {
+            "http" => self.http_budget,
+            "db" => self.budget_config.db,
+            "cache" => self.budget_config.cache,
+            "events" => self.budget_config.events,
+            _ => self.budget_config.log,
+        };
+        if self.budgets.charge(self.scope.script_id, module, limit) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the script used its budget of {limit} {module} calls this minute"
+            ))
+        }
+    }
+
+    /// Records a log line. Every call counts toward the execution's log volume (entries and
+    /// bytes), past which the execution is stopped; past the script's per-minute log budget
+    /// lines are dropped instead, with one warning per execution.
     pub(crate) fn log(&self, level: LogLevel, message: String, metadata: serde_json::Value) {
         let size = message.len()
             + if metadata.is_null() {
@@ -131,18 +158,36 @@ impl Shared {
             } else {
                 metadata.to_string().len()
             };
-        let mut logs = self.logs.borrow_mut();
-        if logs.len() >= self.max_log_entries || self.log_bytes.get() + size > self.max_log_bytes {
-            self.control.fail(error(
-                "LOG_LIMIT",
-                format!(
-                    "the script logged more than {} entries or {} bytes",
-                    self.max_log_entries, self.max_log_bytes
-                ),
-            ));
+        let attempts = self.log_attempts.get() + 1;
+        self.log_attempts.set(attempts);
+        self.log_bytes.set(self.log_bytes.get() + size);
+        if attempts > self.max_log_entries || self.log_bytes.get() > self.max_log_bytes {
+            let message = format!(
+                "the script logged more than {} entries or {} bytes",
+                self.max_log_entries, self.max_log_bytes
+            );
+            self.control.fail(error("LOG_LIMIT", message));
             return;
         }
-        self.log_bytes.set(self.log_bytes.get() + size);
+        let mut logs = self.logs.borrow_mut();
+        if !self
+            .budgets
+            .charge(self.scope.script_id, "log", self.budget_config.log)
+        {
+            if !self.log_dropped.replace(true) {
+                let warning = format!(
+                    "log budget of {} lines per minute used up; further lines are dropped",
+                    self.budget_config.log
+                );
+                logs.push(LogEntry {
+                    level: LogLevel::Warn,
+                    message: warning,
+                    metadata: serde_json::Value::Null,
+                    ts: Utc::now(),
+                });
+            }
+            return;
+        }
         logs.push(LogEntry {
             level,
             message,
@@ -416,6 +461,24 @@ fn output_outcome(json: String, max_output: u64) -> Outcome {
     }
 }
 
+/// What an execution shares with the rest of the engine.
+pub(crate) struct Surroundings {
+    pub(crate) host: Arc<dyn HostPort>,
+    pub(crate) handle: tokio::runtime::Handle,
+    pub(crate) budgets: Arc<Budgets>,
+}
+
+pub(crate) fn scope_of(job: &Job, deadline: Instant) -> CallScope {
+    CallScope {
+        tenant_id: job.tenant_id,
+        script_id: job.script_id,
+        execution_id: job.execution_id,
+        user_id: job.user_id,
+        deadline,
+        event_depth: job.event_depth,
+    }
+}
+
 /// Runs `job` to the end on this thread.
 pub(crate) fn run(
     job: &Job,
@@ -423,8 +486,7 @@ pub(crate) fn run(
     config: &EngineConfig,
     control: Arc<Control>,
     inbox: Receiver<Completion>,
-    host: Arc<dyn HostPort>,
-    handle: tokio::runtime::Handle,
+    around: &Surroundings,
 ) -> Report {
     let started_at = Utc::now();
     let limits = job.limits;
@@ -445,6 +507,11 @@ pub(crate) fn run(
                 runtime.set_interrupt_handler(Some(Box::new(move || watcher.should_stop())));
                 let shared = Rc::new(Shared {
                     control: control.clone(),
+                    budgets: around.budgets.clone(),
+                    budget_config: config.budgets.clone(),
+                    http_budget: limits.max_api_calls_per_minute,
+                    log_dropped: Cell::new(false),
+                    log_attempts: Cell::new(0),
                     max_log_entries: config.max_log_entries,
                     max_log_bytes: config.max_log_bytes,
                     logs: RefCell::default(),
@@ -454,14 +521,9 @@ pub(crate) fn run(
                     next_timer: Cell::new(0),
                     pending: RefCell::default(),
                     next_call: Cell::new(0),
-                    scope: CallScope {
-                        tenant_id: job.tenant_id,
-                        script_id: job.script_id,
-                        execution_id: job.execution_id,
-                        user_id: job.user_id,
-                    },
-                    host,
-                    handle,
+                    scope: scope_of(job, control.deadline),
+                    host: around.host.clone(),
+                    handle: around.handle.clone(),
                 });
                 let ended = drive(&runtime, &context, &shared, job, compiled, &inbox);
                 let outcome = match ended {
@@ -645,13 +707,10 @@ pub fn sandbox_isolate_run(
     let (wake, inbox) = crossbeam_channel::unbounded();
     let deadline = Instant::now() + Duration::from_millis(job.limits.max_execution_time_ms);
     let control = Arc::new(Control::new(deadline, wake));
-    run(
-        job,
-        compiled,
-        config,
-        control,
-        inbox,
-        Arc::new(crate::host::NoHost),
+    let around = Surroundings {
+        host: Arc::new(crate::host::NoHost),
         handle,
-    )
+        budgets: Arc::new(Budgets::new()),
+    };
+    run(job, compiled, config, control, inbox, &around)
 }

@@ -25,6 +25,8 @@ pub struct Job {
     pub argument: Value,
     /// `context.trigger`.
     pub trigger: Value,
+    /// How deep in a chain of events this run is (0 when no event started it).
+    pub event_depth: u32,
 }
 
 /// How an execution ended, with what it logged and the memory it used.

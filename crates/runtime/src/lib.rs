@@ -5,6 +5,7 @@
 //! The crate reaches the world only through the [`HostPort`] trait it defines; it does not
 //! know storage or services.
 
+mod budget;
 mod compile;
 mod config;
 mod engine;
@@ -16,6 +17,7 @@ mod limiter;
 mod modules;
 mod pool;
 
+pub use budget::BudgetConfig;
 pub use compile::{Compiled, compile};
 pub use config::EngineConfig;
 pub use engine::{Engine, EngineError};

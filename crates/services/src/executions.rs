@@ -54,6 +54,8 @@ pub struct RunRequest {
     /// The entry point's argument; the input when `None`.
     pub argument: Option<Value>,
     pub attempt: i32,
+    /// How deep in a chain of events the run is (0 unless an event started it).
+    pub event_depth: u32,
 }
 
 impl ExecutionService {
@@ -167,6 +169,7 @@ impl ExecutionService {
             input: request.input.clone(),
             argument: request.argument.unwrap_or(request.input),
             trigger: serde_json::to_value(&request.trigger).unwrap_or(Value::Null),
+            event_depth: request.event_depth,
         };
         let (outcome, logs, memory) = match self.engine.run(job).await {
             Ok(report) => (

@@ -133,6 +133,7 @@ impl ScriptService {
             input,
             argument: None,
             attempt: 1,
+            event_depth: 0,
         };
         let execution = self
             .executions

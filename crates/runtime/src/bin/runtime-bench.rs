@@ -30,6 +30,7 @@ fn job(tenant: TenantId, source: &str, input: Value) -> Job {
         input: input.clone(),
         argument: input,
         trigger: json!({"type": "manual"}),
+        event_depth: 0,
     }
 }
 

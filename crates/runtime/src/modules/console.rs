@@ -41,7 +41,7 @@ fn metadata<'js>(ctx: &Ctx<'js>, value: Option<Value<'js>>) -> serde_json::Value
     }
 }
 
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<()> {
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, shared: &Rc<Shared>) -> Result<()> {
     let console = Object::new(ctx.clone())?;
     for (name, level) in [
         ("log", LogLevel::Info),
@@ -79,7 +79,5 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<()> {
         };
         log.set(name, Function::new(ctx.clone(), write)?.with_name(name)?)?;
     }
-    let sdk = Object::new(ctx.clone())?;
-    sdk.set("log", log)?;
-    ctx.globals().set("sdk", sdk)
+    sdk.set("log", log)
 }

@@ -6,6 +6,7 @@ pub(crate) mod context;
 pub(crate) mod crypto;
 pub(crate) mod encoding;
 pub(crate) mod lazy;
+pub(crate) mod sdk;
 pub(crate) mod services;
 pub(crate) mod timers;
 
@@ -20,7 +21,10 @@ pub(crate) fn install_all<'js>(
     context_json: &str,
 ) -> Result<()> {
     context::install(ctx, context_json)?;
-    console::install(ctx, shared)?;
+    let sdk = rquickjs::Object::new(ctx.clone())?;
+    console::install(ctx, &sdk, shared)?;
+    sdk::install(ctx, &sdk, shared)?;
+    ctx.globals().set("sdk", sdk)?;
     timers::install(ctx, shared)?;
     encoding::install(ctx)?;
     crypto::install(ctx)?;

@@ -30,6 +30,7 @@ pub fn job_of(tenant: TenantId, script_type: ScriptType, source: &str) -> Job {
         input: json!({"n": 1}),
         argument: json!({"n": 1}),
         trigger: json!({"type": "manual"}),
+        event_depth: 0,
     }
 }
 

@@ -73,6 +73,7 @@ async fn execute(
         input,
         argument: None,
         attempt: 1,
+        event_depth: 0,
     };
     let execution = state.executions.run(&auth.0, id, run).await?;
     Ok(HttpResponse::build(status_of(execution.status)).json(ExecutionView::from(&execution)))

@@ -1,0 +1,83 @@
+//! `sdk.http`, `sdk.db`, `sdk.cache` and `events`: JavaScript shapes (in `sdk.js`) over one
+//! native that charges the script's per-minute budget and calls the host port. Loaded the
+//! first time a script touches one of them.
+
+use super::coded_error;
+use super::services::json_arguments;
+use crate::compile::compile_internal;
+use crate::isolate::Shared;
+use rquickjs::function::Rest;
+use rquickjs::object::{Accessor, Property};
+use rquickjs::{Ctx, Exception, Function, Module, Object, Result, Value};
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+const GLUE: &str = include_str!("sdk.js");
+
+fn glue_bytecode() -> &'static std::result::Result<Vec<u8>, String> {
+    static BYTECODE: OnceLock<std::result::Result<Vec<u8>, String>> = OnceLock::new();
+    BYTECODE.get_or_init(|| compile_internal("iota:sdk", GLUE).map_err(|e| e.message))
+}
+
+/// Which calls count against a budget, and which budget.
+fn budget_of(module: &str, method: &str) -> Option<&'static str> {
+    match (module, method) {
+        ("http", _) => Some("http"),
+        ("db", "query" | "queryOne" | "execute") => Some("db"),
+        ("cache", _) => Some("cache"),
+        ("events", _) => Some("events"),
+        _ => None,
+    }
+}
+
+fn native_call<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Function<'js>> {
+    let shared = shared.clone();
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, module: String, method: String, args: Rest<Value<'js>>| {
+            let charged =
+                budget_of(&module, &method).map_or(Ok(()), |budget| shared.charge(budget));
+            if let Err(message) = charged {
+                return Err(coded_error(&ctx, "RATE_LIMIT", &message));
+            }
+            let arguments = json_arguments(&ctx, args.0)?;
+            shared.call_host(&ctx, module, method, arguments)
+        },
+    )
+}
+
+/// Loads the glue and puts its objects in place of the lazy accessors.
+fn load<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Object<'js>> {
+    let bytecode = glue_bytecode()
+        .as_ref()
+        .map_err(|e| Exception::throw_internal(ctx, e))?;
+    let globals = ctx.globals();
+    globals.set("__iota_call", native_call(ctx, shared)?)?;
+    // SAFETY: the bytecode was produced by `compile_internal` in this process from a constant
+    // source with the same engine build.
+    #[allow(unsafe_code)]
+    let module = unsafe { Module::load(ctx.clone(), bytecode)? };
+    let (module, promise) = module.eval()?;
+    promise.finish::<()>()?;
+    let namespace = module.namespace()?;
+    let sdk: Object = globals.get("sdk")?;
+    for name in ["http", "db", "cache"] {
+        let value: Value = namespace.get(name)?;
+        sdk.prop(name, Property::from(value).enumerable())?;
+    }
+    let events: Value = namespace.get("events")?;
+    globals.prop("events", Property::from(events).writable().configurable())?;
+    Ok(namespace)
+}
+
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, shared: &Rc<Shared>) -> Result<()> {
+    for name in ["http", "db", "cache"] {
+        let shared = shared.clone();
+        let getter = move |ctx: Ctx<'js>| -> Result<Value<'js>> { load(&ctx, &shared)?.get(name) };
+        sdk.prop(name, Accessor::new_get(getter).configurable().enumerable())?;
+    }
+    let shared = shared.clone();
+    let getter = move |ctx: Ctx<'js>| -> Result<Value<'js>> { load(&ctx, &shared)?.get("events") };
+    ctx.globals()
+        .prop("events", Accessor::new_get(getter).configurable())
+}
