@@ -107,3 +107,15 @@ pub trait ExecutionRepository: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<u64, RepoError>;
 }
+
+/// Published events, stored durably until they are dispatched to subscribed scripts.
+#[async_trait]
+pub trait EventOutbox: Send + Sync {
+    async fn append(&self, event: &crate::event::DomainEvent) -> Result<(), RepoError>;
+    /// A tenant's events, oldest first (for dispatch and inspection).
+    async fn list_for_tenant(
+        &self,
+        tenant: TenantId,
+        limit: u64,
+    ) -> Result<Vec<crate::event::DomainEvent>, RepoError>;
+}

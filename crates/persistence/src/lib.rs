@@ -10,6 +10,6 @@ mod repositories;
 
 pub use connection::{Backend, Database, DatabaseError};
 pub use repositories::{
-    SeaExecutionRepository, SeaScriptRepository, SeaTenantRepository, SeaTokenRepository,
-    SeaUserRepository,
+    SeaEventOutbox, SeaExecutionRepository, SeaScriptRepository, SeaTenantRepository,
+    SeaTokenRepository, SeaUserRepository,
 };

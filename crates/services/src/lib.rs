@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod clock;
 pub mod executions;
 pub mod scripts;
+pub mod sdk;
 
 pub use accounts::{AccountError, AccountService, FirstAdmin, NewUser};
 pub use clock::{Clock, SystemClock};

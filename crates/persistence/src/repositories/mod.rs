@@ -1,10 +1,12 @@
 //! Repository implementations, one file per aggregate.
 
 mod accounts;
+mod events;
 mod execution;
 mod script;
 mod script_mapping;
 
 pub use accounts::{SeaTenantRepository, SeaTokenRepository, SeaUserRepository};
+pub use events::SeaEventOutbox;
 pub use execution::SeaExecutionRepository;
 pub use script::SeaScriptRepository;

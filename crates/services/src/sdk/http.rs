@@ -1,0 +1,303 @@
+//! `sdk.http`: requests from scripts to the outside, checked hop by hop against the address
+//! policy. Each hop resolves its host once, drops forbidden addresses, and connects only to
+//! the addresses it checked (the client is pinned to them, so nothing resolves the name again).
+
+use super::http_policy::AddressPolicy;
+use runtime::HostError;
+use serde_json::{Map, Value};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use url::{Host, Url};
+
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    pub policy: AddressPolicy,
+    pub default_timeout: Duration,
+    pub max_response_bytes: usize,
+    pub max_redirects: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            policy: AddressPolicy::default(),
+            default_timeout: Duration::from_secs(10),
+            max_response_bytes: 5 * 1024 * 1024,
+            max_redirects: 5,
+        }
+    }
+}
+
+pub struct HttpGateway {
+    settings: HttpSettings,
+    blocked: Arc<AtomicU64>,
+}
+
+fn failure(code: &str, message: impl Into<String>) -> HostError {
+    HostError::new(code, message)
+}
+
+/// What a script asked for: `request(method, url, body, options)`.
+struct Request {
+    method: reqwest::Method,
+    url: Url,
+    body: Value,
+    headers: Vec<(String, String)>,
+    timeout: Duration,
+}
+
+impl HttpGateway {
+    pub fn new(settings: HttpSettings) -> Self {
+        Self {
+            settings,
+            blocked: Arc::default(),
+        }
+    }
+
+    /// How many requests the address policy refused since start.
+    pub fn blocked_count(&self) -> u64 {
+        self.blocked.load(Ordering::Relaxed)
+    }
+
+    fn parse(&self, args: &Value, deadline: Instant) -> Result<Request, HostError> {
+        let method = args[0]
+            .as_str()
+            .unwrap_or("GET")
+            .parse::<reqwest::Method>()
+            .map_err(|_| failure("INVALID_REQUEST", "bad method"))?;
+        let raw = args[1]
+            .as_str()
+            .ok_or_else(|| failure("INVALID_URL", "the URL must be a string"))?;
+        let mut url = Url::parse(raw)
+            .map_err(|e| failure("INVALID_URL", format!("\"{raw}\" is not a valid URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(failure(
+                "INVALID_URL",
+                format!(
+                    "only http and https URLs are allowed, not {}:",
+                    url.scheme()
+                ),
+            ));
+        }
+        let options = args
+            .get(3)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(query) = options.get("query").and_then(Value::as_object) {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in query {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Null => continue,
+                    other => other.to_string(),
+                };
+                pairs.append_pair(key, &text);
+            }
+        }
+        let headers = options
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let requested = options
+            .get("timeout")
+            .and_then(Value::as_f64)
+            .filter(|t| t.is_finite() && *t > 0.0);
+        let wanted = requested.map_or(self.settings.default_timeout, |ms| {
+            Duration::from_millis(ms as u64)
+        });
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(failure(
+                "TIMEOUT",
+                "the execution has no time left for a request",
+            ));
+        }
+        Ok(Request {
+            method,
+            url,
+            body: args.get(2).cloned().unwrap_or(Value::Null),
+            headers,
+            timeout: wanted.min(left),
+        })
+    }
+
+    fn refuse(&self, url: &Url, why: &str) -> HostError {
+        self.blocked.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(url = %url, why, "sdk.http request blocked");
+        failure(
+            "SSRF_BLOCKED",
+            format!(
+                "requests to {} are not allowed: {why}",
+                url.host_str().unwrap_or("?")
+            ),
+        )
+    }
+
+    /// The addresses this hop may connect to, resolved once and checked.
+    async fn addresses(
+        &self,
+        url: &Url,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<Vec<SocketAddr>, HostError> {
+        let policy = &self.settings.policy;
+        let host = url
+            .host()
+            .ok_or_else(|| failure("INVALID_URL", "the URL has no host"))?;
+        let by_name = policy.allows_host(url.host_str().unwrap_or_default(), port);
+        let candidates: Vec<IpAddr> = match host {
+            Host::Ipv4(ip) => vec![IpAddr::V4(ip)],
+            Host::Ipv6(ip) => vec![IpAddr::V6(ip)],
+            Host::Domain(name) => {
+                let lookup = tokio::net::lookup_host((name, port));
+                let found = tokio::time::timeout(timeout, lookup)
+                    .await
+                    .map_err(|_| failure("TIMEOUT", format!("resolving {name} took too long")))?
+                    .map_err(|_| failure("HTTP_ERROR", format!("cannot resolve {name}")))?;
+                found.map(|socket| socket.ip()).collect()
+            }
+        };
+        let allowed: Vec<SocketAddr> = candidates
+            .iter()
+            .filter(|ip| by_name || policy.allows_ip(**ip))
+            .map(|ip| SocketAddr::new(*ip, port))
+            .collect();
+        if allowed.is_empty() {
+            let why = if candidates.is_empty() {
+                "it has no address"
+            } else {
+                "it is (or resolves to) a private or reserved address"
+            };
+            return Err(self.refuse(url, why));
+        }
+        Ok(allowed)
+    }
+
+    /// Runs a script's request and returns `{status, headers, body}`.
+    pub async fn request(&self, args: &Value, deadline: Instant) -> Result<Value, HostError> {
+        let Request {
+            mut method,
+            mut url,
+            mut body,
+            headers,
+            timeout,
+        } = self.parse(args, deadline)?;
+        let started = Instant::now();
+        for _ in 0..=self.settings.max_redirects {
+            let left = timeout.saturating_sub(started.elapsed());
+            let port = url.port_or_known_default().unwrap_or(80);
+            let addresses = self.addresses(&url, port, left).await?;
+            let mut builder = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .timeout(left);
+            if let Some(Host::Domain(name)) = url.host() {
+                builder = builder.resolve_to_addrs(name, &addresses);
+            }
+            let client = builder
+                .build()
+                .map_err(|e| failure("HTTP_ERROR", format!("cannot prepare the request: {e}")))?;
+            let mut request = client.request(method.clone(), url.clone());
+            for (name, value) in &headers {
+                request = request.header(name, value);
+            }
+            request = match &body {
+                Value::Null => request,
+                Value::String(text) => request.body(text.clone()),
+                other => request.json(other),
+            };
+            let response = request.send().await.map_err(|e| {
+                if e.is_timeout() {
+                    failure("TIMEOUT", format!("the request to {url} timed out"))
+                } else {
+                    failure(
+                        "HTTP_ERROR",
+                        format!("the request to {url} failed: {}", e.without_url()),
+                    )
+                }
+            })?;
+            let status = response.status();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok());
+            if let Some(location) = location.filter(|_| status.is_redirection()) {
+                url = url.join(location).map_err(|_| {
+                    failure("HTTP_ERROR", "the redirect location is not a valid URL")
+                })?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(self.refuse(&url, "a redirect left http(s)"));
+                }
+                if status == reqwest::StatusCode::SEE_OTHER
+                    || (method == reqwest::Method::POST && status.as_u16() < 303)
+                {
+                    method = reqwest::Method::GET;
+                    body = Value::Null;
+                }
+                continue;
+            }
+            return self.read(response).await;
+        }
+        Err(failure(
+            "HTTP_ERROR",
+            format!("more than {} redirects", self.settings.max_redirects),
+        ))
+    }
+
+    async fn read(&self, mut response: reqwest::Response) -> Result<Value, HostError> {
+        let status = response.status().as_u16();
+        let mut headers = Map::new();
+        for (name, value) in response.headers() {
+            let value = value.to_str().unwrap_or_default().to_owned();
+            match headers.get_mut(name.as_str()) {
+                Some(Value::String(existing)) => {
+                    existing.push_str(", ");
+                    existing.push_str(&value);
+                }
+                _ => {
+                    headers.insert(name.as_str().to_owned(), Value::String(value));
+                }
+            }
+        }
+        let limit = self.settings.max_response_bytes;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| {
+            failure(
+                "HTTP_ERROR",
+                format!("reading the response failed: {}", e.without_url()),
+            )
+        })? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(failure(
+                    "RESPONSE_TOO_LARGE",
+                    format!("the response is larger than {limit} bytes"),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let is_json = headers
+            .get("content-type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.contains("json"));
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = if is_json {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        } else {
+            Value::String(text)
+        };
+        Ok(serde_json::json!({ "status": status, "headers": headers, "body": body }))
+    }
+}
