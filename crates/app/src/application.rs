@@ -5,10 +5,13 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
 use async_trait::async_trait;
 use persistence::{
-    Database, DatabaseError, SeaExecutionRepository, SeaScriptRepository, SeaTenantRepository,
-    SeaTokenRepository, SeaUserRepository,
+    Database, DatabaseError, SeaEventOutbox, SeaExecutionRepository, SeaScriptRepository,
+    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
 };
-use runtime::{Engine, NoHost};
+use runtime::Engine;
+use services::sdk::events::EventPublisher;
+use services::sdk::http::HttpGateway;
+use services::sdk::{ScriptHost, ServiceRegistry};
 use services::{AccountService, Clock, ExecutionService, ScriptService, SystemClock};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -42,13 +45,29 @@ pub struct Components {
 impl Components {
     /// Connects to the configured database, migrates it and builds the services.
     pub async fn build(settings: &Settings) -> Result<Self, StartError> {
+        Self::build_with(settings, ServiceRegistry::new()).await
+    }
+
+    /// As `build`, with the host application's own services for scripts to call.
+    pub async fn build_with(
+        settings: &Settings,
+        registry: ServiceRegistry,
+    ) -> Result<Self, StartError> {
         let rules = settings.script_rules()?;
         let database = Database::connect(&settings.database.url).await?;
         database.migrate().await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let host = ScriptHost::new(
+            HttpGateway::new(settings.http_settings()?),
+            EventPublisher::new(
+                Arc::new(SeaEventOutbox::new(database.clone())),
+                clock.clone(),
+            ),
+            registry,
+        );
         let engine = Engine::new(
             settings.engine_config(),
-            Arc::new(NoHost),
+            Arc::new(host),
             tokio::runtime::Handle::current(),
         );
         let script_repository = Arc::new(SeaScriptRepository::new(database.clone()));

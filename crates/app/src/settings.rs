@@ -16,7 +16,32 @@ pub struct Settings {
     pub scripts: ScriptSettings,
     pub bootstrap: BootstrapSettings,
     pub engine: EngineSettings,
+    pub http_client: HttpClientSettings,
     pub log: LogSettings,
+}
+
+/// `sdk.http`: what scripts may reach besides the public internet, and how much.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpClientSettings {
+    /// Comma-separated hosts, host:port pairs or CIDR networks that scripts may reach although
+    /// they are private (for example `10.0.0.0/8,billing.internal:8443`).
+    pub allow: String,
+    pub default_timeout_ms: u64,
+    pub max_response_bytes: usize,
+    pub max_redirects: usize,
+}
+
+impl Default for HttpClientSettings {
+    fn default() -> Self {
+        let defaults = services::sdk::http::HttpSettings::default();
+        Self {
+            allow: String::new(),
+            default_timeout_ms: defaults.default_timeout.as_millis() as u64,
+            max_response_bytes: defaults.max_response_bytes,
+            max_redirects: defaults.max_redirects,
+        }
+    }
 }
 
 /// The script engine: concurrency, log volume, stack, and whether `eval` is allowed.
@@ -255,6 +280,18 @@ impl Settings {
         })
     }
 
+    pub fn http_settings(&self) -> Result<services::sdk::http::HttpSettings, SettingsError> {
+        use services::sdk::http_policy::{AddressPolicy, AllowRule};
+        let rules = AllowRule::parse_list(&self.http_client.allow)
+            .map_err(|e| invalid("http_client.allow", e.to_string()))?;
+        Ok(services::sdk::http::HttpSettings {
+            policy: AddressPolicy::new(rules),
+            default_timeout: std::time::Duration::from_millis(self.http_client.default_timeout_ms),
+            max_response_bytes: self.http_client.max_response_bytes,
+            max_redirects: self.http_client.max_redirects,
+        })
+    }
+
     pub fn engine_config(&self) -> runtime::EngineConfig {
         let engine = &self.engine;
         runtime::EngineConfig {
@@ -269,6 +306,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
+        self.http_settings()?;
         let engine = &self.engine;
         for (name, value) in [
             (
@@ -356,6 +394,10 @@ mod tests {
             (
                 "[bootstrap]\nadmin_email = \"nope\"",
                 "bootstrap.admin_email",
+            ),
+            (
+                "[http_client]\nallow = \"10.0.0.0/99\"",
+                "http_client.allow",
             ),
             ("not toml at all [", "configuration"),
         ];

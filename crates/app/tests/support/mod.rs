@@ -50,12 +50,22 @@ pub async fn spawn_app_with(
     db: &TestDatabaseRef,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    spawn_app_full(db, configure, services::sdk::ServiceRegistry::new()).await
+}
+
+pub async fn spawn_app_full(
+    db: &TestDatabaseRef,
+    configure: impl FnOnce(&mut Settings),
+    registry: services::sdk::ServiceRegistry,
+) -> TestApp {
     let mut settings = Settings::default();
     settings.database.url = db.url.clone();
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = 1;
     configure(&mut settings);
-    let components = Components::build(&settings).await.expect("components");
+    let components = Components::build_with(&settings, registry)
+        .await
+        .expect("components");
     for (name, slug) in [("Tenant A", "tenant-a"), ("Tenant B", "tenant-b")] {
         components
             .accounts
