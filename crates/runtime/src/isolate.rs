@@ -714,3 +714,20 @@ pub fn sandbox_isolate_run(
     };
     run(job, compiled, config, control, inbox, &around)
 }
+
+/// The names on `globalThis` of a context with the sandbox's intrinsics but none of its
+/// modules: what the ECMAScript engine itself provides.
+pub fn standard_globals() -> Vec<String> {
+    let Ok(runtime) = Runtime::new() else {
+        return Vec::new();
+    };
+    let Ok(context) = new_context(&runtime, false) else {
+        return Vec::new();
+    };
+    context.with(|ctx| {
+        let keys = ctx
+            .globals()
+            .own_keys::<String>(rquickjs::object::Filter::new().string());
+        keys.filter_map(Result::ok).collect()
+    })
+}

@@ -22,6 +22,9 @@ pub use compile::{Compiled, compile};
 pub use config::EngineConfig;
 pub use engine::{Engine, EngineError};
 pub use host::{CallScope, HostError, HostPort, NoHost};
-pub use isolate::{bare_isolate_run, sandbox_isolate_run};
+pub use isolate::{bare_isolate_run, sandbox_isolate_run, standard_globals};
+
+/// The TypeScript declarations of everything a script can use, for editors and docs.
+pub const SDK_DECLARATIONS: &str = include_str!("sdk.d.ts");
 pub use job::{Job, Report};
 pub use limiter::LimitExceeded;
