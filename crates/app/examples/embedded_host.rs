@@ -83,6 +83,8 @@ async fn main() -> anyhow::Result<()> {
             ),
         }
     }
-    let _ = std::fs::remove_file(path);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
     Ok(())
 }

@@ -5,12 +5,15 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
 use async_trait::async_trait;
 use persistence::{
-    Database, DatabaseError, SeaEventOutbox, SeaExecutionRepository, SeaScriptRepository,
-    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+    Database, DatabaseError, SeaEventOutbox, SeaExecutionRepository, SeaScriptDatabase,
+    SeaScriptRepository, SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
 };
 use runtime::Engine;
+use services::sdk::cache::{CacheLimits, CacheStore, MemoryCache, RedisCache};
+use services::sdk::db::ScriptDb;
 use services::sdk::events::EventPublisher;
 use services::sdk::http::HttpGateway;
+use services::sdk::script_cache::ScriptCache;
 use services::sdk::{ScriptHost, ServiceRegistry};
 use services::{AccountService, Clock, ExecutionService, ScriptService, SystemClock};
 use std::net::TcpListener;
@@ -23,6 +26,8 @@ pub enum StartError {
     Settings(#[from] SettingsError),
     #[error(transparent)]
     Database(#[from] DatabaseError),
+    #[error("the script cache is unavailable: {0}")]
+    Cache(String),
     #[error("recovering unfinished executions failed: {0}")]
     Recover(String),
     #[error("cannot listen on {address}: {source}")]
@@ -57,14 +62,30 @@ impl Components {
         let database = Database::connect(&settings.database.url).await?;
         database.migrate().await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let host = ScriptHost::new(
-            HttpGateway::new(settings.http_settings()?),
-            EventPublisher::new(
+        let db_settings = settings.db_settings()?;
+        let script_data = SeaScriptDatabase::new(
+            database.clone(),
+            db_settings.tables.iter().cloned().collect(),
+            db_settings.tenant_column.clone(),
+        );
+        script_data.prepare().await;
+        let limits = CacheLimits::default();
+        let store: Arc<dyn CacheStore> = if settings.cache.redis_url.is_empty() {
+            Arc::new(MemoryCache::new(limits.clone()))
+        } else {
+            let redis = RedisCache::connect(&settings.cache.redis_url, limits.clone()).await;
+            Arc::new(redis.map_err(|e| StartError::Cache(e.to_string()))?)
+        };
+        let host = ScriptHost {
+            http: HttpGateway::new(settings.http_settings()?),
+            db: ScriptDb::new(Arc::new(script_data), db_settings),
+            cache: ScriptCache::new(store, limits),
+            events: EventPublisher::new(
                 Arc::new(SeaEventOutbox::new(database.clone())),
                 clock.clone(),
             ),
-            registry,
-        );
+            services: registry,
+        };
         let engine = Engine::new(
             settings.engine_config(),
             Arc::new(host),

@@ -17,7 +17,39 @@ pub struct Settings {
     pub bootstrap: BootstrapSettings,
     pub engine: EngineSettings,
     pub http_client: HttpClientSettings,
+    pub sdk_db: SdkDbSettings,
+    pub cache: CacheSettings,
     pub log: LogSettings,
+}
+
+/// `sdk.db`: which tables scripts may use, and the limits of their statements.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SdkDbSettings {
+    /// Comma-separated table names.
+    pub tables: String,
+    pub tenant_column: String,
+    pub max_rows: usize,
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for SdkDbSettings {
+    fn default() -> Self {
+        Self {
+            tables: String::new(),
+            tenant_column: "tenant_id".into(),
+            max_rows: 1000,
+            statement_timeout_ms: 5000,
+        }
+    }
+}
+
+/// `sdk.cache`: in this process, or in Redis to share it between nodes.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// `redis://host:port`; empty keeps the cache in this process.
+    pub redis_url: String,
 }
 
 /// `sdk.http`: what scripts may reach besides the public internet, and how much.
@@ -292,6 +324,50 @@ impl Settings {
         })
     }
 
+    pub fn db_settings(&self) -> Result<services::sdk::db::DbSettings, SettingsError> {
+        let mut tables = std::collections::BTreeSet::new();
+        for table in self
+            .sdk_db
+            .tables
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let valid = table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !table.starts_with(|c: char| c.is_ascii_digit());
+            if !valid {
+                return Err(invalid(
+                    "sdk_db.tables",
+                    format!("\"{table}\" is not a plain table name"),
+                ));
+            }
+            tables.insert(table.to_ascii_lowercase());
+        }
+        let column = &self.sdk_db.tenant_column;
+        if column.is_empty()
+            || !column
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(invalid(
+                "sdk_db.tenant_column",
+                format!("\"{column}\" is not a plain column name"),
+            ));
+        }
+        if !(1..=100_000).contains(&self.sdk_db.max_rows) || self.sdk_db.statement_timeout_ms == 0 {
+            return Err(invalid(
+                "sdk_db",
+                "max_rows must be 1–100000 and statement_timeout_ms more than 0",
+            ));
+        }
+        Ok(services::sdk::db::DbSettings {
+            tables,
+            tenant_column: column.to_ascii_lowercase(),
+            max_rows: self.sdk_db.max_rows,
+            statement_timeout: std::time::Duration::from_millis(self.sdk_db.statement_timeout_ms),
+        })
+    }
+
     pub fn engine_config(&self) -> runtime::EngineConfig {
         let engine = &self.engine;
         runtime::EngineConfig {
@@ -307,6 +383,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), SettingsError> {
         self.http_settings()?;
+        self.db_settings()?;
         let engine = &self.engine;
         for (name, value) in [
             (
@@ -359,7 +436,9 @@ mod tests {
     fn load_toml(text: &str) -> Result<Settings, SettingsError> {
         let mut file = tempfile_path();
         file.1.write_all(text.as_bytes()).expect("write");
-        Settings::load(Some(&file.0))
+        let loaded = Settings::load(Some(&file.0));
+        let _ = std::fs::remove_file(&file.0);
+        loaded
     }
 
     fn tempfile_path() -> (std::path::PathBuf, std::fs::File) {
@@ -399,6 +478,7 @@ mod tests {
                 "[http_client]\nallow = \"10.0.0.0/99\"",
                 "http_client.allow",
             ),
+            ("[sdk_db]\ntables = \"orders; drop\"", "sdk_db.tables"),
             ("not toml at all [", "configuration"),
         ];
         for (text, expected) in cases {

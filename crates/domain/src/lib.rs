@@ -10,6 +10,7 @@ pub mod ids;
 pub mod paging;
 pub mod repository;
 pub mod script;
+pub mod script_data;
 pub mod tenant;
 pub mod token;
 pub mod user;

@@ -7,9 +7,11 @@ mod connection;
 mod entities;
 mod errors;
 mod repositories;
+mod script_data;
 
 pub use connection::{Backend, Database, DatabaseError};
 pub use repositories::{
     SeaEventOutbox, SeaExecutionRepository, SeaScriptRepository, SeaTenantRepository,
     SeaTokenRepository, SeaUserRepository,
 };
+pub use script_data::SeaScriptDatabase;

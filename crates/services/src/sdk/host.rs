@@ -1,31 +1,22 @@
 //! `ScriptHost`: the services crate's implementation of the runtime's host port. It sends
 //! each SDK call to its module, always within the calling execution's tenant.
 
+use super::db::ScriptDb;
 use super::events::EventPublisher;
 use super::http::HttpGateway;
 use super::registry::{ServiceCall, ServiceRegistry};
+use super::script_cache::ScriptCache;
 use async_trait::async_trait;
 use runtime::{CallScope, HostError, HostPort};
 use serde_json::Value;
 
+/// The modules behind the SDK.
 pub struct ScriptHost {
-    http: HttpGateway,
-    events: EventPublisher,
-    services: ServiceRegistry,
-}
-
-impl ScriptHost {
-    pub fn new(http: HttpGateway, events: EventPublisher, services: ServiceRegistry) -> Self {
-        Self {
-            http,
-            events,
-            services,
-        }
-    }
-
-    pub fn http(&self) -> &HttpGateway {
-        &self.http
-    }
+    pub http: HttpGateway,
+    pub db: ScriptDb,
+    pub cache: ScriptCache,
+    pub events: EventPublisher,
+    pub services: ServiceRegistry,
 }
 
 fn unknown(module: &str, method: &str) -> HostError {
@@ -43,6 +34,13 @@ impl HostPort for ScriptHost {
     ) -> Result<Value, HostError> {
         match (module, method) {
             ("http", "request") => self.http.request(&args, scope.deadline).await,
+            ("db", "query" | "queryOne" | "execute") => {
+                self.db.statement(&scope, method, &args).await
+            }
+            ("db", "begin") => self.db.begin(&scope).await,
+            ("db", "commit") => self.db.finish(&scope, true, &args).await,
+            ("db", "rollback") => self.db.finish(&scope, false, &args).await,
+            ("cache", method) => self.cache.call(&scope, method, &args).await,
             ("events", "publish") => self.events.publish(&scope, &args).await,
             ("services", target) => {
                 let call = ServiceCall {
@@ -62,5 +60,9 @@ impl HostPort for ScriptHost {
 
     fn services(&self) -> Vec<(String, Vec<String>)> {
         self.services.describe()
+    }
+
+    async fn release(&self, scope: CallScope) {
+        self.db.release(&scope).await;
     }
 }

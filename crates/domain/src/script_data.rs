@@ -1,0 +1,76 @@
+//! The port through which `sdk.db` runs a script's (already checked and rewritten) SQL on the
+//! tables the operator made available, inside the script's tenant.
+
+use crate::ids::{ExecutionId, TenantId};
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqlDialect {
+    Sqlite,
+    Postgres,
+}
+
+/// One statement to run, with its bound parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SqlStatement {
+    pub sql: String,
+    pub params: Vec<Value>,
+    pub returns_rows: bool,
+    /// Wrap a query to fetch at most this many rows plus one, to detect overflow.
+    pub is_query: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SqlOutcome {
+    pub rows: Vec<Map<String, Value>>,
+    pub affected: u64,
+}
+
+/// A failure the script sees with this code (`QUERY_TIMEOUT`, `ROW_LIMIT`, `SQL_ERROR`,
+/// `TRANSACTION_NOT_FOUND`, `UNAVAILABLE`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct SqlFailure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl SqlFailure {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Limits of one statement.
+#[derive(Clone, Copy, Debug)]
+pub struct SqlBounds {
+    pub timeout: Duration,
+    pub max_rows: usize,
+}
+
+#[async_trait]
+pub trait ScriptDatabase: Send + Sync {
+    fn dialect(&self) -> SqlDialect;
+
+    /// Runs one statement for `tenant`: in the open transaction `tx` of the execution, or in
+    /// a transaction of its own.
+    async fn run(
+        &self,
+        tenant: TenantId,
+        execution: ExecutionId,
+        tx: Option<u64>,
+        statement: SqlStatement,
+        bounds: SqlBounds,
+    ) -> Result<SqlOutcome, SqlFailure>;
+
+    async fn begin(&self, tenant: TenantId, execution: ExecutionId) -> Result<u64, SqlFailure>;
+    async fn commit(&self, execution: ExecutionId, tx: u64) -> Result<(), SqlFailure>;
+    async fn rollback(&self, execution: ExecutionId, tx: u64) -> Result<(), SqlFailure>;
+    /// Rolls back whatever the execution left open.
+    async fn release(&self, execution: ExecutionId);
+}

@@ -1,0 +1,397 @@
+//! `ScriptDatabase` on sea-orm: runs `sdk.db` statements in short transactions with the
+//! script's tenant set. On PostgreSQL each transaction also switches to the `iota_script`
+//! role, which row-level security confines to the tenant in `iota.tenant_id` (a second line
+//! of defence behind the statement rewrite), and sets `statement_timeout`, so that a slow
+//! statement is cancelled by the server.
+
+use crate::connection::{Backend, Database};
+use async_trait::async_trait;
+use domain::script_data::{
+    ScriptDatabase, SqlBounds, SqlDialect, SqlFailure, SqlOutcome, SqlStatement,
+};
+use domain::{ExecutionId, TenantId};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResult, Statement,
+    TransactionTrait,
+};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use tokio::sync::Mutex;
+
+const SCRIPT_ROLE: &str = "iota_script";
+/// Open transactions an execution may hold at once.
+const MAX_OPEN_TRANSACTIONS: usize = 1;
+
+type Open = Arc<Mutex<Option<(TenantId, DatabaseTransaction)>>>;
+
+pub struct SeaScriptDatabase {
+    database: Database,
+    tables: Vec<String>,
+    tenant_column: String,
+    row_security: AtomicBool,
+    open: std::sync::Mutex<HashMap<(ExecutionId, u64), Open>>,
+    next: AtomicU64,
+}
+
+fn sql_error(error: DbErr) -> SqlFailure {
+    let text = error.to_string();
+    if text.contains("statement timeout") || text.contains("canceling statement") {
+        return SqlFailure::new(
+            "QUERY_TIMEOUT",
+            "the statement ran longer than its time limit and was cancelled",
+        );
+    }
+    // The database's message helps the author (a missing column, a type mismatch); it names
+    // only the script's own tables and columns.
+    let message = text
+        .rsplit("error returned from database: ")
+        .next()
+        .unwrap_or(&text)
+        .to_owned();
+    SqlFailure::new("SQL_ERROR", message)
+}
+
+fn to_value(json: &Value) -> sea_orm::Value {
+    match json {
+        Value::Null => sea_orm::Value::String(None),
+        Value::Bool(b) => sea_orm::Value::Bool(Some(*b)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => sea_orm::Value::BigInt(Some(i)),
+            None => sea_orm::Value::Double(n.as_f64()),
+        },
+        Value::String(s) => sea_orm::Value::String(Some(s.clone())),
+        other => sea_orm::Value::Json(Some(Box::new(other.clone()))),
+    }
+}
+
+/// One column of a row as JSON, whatever its type: the decoders are tried from the most to
+/// the least specific (SQLite reports the value's own type; PostgreSQL the column's).
+fn column_to_json(row: &QueryResult, index: usize) -> Value {
+    macro_rules! attempt {
+        ($t:ty, $map:expr) => {
+            if let Ok(value) = row.try_get_by_index::<Option<$t>>(index) {
+                return value.map($map).unwrap_or(Value::Null);
+            }
+        };
+    }
+    attempt!(i64, Value::from);
+    attempt!(i32, Value::from);
+    attempt!(i16, Value::from);
+    attempt!(f64, Value::from);
+    attempt!(f32, Value::from);
+    attempt!(bool, Value::from);
+    attempt!(String, Value::from);
+    attempt!(Value, |v| v);
+    attempt!(uuid::Uuid, |v| Value::from(v.to_string()));
+    attempt!(chrono::DateTime<chrono::Utc>, |v| Value::from(
+        v.to_rfc3339()
+    ));
+    attempt!(chrono::NaiveDateTime, |v| Value::from(v.to_string()));
+    attempt!(chrono::NaiveDate, |v| Value::from(v.to_string()));
+    attempt!(chrono::NaiveTime, |v| Value::from(v.to_string()));
+    attempt!(Vec<u8>, |v| Value::from(
+        v.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ));
+    Value::Null
+}
+
+fn row_to_json(row: &QueryResult) -> Map<String, Value> {
+    row.column_names()
+        .into_iter()
+        .enumerate()
+        .map(|(index, name)| (name, column_to_json(row, index)))
+        .collect()
+}
+
+impl SeaScriptDatabase {
+    /// `tables` are the operator's tables scripts may use; `tenant_column` their tenant column.
+    pub fn new(database: Database, tables: Vec<String>, tenant_column: String) -> Self {
+        Self {
+            database,
+            tables,
+            tenant_column,
+            row_security: AtomicBool::new(false),
+            open: std::sync::Mutex::default(),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    fn backend(&self) -> DbBackend {
+        match self.database.backend() {
+            Backend::Sqlite => DbBackend::Sqlite,
+            Backend::Postgres => DbBackend::Postgres,
+        }
+    }
+
+    /// On PostgreSQL: creates the `iota_script` role and the row-level security policies of
+    /// the tables. A table that does not exist yet is skipped with a warning; if the database
+    /// user may not do this, scripts still run, protected by the rewrite alone.
+    pub async fn prepare(&self) {
+        if self.database.backend() != Backend::Postgres || self.tables.is_empty() {
+            return;
+        }
+        let connection = self.database.connection();
+        let role = format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SCRIPT_ROLE}') THEN \
+             CREATE ROLE {SCRIPT_ROLE} NOLOGIN; END IF; END $$"
+        );
+        if let Err(error) = connection.execute_unprepared(&role).await {
+            tracing::warn!(%error, "cannot create the script role; row-level security is off for sdk.db");
+            return;
+        }
+        let _ = connection
+            .execute_unprepared(&format!("GRANT {SCRIPT_ROLE} TO CURRENT_USER"))
+            .await;
+        let column = &self.tenant_column;
+        for table in &self.tables {
+            let statements = [
+                format!(
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE \"{table}\" TO {SCRIPT_ROLE}"
+                ),
+                format!("ALTER TABLE \"{table}\" ENABLE ROW LEVEL SECURITY"),
+                format!("DROP POLICY IF EXISTS iota_host_access ON \"{table}\""),
+                format!(
+                    "CREATE POLICY iota_host_access ON \"{table}\" USING (true) WITH CHECK (true)"
+                ),
+                format!("DROP POLICY IF EXISTS iota_tenant_isolation ON \"{table}\""),
+                format!(
+                    "CREATE POLICY iota_tenant_isolation ON \"{table}\" AS RESTRICTIVE TO {SCRIPT_ROLE} \
+                     USING (\"{column}\"::text = current_setting('iota.tenant_id', true)) \
+                     WITH CHECK (\"{column}\"::text = current_setting('iota.tenant_id', true))"
+                ),
+            ];
+            for statement in statements {
+                if let Err(error) = connection.execute_unprepared(&statement).await {
+                    tracing::warn!(%error, table = table.as_str(), "row-level security not set up for this table");
+                    return;
+                }
+            }
+        }
+        self.row_security.store(true, Ordering::Release);
+        tracing::info!(tables = ?self.tables, "row-level security set up for sdk.db tables");
+    }
+
+    /// Starts a transaction scoped to `tenant`, with the statement timeout on PostgreSQL.
+    async fn start(
+        &self,
+        tenant: TenantId,
+        bounds: Option<SqlBounds>,
+    ) -> Result<DatabaseTransaction, SqlFailure> {
+        let transaction = self
+            .database
+            .connection()
+            .begin()
+            .await
+            .map_err(sql_error)?;
+        if self.database.backend() == Backend::Postgres {
+            let tenant_text = tenant.to_string();
+            let set = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('iota.tenant_id', $1, true)",
+                [sea_orm::Value::String(Some(tenant_text))],
+            );
+            transaction.execute_raw(set).await.map_err(sql_error)?;
+            if self.row_security.load(Ordering::Acquire) {
+                transaction
+                    .execute_unprepared(&format!("SET LOCAL ROLE {SCRIPT_ROLE}"))
+                    .await
+                    .map_err(sql_error)?;
+            }
+            let timeout_ms = bounds.map_or(5_000, |b| b.timeout.as_millis().max(1));
+            transaction
+                .execute_unprepared(&format!("SET LOCAL statement_timeout = {timeout_ms}"))
+                .await
+                .map_err(sql_error)?;
+        }
+        Ok(transaction)
+    }
+
+    async fn statement(
+        &self,
+        transaction: &DatabaseTransaction,
+        statement: &SqlStatement,
+        bounds: SqlBounds,
+    ) -> Result<SqlOutcome, SqlFailure> {
+        let values: Vec<sea_orm::Value> = statement.params.iter().map(to_value).collect();
+        let backend = self.backend();
+        let run = async {
+            if statement.returns_rows {
+                let sql = if statement.is_query {
+                    format!(
+                        "SELECT * FROM ({}) AS iota_rows LIMIT {}",
+                        statement.sql,
+                        bounds.max_rows + 1
+                    )
+                } else {
+                    statement.sql.clone()
+                };
+                let results = transaction
+                    .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+                    .await
+                    .map_err(sql_error)?;
+                if results.len() > bounds.max_rows {
+                    return Err(SqlFailure::new(
+                        "ROW_LIMIT",
+                        format!("the statement returns more than {} rows", bounds.max_rows),
+                    ));
+                }
+                let rows: Vec<_> = results.iter().map(row_to_json).collect();
+                let affected = rows.len() as u64;
+                Ok(SqlOutcome { rows, affected })
+            } else {
+                let result = transaction
+                    .execute_raw(Statement::from_sql_and_values(
+                        backend,
+                        &statement.sql,
+                        values,
+                    ))
+                    .await
+                    .map_err(sql_error)?;
+                Ok(SqlOutcome {
+                    rows: Vec::new(),
+                    affected: result.rows_affected(),
+                })
+            }
+        };
+        match tokio::time::timeout(bounds.timeout, run).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(SqlFailure::new(
+                "QUERY_TIMEOUT",
+                "the statement ran longer than its time limit",
+            )),
+        }
+    }
+
+    fn take(&self, execution: ExecutionId, tx: u64) -> Result<Open, SqlFailure> {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.get(&(execution, tx))
+            .cloned()
+            .ok_or_else(|| SqlFailure::new("TRANSACTION_NOT_FOUND", "the transaction is not open"))
+    }
+
+    fn forget(&self, execution: ExecutionId, tx: u64) {
+        self.open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(execution, tx));
+    }
+}
+
+#[async_trait]
+impl ScriptDatabase for SeaScriptDatabase {
+    fn dialect(&self) -> SqlDialect {
+        match self.database.backend() {
+            Backend::Sqlite => SqlDialect::Sqlite,
+            Backend::Postgres => SqlDialect::Postgres,
+        }
+    }
+
+    async fn run(
+        &self,
+        tenant: TenantId,
+        execution: ExecutionId,
+        tx: Option<u64>,
+        statement: SqlStatement,
+        bounds: SqlBounds,
+    ) -> Result<SqlOutcome, SqlFailure> {
+        match tx {
+            None => {
+                let transaction = self.start(tenant, Some(bounds)).await?;
+                let outcome = self.statement(&transaction, &statement, bounds).await;
+                match outcome {
+                    Ok(outcome) => {
+                        transaction.commit().await.map_err(sql_error)?;
+                        Ok(outcome)
+                    }
+                    Err(failure) => {
+                        let _ = transaction.rollback().await;
+                        Err(failure)
+                    }
+                }
+            }
+            Some(id) => {
+                let open = self.take(execution, id)?;
+                let guard = open.lock().await;
+                let Some((owner, transaction)) = guard.as_ref() else {
+                    return Err(SqlFailure::new(
+                        "TRANSACTION_NOT_FOUND",
+                        "the transaction has ended",
+                    ));
+                };
+                if *owner != tenant {
+                    return Err(SqlFailure::new(
+                        "TRANSACTION_NOT_FOUND",
+                        "the transaction is not open",
+                    ));
+                }
+                self.statement(transaction, &statement, bounds).await
+            }
+        }
+    }
+
+    async fn begin(&self, tenant: TenantId, execution: ExecutionId) -> Result<u64, SqlFailure> {
+        let held = self
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .filter(|(e, _)| *e == execution)
+            .count();
+        if held >= MAX_OPEN_TRANSACTIONS {
+            return Err(SqlFailure::new(
+                "SQL_ERROR",
+                "a transaction is already open; transactions cannot be nested",
+            ));
+        }
+        let transaction = self.start(tenant, None).await?;
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            (execution, id),
+            Arc::new(Mutex::new(Some((tenant, transaction)))),
+        );
+        Ok(id)
+    }
+
+    async fn commit(&self, execution: ExecutionId, tx: u64) -> Result<(), SqlFailure> {
+        let open = self.take(execution, tx)?;
+        self.forget(execution, tx);
+        let taken = open.lock().await.take();
+        match taken {
+            Some((_, transaction)) => transaction.commit().await.map_err(sql_error),
+            None => Err(SqlFailure::new(
+                "TRANSACTION_NOT_FOUND",
+                "the transaction has ended",
+            )),
+        }
+    }
+
+    async fn rollback(&self, execution: ExecutionId, tx: u64) -> Result<(), SqlFailure> {
+        let open = self.take(execution, tx)?;
+        self.forget(execution, tx);
+        if let Some((_, transaction)) = open.lock().await.take() {
+            transaction.rollback().await.map_err(sql_error)?;
+        }
+        Ok(())
+    }
+
+    async fn release(&self, execution: ExecutionId) {
+        let left: Vec<Open> = {
+            let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            let keys: Vec<_> = open
+                .keys()
+                .filter(|(e, _)| *e == execution)
+                .copied()
+                .collect();
+            keys.into_iter()
+                .filter_map(|key| open.remove(&key))
+                .collect()
+        };
+        for transaction in left {
+            if let Some((_, transaction)) = transaction.lock().await.take() {
+                let _ = transaction.rollback().await;
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! `sdk.db`: checks and rewrites each statement with the SQL guard, then runs it through the
+//! `ScriptDatabase` port in the script's tenant, with its row limit and statement timeout.
+
+use super::sql_guard::{SqlDialectKind, SqlPolicy, StatementKind, guard};
+use domain::script_data::{ScriptDatabase, SqlBounds, SqlDialect, SqlStatement};
+use runtime::{CallScope, HostError};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct DbSettings {
+    /// The tables scripts may use (lower-case).
+    pub tables: BTreeSet<String>,
+    pub tenant_column: String,
+    pub max_rows: usize,
+    pub statement_timeout: Duration,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        Self {
+            tables: BTreeSet::new(),
+            tenant_column: "tenant_id".into(),
+            max_rows: 1000,
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct ScriptDb {
+    database: Arc<dyn ScriptDatabase>,
+    policy: SqlPolicy,
+    settings: DbSettings,
+}
+
+fn failure(code: &str, message: impl Into<String>) -> HostError {
+    HostError::new(code, message)
+}
+
+impl ScriptDb {
+    pub fn new(database: Arc<dyn ScriptDatabase>, settings: DbSettings) -> Self {
+        let policy = SqlPolicy {
+            tables: settings.tables.clone(),
+            tenant_column: settings.tenant_column.clone(),
+        };
+        Self {
+            database,
+            policy,
+            settings,
+        }
+    }
+
+    fn dialect(&self) -> SqlDialectKind {
+        match self.database.dialect() {
+            SqlDialect::Sqlite => SqlDialectKind::Sqlite,
+            SqlDialect::Postgres => SqlDialectKind::Postgres,
+        }
+    }
+
+    fn bounds(&self, deadline: Instant) -> Result<SqlBounds, HostError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(failure(
+                "TIMEOUT",
+                "the execution has no time left for a query",
+            ));
+        }
+        Ok(SqlBounds {
+            timeout: self.settings.statement_timeout.min(left),
+            max_rows: self.settings.max_rows,
+        })
+    }
+
+    /// `query`, `queryOne` and `execute`: `args` is `[sql, params, tx]`.
+    pub async fn statement(
+        &self,
+        scope: &CallScope,
+        method: &str,
+        args: &Value,
+    ) -> Result<Value, HostError> {
+        if self.policy.tables.is_empty() {
+            return Err(failure(
+                "UNAUTHORIZED_OPERATION",
+                "no tables are available to scripts (the operator lists them in sdk_db.tables)",
+            ));
+        }
+        let sql = args[0]
+            .as_str()
+            .ok_or_else(|| failure("INVALID_SQL", "the SQL must be a string"))?;
+        let params = match &args[1] {
+            Value::Array(items) => items.clone(),
+            Value::Null => Vec::new(),
+            _ => return Err(failure("INVALID_SQL", "the parameters must be an array")),
+        };
+        let tx = args.get(2).and_then(Value::as_u64);
+        let guarded = guard(
+            sql,
+            self.dialect(),
+            &self.policy,
+            &scope.tenant_id.to_string(),
+        )
+        .map_err(|e| failure(e.code, e.message))?;
+        if params.len() < guarded.parameter_count {
+            return Err(failure(
+                "INVALID_SQL",
+                format!(
+                    "the statement uses {} parameters but {} were given",
+                    guarded.parameter_count,
+                    params.len()
+                ),
+            ));
+        }
+        let wants_rows = method != "execute";
+        if wants_rows && !guarded.returns_rows {
+            return Err(failure(
+                "INVALID_SQL",
+                "this statement returns no rows: use sdk.db.execute",
+            ));
+        }
+        let statement = SqlStatement {
+            sql: guarded.sql,
+            params: params.into_iter().take(guarded.parameter_count).collect(),
+            returns_rows: guarded.returns_rows,
+            is_query: guarded.kind == StatementKind::Select,
+        };
+        let outcome = self
+            .database
+            .run(
+                scope.tenant_id,
+                scope.execution_id,
+                tx,
+                statement,
+                self.bounds(scope.deadline)?,
+            )
+            .await
+            .map_err(|e| failure(e.code, e.message))?;
+        Ok(match method {
+            "execute" => Value::from(outcome.affected),
+            "queryOne" => outcome
+                .rows
+                .into_iter()
+                .next()
+                .map(Value::Object)
+                .unwrap_or(Value::Null),
+            _ => Value::Array(outcome.rows.into_iter().map(Value::Object).collect()),
+        })
+    }
+
+    pub async fn begin(&self, scope: &CallScope) -> Result<Value, HostError> {
+        self.database
+            .begin(scope.tenant_id, scope.execution_id)
+            .await
+            .map(Value::from)
+            .map_err(|e| failure(e.code, e.message))
+    }
+
+    pub async fn finish(
+        &self,
+        scope: &CallScope,
+        commit: bool,
+        args: &Value,
+    ) -> Result<Value, HostError> {
+        let tx = args[0]
+            .as_u64()
+            .ok_or_else(|| failure("TRANSACTION_NOT_FOUND", "no such transaction"))?;
+        let done = if commit {
+            self.database.commit(scope.execution_id, tx).await
+        } else {
+            self.database.rollback(scope.execution_id, tx).await
+        };
+        done.map(|()| Value::Bool(true))
+            .map_err(|e| failure(e.code, e.message))
+    }
+
+    pub async fn release(&self, scope: &CallScope) {
+        self.database.release(scope.execution_id).await;
+    }
+}
