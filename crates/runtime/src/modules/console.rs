@@ -1,6 +1,7 @@
 //! `console.*` and `sdk.log.*`: both write to the execution's log, with a level, a message,
 //! metadata and a time. A script that logs past the volume limit is stopped.
 
+use super::lazy_property;
 use crate::isolate::Shared;
 use domain::execution::LogLevel;
 use rquickjs::function::{Opt, Rest};
@@ -41,7 +42,7 @@ fn metadata<'js>(ctx: &Ctx<'js>, value: Option<Value<'js>>) -> serde_json::Value
     }
 }
 
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, shared: &Rc<Shared>) -> Result<()> {
+fn build_console<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Value<'js>> {
     let console = Object::new(ctx.clone())?;
     for (name, level) in [
         ("log", LogLevel::Info),
@@ -63,8 +64,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, shared: &Rc<Shared
         };
         console.set(name, Function::new(ctx.clone(), write)?.with_name(name)?)?;
     }
-    ctx.globals().set("console", console)?;
+    Ok(console.into_value())
+}
 
+fn build_log<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Value<'js>> {
     let log = Object::new(ctx.clone())?;
     for (name, level) in [
         ("debug", LogLevel::Debug),
@@ -79,5 +82,15 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, shared: &Rc<Shared
         };
         log.set(name, Function::new(ctx.clone(), write)?.with_name(name)?)?;
     }
-    sdk.set("log", log)
+    Ok(log.into_value())
+}
+
+/// `console` and `sdk.log`, built the first time a script touches them.
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, shared: &Rc<Shared>) -> Result<()> {
+    let for_console = shared.clone();
+    lazy_property(ctx, &ctx.globals(), "console", false, move |ctx| {
+        build_console(ctx, &for_console)
+    })?;
+    let for_log = shared.clone();
+    lazy_property(ctx, sdk, "log", true, move |ctx| build_log(ctx, &for_log))
 }

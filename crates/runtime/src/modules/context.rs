@@ -3,7 +3,15 @@
 
 use rquickjs::{Ctx, Function, Object, Result, Value};
 
+/// `context` is parsed and frozen the first time the script reads it.
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, context_json: &str) -> Result<()> {
+    let json = context_json.to_owned();
+    super::lazy_property(ctx, &ctx.globals(), "context", false, move |ctx| {
+        build(ctx, &json)
+    })
+}
+
+fn build<'js>(ctx: &Ctx<'js>, context_json: &str) -> Result<Value<'js>> {
     let value: Value = ctx.json_parse(context_json)?;
     let freeze: Function = ctx.globals().get::<_, Object>("Object")?.get("freeze")?;
     if let Some(trigger) = value
@@ -12,6 +20,5 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, context_json: &str) -> Result<()> {
     {
         freeze.call::<_, Value>((trigger,))?;
     }
-    let frozen: Value = freeze.call((value,))?;
-    ctx.globals().set("context", frozen)
+    freeze.call((value,))
 }

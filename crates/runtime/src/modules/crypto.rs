@@ -3,9 +3,11 @@
 use rquickjs::{Ctx, Function, Object, Result};
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>) -> Result<()> {
-    let crypto = Object::new(ctx.clone())?;
-    let random_uuid =
-        Function::new(ctx.clone(), || uuid::Uuid::new_v4().to_string())?.with_name("randomUUID")?;
-    crypto.set("randomUUID", random_uuid)?;
-    ctx.globals().set("crypto", crypto)
+    super::lazy_property(ctx, &ctx.globals(), "crypto", false, |ctx| {
+        let crypto = Object::new(ctx.clone())?;
+        let random_uuid = Function::new(ctx.clone(), || uuid::Uuid::new_v4().to_string())?
+            .with_name("randomUUID")?;
+        crypto.set("randomUUID", random_uuid)?;
+        Ok(crypto.into_value())
+    })
 }

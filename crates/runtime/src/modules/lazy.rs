@@ -5,7 +5,6 @@
 use super::encoding;
 use crate::compile::compile_internal;
 use rquickjs::function::Opt;
-use rquickjs::object::Accessor;
 use rquickjs::{Ctx, Exception, Function, Module, Object, Result, Value};
 use std::sync::OnceLock;
 
@@ -130,19 +129,10 @@ fn load<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
 }
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>) -> Result<()> {
-    let globals = ctx.globals();
     for name in NAMES {
-        let getter = move |ctx: Ctx<'js>| -> Result<Value<'js>> { load(&ctx)?.get(name) };
-        let setter = move |ctx: Ctx<'js>, value: Value<'js>| -> Result<()> {
-            ctx.globals().prop(
-                name,
-                rquickjs::object::Property::from(value)
-                    .writable()
-                    .configurable(),
-            )
-        };
-        let accessor = Accessor::new(getter, setter);
-        globals.prop(name, accessor.configurable())?;
+        super::lazy_property(ctx, &ctx.globals(), name, false, move |ctx| {
+            load(ctx)?.get(name)
+        })?;
     }
     Ok(())
 }

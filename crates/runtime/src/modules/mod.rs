@@ -33,6 +33,48 @@ pub(crate) fn install_all<'js>(
     Ok(())
 }
 
+/// Defines `name` on `target` as an accessor that builds the value on first use and then
+/// replaces itself with it, so that a fresh isolate pays only for what its script touches.
+pub(crate) fn lazy_property<'js, F>(
+    ctx: &Ctx<'js>,
+    target: &rquickjs::Object<'js>,
+    name: &'static str,
+    enumerable: bool,
+    build: F,
+) -> Result<()>
+where
+    F: Fn(&Ctx<'js>) -> Result<rquickjs::Value<'js>> + 'js,
+{
+    use rquickjs::function::This;
+    use rquickjs::object::{Accessor, Property};
+    // The getter finds its object through `this`: holding it in the closure would make a
+    // reference cycle the engine's collector cannot see.
+    let getter =
+        move |ctx: Ctx<'js>, owner: This<rquickjs::Object<'js>>| -> Result<rquickjs::Value<'js>> {
+            let value = build(&ctx)?;
+            let property = Property::from(value.clone()).writable().configurable();
+            owner.0.prop(
+                name,
+                if enumerable {
+                    property.enumerable()
+                } else {
+                    property
+                },
+            )?;
+            Ok(value)
+        };
+    let accessor = Accessor::new_get(getter).configurable();
+    let _ = ctx;
+    target.prop(
+        name,
+        if enumerable {
+            accessor.enumerable()
+        } else {
+            accessor
+        },
+    )
+}
+
 /// An `Error` with a `code`, as every failure the SDK reports to scripts.
 pub(crate) fn coded_error<'js>(ctx: &Ctx<'js>, code: &str, message: &str) -> rquickjs::Error {
     let built = rquickjs::Exception::from_message(ctx.clone(), message).and_then(|exception| {
