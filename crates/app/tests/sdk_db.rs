@@ -253,9 +253,10 @@ async fn transactions_row_limit_and_timeout_hold() {
             const five = await sdk.db.query('SELECT id FROM orders WHERE id <= $1', [5]);
             let slow = null;
             try {
-                await sdk.db.query('WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000) SELECT count(*) AS c FROM n');
+                await sdk.db.query('WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) AS c FROM n');
             } catch (e) { slow = e.code; }
-            return { failed, afterRollback, kept: Number(kept.n), limit, five: five.length, slow };
+            const after = await sdk.db.query('SELECT id FROM orders WHERE id = 1');
+            return { failed, afterRollback, kept: Number(kept.n), limit, five: five.length, slow, after: after.length };
         }";
         let execution = run(&app, &app.admin, "Transactions", source).await;
         let output = &execution["output"];
@@ -264,6 +265,7 @@ async fn transactions_row_limit_and_timeout_hold() {
         assert_eq!(output["afterRollback"], json!([]), "a failed transaction leaves nothing behind");
         assert_eq!((output["kept"].as_i64(), output["limit"].as_str(), output["five"].as_i64()), (Some(6), Some("ROW_LIMIT"), Some(5)));
         assert_eq!(output["slow"], "QUERY_TIMEOUT");
+        assert_eq!(output["after"], 1, "the database serves the next statement after a cancelled one");
         app.stop().await;
     })
     .await;

@@ -10,6 +10,9 @@ use domain::script_data::{
     ScriptDatabase, SqlBounds, SqlDialect, SqlFailure, SqlOutcome, SqlStatement,
 };
 use domain::{ExecutionId, TenantId};
+use sea_orm::sqlx::pool::PoolConnection;
+use sea_orm::sqlx::sqlite::{Sqlite, SqliteRow};
+use sea_orm::sqlx::{Column, Row, TypeInfo, ValueRef};
 use sea_orm::{
     ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResult, Statement,
     TransactionTrait,
@@ -18,13 +21,21 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
 use tokio::sync::Mutex;
 
 const SCRIPT_ROLE: &str = "iota_script";
 /// Open transactions an execution may hold at once.
 const MAX_OPEN_TRANSACTIONS: usize = 1;
 
-type Open = Arc<Mutex<Option<(TenantId, DatabaseTransaction)>>>;
+/// An open `sdk.db` transaction: a sea-orm transaction on PostgreSQL; on SQLite a pooled
+/// connection inside `BEGIN`, held directly so that its progress handler can stop a statement.
+enum Held {
+    Postgres(DatabaseTransaction),
+    Sqlite(PoolConnection<Sqlite>),
+}
+
+type Open = Arc<Mutex<Option<(TenantId, Held)>>>;
 
 pub struct SeaScriptDatabase {
     database: Database,
@@ -103,6 +114,132 @@ fn row_to_json(row: &QueryResult) -> Map<String, Value> {
         .enumerate()
         .map(|(index, name)| (name, column_to_json(row, index)))
         .collect()
+}
+
+fn sqlite_error(error: sea_orm::sqlx::Error) -> SqlFailure {
+    let text = error.to_string();
+    if text.contains("interrupted") {
+        return SqlFailure::new(
+            "QUERY_TIMEOUT",
+            "the statement ran longer than its time limit and was stopped",
+        );
+    }
+    let message = text
+        .rsplit("error returned from database: ")
+        .next()
+        .unwrap_or(&text)
+        .to_owned();
+    SqlFailure::new("SQL_ERROR", message)
+}
+
+fn sqlite_row_to_json(row: &SqliteRow) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (index, column) in row.columns().iter().enumerate() {
+        let value = match row.try_get_raw(index) {
+            Ok(raw) if raw.is_null() => Value::Null,
+            Ok(raw) => match raw.type_info().name() {
+                "INTEGER" => row
+                    .try_get::<i64, _>(index)
+                    .map(Value::from)
+                    .unwrap_or(Value::Null),
+                "REAL" => row
+                    .try_get::<f64, _>(index)
+                    .map(Value::from)
+                    .unwrap_or(Value::Null),
+                "BLOB" => row
+                    .try_get::<Vec<u8>, _>(index)
+                    .map(|b| Value::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>()))
+                    .unwrap_or(Value::Null),
+                _ => row
+                    .try_get::<String, _>(index)
+                    .map(Value::from)
+                    .unwrap_or(Value::Null),
+            },
+            Err(_) => Value::Null,
+        };
+        map.insert(column.name().to_owned(), value);
+    }
+    map
+}
+
+/// Runs one statement on a SQLite connection; its progress handler stops it at the deadline.
+async fn sqlite_statement(
+    connection: &mut PoolConnection<Sqlite>,
+    statement: &SqlStatement,
+    bounds: SqlBounds,
+) -> Result<SqlOutcome, SqlFailure> {
+    let deadline = Instant::now() + bounds.timeout;
+    connection
+        .lock_handle()
+        .await
+        .map_err(sqlite_error)?
+        .set_progress_handler(1_000, move || Instant::now() < deadline);
+    let sql = if statement.is_query {
+        format!(
+            "SELECT * FROM ({}) AS iota_rows LIMIT {}",
+            statement.sql,
+            bounds.max_rows + 1
+        )
+    } else {
+        statement.sql.clone()
+    };
+    // The SQL was checked and rewritten by the SQL guard; values are bound, never inlined.
+    let mut query = sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(sql));
+    for param in &statement.params {
+        query = match param {
+            Value::Null => query.bind(None::<String>),
+            Value::Bool(b) => query.bind(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => query.bind(i),
+                None => query.bind(n.as_f64()),
+            },
+            Value::String(text) => query.bind(text.clone()),
+            other => query.bind(other.to_string()),
+        };
+    }
+    let outcome = if statement.returns_rows {
+        query
+            .fetch_all(&mut **connection)
+            .await
+            .map_err(sqlite_error)
+            .and_then(|rows| {
+                if rows.len() > bounds.max_rows {
+                    return Err(SqlFailure::new(
+                        "ROW_LIMIT",
+                        format!("the statement returns more than {} rows", bounds.max_rows),
+                    ));
+                }
+                let rows: Vec<_> = rows.iter().map(sqlite_row_to_json).collect();
+                Ok(SqlOutcome {
+                    affected: rows.len() as u64,
+                    rows,
+                })
+            })
+    } else {
+        query
+            .execute(&mut **connection)
+            .await
+            .map(|r| SqlOutcome {
+                rows: Vec::new(),
+                affected: r.rows_affected(),
+            })
+            .map_err(sqlite_error)
+    };
+    if let Ok(mut handle) = connection.lock_handle().await {
+        handle.remove_progress_handler();
+    }
+    outcome
+}
+
+async fn sqlite_exec(
+    connection: &mut PoolConnection<Sqlite>,
+    sql: &'static str,
+) -> Result<(), SqlFailure> {
+    sea_orm::sqlx::query(sql)
+        .execute(&mut **connection)
+        .await
+        .map(|_| ())
+        .map_err(sqlite_error)
 }
 
 impl SeaScriptDatabase {
@@ -264,6 +401,51 @@ impl SeaScriptDatabase {
         }
     }
 
+    /// Opens a transaction for `tenant` on the backend's terms.
+    async fn open_held(
+        &self,
+        tenant: TenantId,
+        bounds: Option<SqlBounds>,
+    ) -> Result<Held, SqlFailure> {
+        match self.database.backend() {
+            Backend::Postgres => self.start(tenant, bounds).await.map(Held::Postgres),
+            Backend::Sqlite => {
+                let pool = self.database.connection().get_sqlite_connection_pool();
+                let mut connection = pool.acquire().await.map_err(sqlite_error)?;
+                sqlite_exec(&mut connection, "BEGIN").await?;
+                Ok(Held::Sqlite(connection))
+            }
+        }
+    }
+
+    async fn on_held(
+        &self,
+        held: &mut Held,
+        statement: &SqlStatement,
+        bounds: SqlBounds,
+    ) -> Result<SqlOutcome, SqlFailure> {
+        match held {
+            Held::Postgres(transaction) => self.statement(transaction, statement, bounds).await,
+            Held::Sqlite(connection) => sqlite_statement(connection, statement, bounds).await,
+        }
+    }
+
+    /// Commits or rolls back; a SQLite connection goes back to the pool outside any transaction.
+    async fn end_held(&self, held: Held, commit: bool) -> Result<(), SqlFailure> {
+        match held {
+            Held::Postgres(transaction) if commit => transaction.commit().await.map_err(sql_error),
+            Held::Postgres(transaction) => transaction.rollback().await.map_err(sql_error),
+            Held::Sqlite(mut connection) => {
+                let ended =
+                    sqlite_exec(&mut connection, if commit { "COMMIT" } else { "ROLLBACK" }).await;
+                if ended.is_err() {
+                    let _ = sqlite_exec(&mut connection, "ROLLBACK").await;
+                }
+                ended
+            }
+        }
+    }
+
     fn take(&self, execution: ExecutionId, tx: u64) -> Result<Open, SqlFailure> {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         open.get(&(execution, tx))
@@ -296,38 +478,20 @@ impl ScriptDatabase for SeaScriptDatabase {
         statement: SqlStatement,
         bounds: SqlBounds,
     ) -> Result<SqlOutcome, SqlFailure> {
-        match tx {
-            None => {
-                let transaction = self.start(tenant, Some(bounds)).await?;
-                let outcome = self.statement(&transaction, &statement, bounds).await;
-                match outcome {
-                    Ok(outcome) => {
-                        transaction.commit().await.map_err(sql_error)?;
-                        Ok(outcome)
-                    }
-                    Err(failure) => {
-                        let _ = transaction.rollback().await;
-                        Err(failure)
-                    }
-                }
-            }
-            Some(id) => {
-                let open = self.take(execution, id)?;
-                let guard = open.lock().await;
-                let Some((owner, transaction)) = guard.as_ref() else {
-                    return Err(SqlFailure::new(
-                        "TRANSACTION_NOT_FOUND",
-                        "the transaction has ended",
-                    ));
-                };
-                if *owner != tenant {
-                    return Err(SqlFailure::new(
-                        "TRANSACTION_NOT_FOUND",
-                        "the transaction is not open",
-                    ));
-                }
-                self.statement(transaction, &statement, bounds).await
-            }
+        let Some(id) = tx else {
+            let mut held = self.open_held(tenant, Some(bounds)).await?;
+            let outcome = self.on_held(&mut held, &statement, bounds).await;
+            let ended = self.end_held(held, outcome.is_ok()).await;
+            return outcome.and_then(|outcome| ended.map(|()| outcome));
+        };
+        let open = self.take(execution, id)?;
+        let mut guard = open.lock().await;
+        match guard.as_mut() {
+            Some((owner, held)) if *owner == tenant => self.on_held(held, &statement, bounds).await,
+            _ => Err(SqlFailure::new(
+                "TRANSACTION_NOT_FOUND",
+                "the transaction is not open",
+            )),
         }
     }
 
@@ -345,12 +509,12 @@ impl ScriptDatabase for SeaScriptDatabase {
                 "a transaction is already open; transactions cannot be nested",
             ));
         }
-        let transaction = self.start(tenant, None).await?;
+        let held = self.open_held(tenant, None).await?;
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.open.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            (execution, id),
-            Arc::new(Mutex::new(Some((tenant, transaction)))),
-        );
+        self.open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((execution, id), Arc::new(Mutex::new(Some((tenant, held)))));
         Ok(id)
     }
 
@@ -359,7 +523,7 @@ impl ScriptDatabase for SeaScriptDatabase {
         self.forget(execution, tx);
         let taken = open.lock().await.take();
         match taken {
-            Some((_, transaction)) => transaction.commit().await.map_err(sql_error),
+            Some((_, held)) => self.end_held(held, true).await,
             None => Err(SqlFailure::new(
                 "TRANSACTION_NOT_FOUND",
                 "the transaction has ended",
@@ -370,10 +534,11 @@ impl ScriptDatabase for SeaScriptDatabase {
     async fn rollback(&self, execution: ExecutionId, tx: u64) -> Result<(), SqlFailure> {
         let open = self.take(execution, tx)?;
         self.forget(execution, tx);
-        if let Some((_, transaction)) = open.lock().await.take() {
-            transaction.rollback().await.map_err(sql_error)?;
+        let taken = open.lock().await.take();
+        match taken {
+            Some((_, held)) => self.end_held(held, false).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 
     async fn release(&self, execution: ExecutionId) {
@@ -388,9 +553,10 @@ impl ScriptDatabase for SeaScriptDatabase {
                 .filter_map(|key| open.remove(&key))
                 .collect()
         };
-        for transaction in left {
-            if let Some((_, transaction)) = transaction.lock().await.take() {
-                let _ = transaction.rollback().await;
+        for open in left {
+            let taken = open.lock().await.take();
+            if let Some((_, held)) = taken {
+                let _ = self.end_held(held, false).await;
             }
         }
     }
