@@ -4,15 +4,14 @@ use super::auth::Authenticated;
 use super::dto::{ExecutionView, PageView};
 use super::errors::ApiError;
 use super::json::{self, FieldReader};
+use super::query::{Query, page_request};
 use crate::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::execution::{ExecutionStatus, Trigger, TriggerDetails, TriggerKind};
-use domain::paging::PageRequest;
 use domain::{ExecutionId, ScriptId, ValidationErrors};
 use serde_json::Value;
 use services::RunRequest;
-use std::collections::HashMap;
 
 fn execution_id(raw: &str) -> Result<ExecutionId, ApiError> {
     raw.parse()
@@ -92,30 +91,11 @@ async fn list(
     state: web::Data<AppState>,
     auth: Authenticated,
     id: web::Path<String>,
-    query: web::Query<HashMap<String, String>>,
+    query: Query,
 ) -> Result<HttpResponse, ApiError> {
     let id = script_id(&id)?;
     let mut errors = ValidationErrors::new();
-    let number = |key: &str, errors: &mut ValidationErrors| {
-        query.get(key).and_then(|raw| {
-            errors.check(
-                key,
-                raw.trim()
-                    .parse::<i64>()
-                    .map_err(|_| "must be a whole number"),
-            )
-        })
-    };
-    let (page, limit) = (number("page", &mut errors), number("limit", &mut errors));
-    let page = match PageRequest::parse(page, limit) {
-        Ok(page) => page,
-        Err(page_errors) => {
-            for (field, message) in page_errors.fields() {
-                errors.add(field.clone(), message);
-            }
-            PageRequest::default()
-        }
-    };
+    let page = page_request(&query, &mut errors);
     let status = query
         .get("status")
         .filter(|s| !s.is_empty())

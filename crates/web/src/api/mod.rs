@@ -6,6 +6,7 @@ mod dto;
 mod errors;
 mod executions;
 mod json;
+mod query;
 mod scripts;
 
 pub use auth::Authenticated;

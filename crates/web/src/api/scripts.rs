@@ -4,15 +4,13 @@ use super::auth::Authenticated;
 use super::dto::{PageView, ScriptBody, ScriptView, VersionView};
 use super::errors::ApiError;
 use super::json;
+use super::query::{Query, page_request};
 use crate::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::paging::{PageRequest, ScriptFilter};
+use domain::paging::ScriptFilter;
 use domain::{ScriptId, ValidationErrors};
 use services::UpdateScript;
-use std::collections::HashMap;
-
-type Query = web::Query<HashMap<String, String>>;
 
 /// Refuses a body that could not be read cleanly (wrong types, unknown fields), before any
 /// service is called, adding what the script rules say of the rest so that every field's
@@ -36,29 +34,6 @@ fn refuse_unreadable(
 fn script_id(raw: &str) -> Result<ScriptId, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::NotFound("script not found".into()))
-}
-
-fn integer(query: &Query, key: &str, errors: &mut ValidationErrors) -> Option<i64> {
-    let raw = query.get(key)?;
-    match raw.trim().parse::<i64>() {
-        Ok(value) => Some(value),
-        Err(_) => {
-            errors.add(key, "must be a whole number");
-            None
-        }
-    }
-}
-
-/// `page` and `limit` from the query string; problems are added to `errors`.
-fn page_request(query: &Query, errors: &mut ValidationErrors) -> PageRequest {
-    let page = integer(query, "page", errors);
-    let limit = integer(query, "limit", errors);
-    PageRequest::parse(page, limit).unwrap_or_else(|page_errors| {
-        for (field, message) in page_errors.fields() {
-            errors.add(field.clone(), message);
-        }
-        PageRequest::default()
-    })
 }
 
 async fn list(
