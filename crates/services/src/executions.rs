@@ -271,12 +271,8 @@ impl ExecutionService {
             return Err(ExecutionServiceError::AlreadyFinished);
         }
         if !self.engine.cancel(id) {
-            if execution.status == ExecutionStatus::Pending {
-                execution.finish(Outcome::Cancelled, self.clock.now()).ok();
-            } else if execution
-                .finish(Outcome::Cancelled, self.clock.now())
-                .is_err()
-            {
+            // Not running here: the process that ran it is gone. Record it as cancelled.
+            if execution.finish(Outcome::Cancelled, self.clock.now()).is_err() {
                 return Err(ExecutionServiceError::AlreadyFinished);
             }
             match self.executions.update(&execution).await {
