@@ -272,7 +272,10 @@ impl ExecutionService {
         }
         if !self.engine.cancel(id) {
             // Not running here: the process that ran it is gone. Record it as cancelled.
-            if execution.finish(Outcome::Cancelled, self.clock.now()).is_err() {
+            if execution
+                .finish(Outcome::Cancelled, self.clock.now())
+                .is_err()
+            {
                 return Err(ExecutionServiceError::AlreadyFinished);
             }
             match self.executions.update(&execution).await {

@@ -2,10 +2,16 @@
 //! environment variables (and `DATABASE_URL`). Unknown keys and bad values are refused with
 //! the name of the setting.
 
-use domain::script::{LimitBounds, ResourceLimits, ScriptRules, Source};
+mod sections;
+
+pub use sections::{
+    BootstrapSettings, BoundsSettings, CacheSettings, DatabaseSettings, EngineSettings,
+    HttpClientSettings, LogSettings, ScriptSettings, SdkDbSettings, ServerSettings,
+};
+
+use domain::script::{LimitBounds, ScriptRules};
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::ops::RangeInclusive;
 use std::path::Path;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -20,198 +26,6 @@ pub struct Settings {
     pub sdk_db: SdkDbSettings,
     pub cache: CacheSettings,
     pub log: LogSettings,
-}
-
-/// `sdk.db`: which tables scripts may use, and the limits of their statements.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SdkDbSettings {
-    /// Comma-separated table names.
-    pub tables: String,
-    pub tenant_column: String,
-    pub max_rows: usize,
-    pub statement_timeout_ms: u64,
-}
-
-impl Default for SdkDbSettings {
-    fn default() -> Self {
-        Self {
-            tables: String::new(),
-            tenant_column: "tenant_id".into(),
-            max_rows: 1000,
-            statement_timeout_ms: 5000,
-        }
-    }
-}
-
-/// `sdk.cache`: in this process, or in Redis to share it between nodes.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CacheSettings {
-    /// `redis://host:port`; empty keeps the cache in this process.
-    pub redis_url: String,
-}
-
-/// `sdk.http`: what scripts may reach besides the public internet, and how much.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HttpClientSettings {
-    /// Comma-separated hosts, host:port pairs or CIDR networks that scripts may reach although
-    /// they are private (for example `10.0.0.0/8,billing.internal:8443`).
-    pub allow: String,
-    pub default_timeout_ms: u64,
-    pub max_response_bytes: usize,
-    pub max_redirects: usize,
-}
-
-impl Default for HttpClientSettings {
-    fn default() -> Self {
-        let defaults = services::sdk::http::HttpSettings::default();
-        Self {
-            allow: String::new(),
-            default_timeout_ms: defaults.default_timeout.as_millis() as u64,
-            max_response_bytes: defaults.max_response_bytes,
-            max_redirects: defaults.max_redirects,
-        }
-    }
-}
-
-/// The script engine: concurrency, log volume, stack, and whether `eval` is allowed.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct EngineSettings {
-    pub max_concurrent_executions: usize,
-    pub max_concurrent_per_tenant: usize,
-    pub max_log_entries: usize,
-    pub max_log_bytes: usize,
-    pub max_stack_bytes: usize,
-    pub allow_eval: bool,
-}
-
-impl Default for EngineSettings {
-    fn default() -> Self {
-        let config = runtime::EngineConfig::default();
-        Self {
-            max_concurrent_executions: config.max_concurrent_executions,
-            max_concurrent_per_tenant: config.max_concurrent_per_tenant,
-            max_log_entries: config.max_log_entries,
-            max_log_bytes: config.max_log_bytes,
-            max_stack_bytes: config.max_stack_bytes,
-            allow_eval: config.allow_eval,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServerSettings {
-    /// `host:port` to listen on.
-    pub bind: String,
-    /// HTTP worker threads; 0 means one per core.
-    pub workers: usize,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// `sqlite://PATH?mode=rwc` or `postgres://…`; `DATABASE_URL` overrides it.
-    pub url: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ScriptSettings {
-    pub max_source_bytes: usize,
-    pub default_limits: ResourceLimits,
-    pub limit_bounds: BoundsSettings,
-}
-
-/// `[min, max]` pairs for each limit a script may ask for.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BoundsSettings {
-    pub max_execution_time_ms: [u64; 2],
-    pub max_memory_bytes: [u64; 2],
-    pub max_concurrent_runs: [u64; 2],
-    pub max_api_calls_per_minute: [u64; 2],
-    pub max_output_size_bytes: [u64; 2],
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BootstrapSettings {
-    /// The email of the admin created on the first start against an empty database.
-    pub admin_email: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogSettings {
-    /// `text` or `json`.
-    pub format: String,
-    /// A tracing filter such as `info` or `iota=debug,sqlx=warn`; `RUST_LOG` overrides it.
-    pub level: String,
-}
-
-impl Default for ServerSettings {
-    fn default() -> Self {
-        Self {
-            bind: "127.0.0.1:8080".into(),
-            workers: 0,
-        }
-    }
-}
-
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        Self {
-            url: "sqlite://./data/iota-scripts.db?mode=rwc".into(),
-        }
-    }
-}
-
-impl Default for ScriptSettings {
-    fn default() -> Self {
-        Self {
-            max_source_bytes: Source::DEFAULT_MAX_BYTES,
-            default_limits: ResourceLimits::default(),
-            limit_bounds: BoundsSettings::default(),
-        }
-    }
-}
-
-fn pair(range: &RangeInclusive<u64>) -> [u64; 2] {
-    [*range.start(), *range.end()]
-}
-
-impl Default for BoundsSettings {
-    fn default() -> Self {
-        let bounds = LimitBounds::default();
-        Self {
-            max_execution_time_ms: pair(&bounds.max_execution_time_ms),
-            max_memory_bytes: pair(&bounds.max_memory_bytes),
-            max_concurrent_runs: pair(&bounds.max_concurrent_runs),
-            max_api_calls_per_minute: pair(&bounds.max_api_calls_per_minute),
-            max_output_size_bytes: pair(&bounds.max_output_size_bytes),
-        }
-    }
-}
-
-impl Default for BootstrapSettings {
-    fn default() -> Self {
-        Self {
-            admin_email: "admin@iota.local".into(),
-        }
-    }
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            format: "text".into(),
-            level: "info,sea_orm_migration=warn,sqlx=warn".into(),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,24 +4,25 @@
 //! of defence behind the statement rewrite), and sets `statement_timeout`, so that a slow
 //! statement is cancelled by the server.
 
+mod rows;
+mod sqlite;
+
 use crate::connection::{Backend, Database};
 use async_trait::async_trait;
 use domain::script_data::{
     ScriptDatabase, SqlBounds, SqlDialect, SqlFailure, SqlOutcome, SqlStatement,
 };
 use domain::{ExecutionId, TenantId};
+use rows::{row_to_json, to_value};
 use sea_orm::sqlx::pool::PoolConnection;
-use sea_orm::sqlx::sqlite::{Sqlite, SqliteRow};
-use sea_orm::sqlx::{Column, Row, TypeInfo, ValueRef};
+use sea_orm::sqlx::sqlite::Sqlite;
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResult, Statement,
-    TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, TransactionTrait,
 };
-use serde_json::{Map, Value};
+use sqlite::{sqlite_error, sqlite_exec, sqlite_statement};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Instant;
 use tokio::sync::Mutex;
 
 const SCRIPT_ROLE: &str = "iota_script";
@@ -62,184 +63,6 @@ fn sql_error(error: DbErr) -> SqlFailure {
         .unwrap_or(&text)
         .to_owned();
     SqlFailure::new("SQL_ERROR", message)
-}
-
-fn to_value(json: &Value) -> sea_orm::Value {
-    match json {
-        Value::Null => sea_orm::Value::String(None),
-        Value::Bool(b) => sea_orm::Value::Bool(Some(*b)),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => sea_orm::Value::BigInt(Some(i)),
-            None => sea_orm::Value::Double(n.as_f64()),
-        },
-        Value::String(s) => sea_orm::Value::String(Some(s.clone())),
-        other => sea_orm::Value::Json(Some(Box::new(other.clone()))),
-    }
-}
-
-/// One column of a row as JSON, whatever its type: the decoders are tried from the most to
-/// the least specific (SQLite reports the value's own type; PostgreSQL the column's).
-fn column_to_json(row: &QueryResult, index: usize) -> Value {
-    macro_rules! attempt {
-        ($t:ty, $map:expr) => {
-            if let Ok(value) = row.try_get_by_index::<Option<$t>>(index) {
-                return value.map($map).unwrap_or(Value::Null);
-            }
-        };
-    }
-    attempt!(i64, Value::from);
-    attempt!(i32, Value::from);
-    attempt!(i16, Value::from);
-    attempt!(f64, Value::from);
-    attempt!(f32, Value::from);
-    attempt!(bool, Value::from);
-    attempt!(String, Value::from);
-    attempt!(Value, |v| v);
-    attempt!(uuid::Uuid, |v| Value::from(v.to_string()));
-    attempt!(chrono::DateTime<chrono::Utc>, |v| Value::from(
-        v.to_rfc3339()
-    ));
-    attempt!(chrono::NaiveDateTime, |v| Value::from(v.to_string()));
-    attempt!(chrono::NaiveDate, |v| Value::from(v.to_string()));
-    attempt!(chrono::NaiveTime, |v| Value::from(v.to_string()));
-    attempt!(Vec<u8>, |v| Value::from(
-        v.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ));
-    Value::Null
-}
-
-fn row_to_json(row: &QueryResult) -> Map<String, Value> {
-    row.column_names()
-        .into_iter()
-        .enumerate()
-        .map(|(index, name)| (name, column_to_json(row, index)))
-        .collect()
-}
-
-fn sqlite_error(error: sea_orm::sqlx::Error) -> SqlFailure {
-    let text = error.to_string();
-    if text.contains("interrupted") {
-        return SqlFailure::new(
-            "QUERY_TIMEOUT",
-            "the statement ran longer than its time limit and was stopped",
-        );
-    }
-    let message = text
-        .rsplit("error returned from database: ")
-        .next()
-        .unwrap_or(&text)
-        .to_owned();
-    SqlFailure::new("SQL_ERROR", message)
-}
-
-fn sqlite_row_to_json(row: &SqliteRow) -> Map<String, Value> {
-    let mut map = Map::new();
-    for (index, column) in row.columns().iter().enumerate() {
-        let value = match row.try_get_raw(index) {
-            Ok(raw) if raw.is_null() => Value::Null,
-            Ok(raw) => match raw.type_info().name() {
-                "INTEGER" => row
-                    .try_get::<i64, _>(index)
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-                "REAL" => row
-                    .try_get::<f64, _>(index)
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-                "BLOB" => row
-                    .try_get::<Vec<u8>, _>(index)
-                    .map(|b| Value::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>()))
-                    .unwrap_or(Value::Null),
-                _ => row
-                    .try_get::<String, _>(index)
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-            },
-            Err(_) => Value::Null,
-        };
-        map.insert(column.name().to_owned(), value);
-    }
-    map
-}
-
-/// Runs one statement on a SQLite connection; its progress handler stops it at the deadline.
-async fn sqlite_statement(
-    connection: &mut PoolConnection<Sqlite>,
-    statement: &SqlStatement,
-    bounds: SqlBounds,
-) -> Result<SqlOutcome, SqlFailure> {
-    let deadline = Instant::now() + bounds.timeout;
-    connection
-        .lock_handle()
-        .await
-        .map_err(sqlite_error)?
-        .set_progress_handler(1_000, move || Instant::now() < deadline);
-    let sql = if statement.is_query {
-        format!(
-            "SELECT * FROM ({}) AS iota_rows LIMIT {}",
-            statement.sql,
-            bounds.max_rows + 1
-        )
-    } else {
-        statement.sql.clone()
-    };
-    // The SQL was checked and rewritten by the SQL guard; values are bound, never inlined.
-    let mut query = sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(sql));
-    for param in &statement.params {
-        query = match param {
-            Value::Null => query.bind(None::<String>),
-            Value::Bool(b) => query.bind(*b),
-            Value::Number(n) => match n.as_i64() {
-                Some(i) => query.bind(i),
-                None => query.bind(n.as_f64()),
-            },
-            Value::String(text) => query.bind(text.clone()),
-            other => query.bind(other.to_string()),
-        };
-    }
-    let outcome = if statement.returns_rows {
-        query
-            .fetch_all(&mut **connection)
-            .await
-            .map_err(sqlite_error)
-            .and_then(|rows| {
-                if rows.len() > bounds.max_rows {
-                    return Err(SqlFailure::new(
-                        "ROW_LIMIT",
-                        format!("the statement returns more than {} rows", bounds.max_rows),
-                    ));
-                }
-                let rows: Vec<_> = rows.iter().map(sqlite_row_to_json).collect();
-                Ok(SqlOutcome {
-                    affected: rows.len() as u64,
-                    rows,
-                })
-            })
-    } else {
-        query
-            .execute(&mut **connection)
-            .await
-            .map(|r| SqlOutcome {
-                rows: Vec::new(),
-                affected: r.rows_affected(),
-            })
-            .map_err(sqlite_error)
-    };
-    if let Ok(mut handle) = connection.lock_handle().await {
-        handle.remove_progress_handler();
-    }
-    outcome
-}
-
-async fn sqlite_exec(
-    connection: &mut PoolConnection<Sqlite>,
-    sql: &'static str,
-) -> Result<(), SqlFailure> {
-    sea_orm::sqlx::query(sql)
-        .execute(&mut **connection)
-        .await
-        .map(|_| ())
-        .map_err(sqlite_error)
 }
 
 impl SeaScriptDatabase {
