@@ -799,6 +799,40 @@ interface IotaCrypto {
  */
 declare const crypto: IotaCrypto;
 
+/** Small helpers: hashing, HMAC, constant-time comparison, dates and templates. */
+interface IotaUtils {
+  /** The hash of `data` (as UTF-8), in hex (default) or base64. Throws a `TypeError` for other algorithms. */
+  hash(algorithm: "sha256" | "sha512", data: string, encoding?: "hex" | "base64"): string;
+  /** The HMAC of `data` with `key` (both as UTF-8), in hex (default) or base64: what webhook signatures use. */
+  hmac(algorithm: "sha256" | "sha512", key: string, data: string, encoding?: "hex" | "base64"): string;
+  /** Whether two strings are equal, in time that does not reveal where they differ (compare signatures with it). */
+  timingSafeEqual(a: string, b: string): boolean;
+  /**
+   * A date (a `Date`, milliseconds since the epoch, or an RFC 3339 string) formatted with a
+   * strftime pattern (default `%Y-%m-%dT%H:%M:%S%:z`) in an IANA timezone (default `UTC`).
+   */
+  formatDate(value: Date | number | string, format?: string, timeZone?: string): string;
+  /** Replaces each `{{ path.to.value }}` in `text` with that value of `values` (empty when missing). */
+  template(text: string, values?: Record<string, any>): string;
+}
+
+/**
+ * Small helpers scripts keep needing.
+ *
+ * @example
+ * ```js
+ * export async function handleRequest(request) {
+ *   const expected = utils.hmac("sha256", "webhook-secret", JSON.stringify(request.body));
+ *   if (!utils.timingSafeEqual(expected, request.headers["x-signature"] ?? "")) {
+ *     return { status: 401, body: "bad signature" };
+ *   }
+ *   const day = utils.formatDate(Date.now(), "%Y-%m-%d", "Europe/Berlin");
+ *   return { status: 200, body: utils.template("Received on {{ day }}", { day }) };
+ * }
+ * ```
+ */
+declare const utils: IotaUtils;
+
 /** A monotonic clock. */
 interface IotaPerformance {
   /** Milliseconds, with fractions, since an arbitrary origin; for measuring durations. */

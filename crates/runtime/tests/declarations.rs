@@ -70,6 +70,7 @@ async fn declarations_and_sandbox_agree() {
         events: Object.keys(events),
         console: Object.keys(console),
         crypto: Object.keys(crypto),
+        utils: Object.keys(utils),
         context: Object.keys(context),
     })";
     let value = output(&run(&engine, job(source)).await);
@@ -112,6 +113,7 @@ async fn declarations_and_sandbox_agree() {
         ("events", "IotaEvents"),
         ("console", "IotaConsole"),
         ("crypto", "IotaCrypto"),
+        ("utils", "IotaUtils"),
         ("context", "IotaContext"),
     ] {
         let declared = members.get(interface).cloned().unwrap_or_default();

@@ -298,3 +298,43 @@ async fn checking_a_source_reports_syntax_errors_and_imports_before_it_runs() {
             .is_ok()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn utils_hash_sign_format_and_fill_templates() {
+    let engine = engine();
+    let source = r#"export default () => ({
+        sha: utils.hash("sha256", "abc"),
+        b64: utils.hash("sha256", "abc", "base64"),
+        mac: utils.hmac("sha256", "key", "The quick brown fox jumps over the lazy dog"),
+        same: utils.timingSafeEqual("abc", "abc"),
+        differ: [utils.timingSafeEqual("abc", "abd"), utils.timingSafeEqual("abc", "abcd")],
+        date: utils.formatDate(Date.UTC(2026, 10, 22, 12, 0, 0), "%Y-%m-%d %H:%M", "Asia/Tashkent"),
+        iso: utils.formatDate(new Date(Date.UTC(2026, 10, 22, 12, 0, 0))),
+        text: utils.template("Hi {{ user.name }}, you have {{count}} new{{ missing }}!", { user: { name: "Ada" }, count: 3 }),
+    })"#;
+    let value = output(&run(&engine, job(source)).await);
+    assert_eq!(
+        value["sha"],
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(value["b64"], "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+    assert_eq!(
+        value["mac"],
+        "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+    );
+    assert_eq!(
+        (value["same"].as_bool(), value["differ"].clone()),
+        (Some(true), json!([false, false]))
+    );
+    assert_eq!(value["date"], "2026-11-22 17:00");
+    assert_eq!(value["iso"], "2026-11-22T12:00:00+00:00");
+    assert_eq!(value["text"], "Hi Ada, you have 3 new!");
+    for bad in [
+        "utils.hash('md5', 'x')",
+        "utils.formatDate(0, '%Y', 'Mars/Base')",
+        "utils.formatDate('yesterday')",
+    ] {
+        let error = failure(&run(&engine, job(&format!("export default () => {bad}"))).await);
+        assert!(error.message.starts_with("TypeError"), "{bad}: {error:?}");
+    }
+}

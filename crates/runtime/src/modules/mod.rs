@@ -9,6 +9,7 @@ pub(crate) mod lazy;
 pub(crate) mod sdk;
 pub(crate) mod services;
 pub(crate) mod timers;
+pub(crate) mod utils;
 
 use crate::isolate::Shared;
 use rquickjs::{Ctx, Result};
@@ -28,6 +29,7 @@ pub(crate) fn install_all<'js>(
     timers::install(ctx, shared)?;
     encoding::install(ctx)?;
     crypto::install(ctx)?;
+    utils::install(ctx)?;
     lazy::install(ctx)?;
     services::install(ctx, shared)?;
     Ok(())
