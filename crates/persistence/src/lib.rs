@@ -6,6 +6,7 @@
 mod connection;
 mod entities;
 mod errors;
+mod paging;
 mod repositories;
 mod script_data;
 

@@ -3,6 +3,7 @@
 use crate::connection::Database;
 use crate::entities::script_execution as row;
 use crate::errors::{corrupt, storage};
+use crate::paging::fetch_page;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::execution::{Execution, ExecutionError, ExecutionStatus};
@@ -11,7 +12,7 @@ use domain::repository::{ExecutionRepository, RepoError};
 use domain::{ExecutionId, ScriptId, TenantId};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 
 #[derive(Clone, Debug)]
@@ -134,26 +135,10 @@ impl ExecutionRepository for SeaExecutionRepository {
         if let Some(status) = status {
             query = query.filter(row::Column::Status.eq(status.as_str()));
         }
-        let total = query
-            .clone()
-            .count(connection)
-            .await
-            .map_err(|e| storage("count executions", e))?;
-        let models = query
+        let ordered = query
             .order_by_desc(row::Column::CreatedAt)
-            .order_by_desc(row::Column::Id)
-            .offset(page.offset())
-            .limit(page.limit)
-            .all(connection)
-            .await
-            .map_err(|e| storage("list executions", e))?;
-        let items = models.into_iter().map(from_row).collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            total,
-            page: page.page,
-            limit: page.limit,
-        })
+            .order_by_desc(row::Column::Id);
+        fetch_page(ordered, page, connection, "executions", from_row).await
     }
 
     async fn fail_unfinished(

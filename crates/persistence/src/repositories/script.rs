@@ -6,6 +6,7 @@ use super::script_mapping::{
 use crate::connection::{Database, is_postgres};
 use crate::entities::{script, script_http_route, script_version};
 use crate::errors::{storage, unique_violation};
+use crate::paging::fetch_page;
 use async_trait::async_trait;
 use domain::paging::{Page, PageRequest, ScriptFilter};
 use domain::repository::{RepoError, ScriptRepository};
@@ -14,8 +15,8 @@ use domain::{ScriptId, TenantId};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 
 #[derive(Clone, Debug)]
@@ -226,29 +227,10 @@ impl ScriptRepository for SeaScriptRepository {
             query = query.filter(script::Column::Status.eq(status.as_str()));
         }
         query = query.filter(search_condition(connection, filter));
-        let total = query
-            .clone()
-            .count(connection)
-            .await
-            .map_err(|e| storage("count scripts", e))?;
-        let rows = query
+        let ordered = query
             .order_by_desc(script::Column::UpdatedAt)
-            .order_by_asc(script::Column::Id)
-            .offset(page.offset())
-            .limit(page.limit)
-            .all(connection)
-            .await
-            .map_err(|e| storage("list scripts", e))?;
-        let items = rows
-            .into_iter()
-            .map(script_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            total,
-            page: page.page,
-            limit: page.limit,
-        })
+            .order_by_asc(script::Column::Id);
+        fetch_page(ordered, page, connection, "scripts", script_from_row).await
     }
 
     async fn delete(&self, tenant: TenantId, id: ScriptId) -> Result<bool, RepoError> {
@@ -270,29 +252,9 @@ impl ScriptRepository for SeaScriptRepository {
         let connection = self.database.connection();
         let query = script_version::Entity::find()
             .filter(script_version::Column::TenantId.eq(tenant.0))
-            .filter(script_version::Column::ScriptId.eq(id.0));
-        let total = query
-            .clone()
-            .count(connection)
-            .await
-            .map_err(|e| storage("count versions", e))?;
-        let rows = query
-            .order_by_desc(script_version::Column::Version)
-            .offset(page.offset())
-            .limit(page.limit)
-            .all(connection)
-            .await
-            .map_err(|e| storage("list versions", e))?;
-        let items = rows
-            .into_iter()
-            .map(version_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            total,
-            page: page.page,
-            limit: page.limit,
-        })
+            .filter(script_version::Column::ScriptId.eq(id.0))
+            .order_by_desc(script_version::Column::Version);
+        fetch_page(query, page, connection, "versions", version_from_row).await
     }
 
     async fn get_version(
