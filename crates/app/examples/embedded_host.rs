@@ -2,6 +2,9 @@
 //! script, and calls it with typed input and output.
 //!
 //! Run with `cargo run -p iota-scripts --example embedded_host`.
+//!
+//! Scripts run in sandbox worker processes started from this very binary: `main` hands over
+//! to the worker first thing when it was started as one, before any runtime or setting exists.
 
 use domain::Actor;
 use domain::script::ScriptInput;
@@ -22,8 +25,12 @@ struct Decision {
     reason: String,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    runtime::run_worker_if_requested();
+    tokio::runtime::Runtime::new()?.block_on(host())
+}
+
+async fn host() -> anyhow::Result<()> {
     // The host's own service: scripts call it as `services.clients.creditLimit(name)`.
     let mut registry = ServiceRegistry::new();
     registry.register("clients", "creditLimit", |call: ServiceCall| async move {

@@ -99,8 +99,18 @@ fn parse_role(raw: &str) -> Result<Role, String> {
         .map_err(|e: domain::actor::UnknownRole| e.to_string())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // Started as a sandbox worker: serve the supervisor and exit, before anything else runs
+    // (no runtime, no settings, no environment).
+    runtime::run_worker_if_requested();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(&settings.log);

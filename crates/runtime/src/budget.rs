@@ -2,6 +2,7 @@
 //! shared by every execution of the script in this process. A fixed one-minute window.
 
 use domain::ScriptId;
+use domain::execution::{LogEntry, LogLevel};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -62,6 +63,69 @@ impl Budgets {
         }
         entry.1 += 1;
         true
+    }
+}
+
+/// Which calls count against a budget, and which budget.
+fn budget_of(module: &str, method: &str) -> Option<&'static str> {
+    match (module, method) {
+        ("http", _) => Some("http"),
+        ("db", "query" | "queryOne" | "execute") => Some("db"),
+        ("cache", _) => Some("cache"),
+        ("events", _) => Some("events"),
+        _ => None,
+    }
+}
+
+impl Budgets {
+    /// Counts a host call of `script` against its module's budget (`http_limit` is the
+    /// script's `maxApiCallsPerMinute`); the message says which budget is used up.
+    pub(crate) fn charge_call(
+        &self,
+        script: ScriptId,
+        (module, method): (&str, &str),
+        http_limit: u64,
+        config: &BudgetConfig,
+    ) -> Result<(), String> {
+        let Some(budget) = budget_of(module, method) else {
+            return Ok(());
+        };
+        let limit = match budget {
+            "http" => http_limit,
+            "db" => config.db,
+            "cache" => config.cache,
+            _ => config.events,
+        };
+        if self.charge(script, budget, limit) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the script used its budget of {limit} {budget} calls this minute"
+            ))
+        }
+    }
+
+    /// Keeps the log lines of an execution that fit the script's per-minute log budget; past
+    /// it, lines are dropped, with one warning in their place.
+    pub(crate) fn apply_log_budget(&self, script: ScriptId, limit: u64, logs: &mut Vec<LogEntry>) {
+        let mut dropped = false;
+        let mut kept = Vec::with_capacity(logs.len());
+        for entry in logs.drain(..) {
+            if self.charge(script, "log", limit) {
+                kept.push(entry);
+            } else if !dropped {
+                dropped = true;
+                kept.push(LogEntry {
+                    level: LogLevel::Warn,
+                    message: format!(
+                        "log budget of {limit} lines per minute used up; further lines are dropped"
+                    ),
+                    metadata: serde_json::Value::Null,
+                    ts: entry.ts,
+                });
+            }
+        }
+        *logs = kept;
     }
 }
 

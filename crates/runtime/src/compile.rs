@@ -26,9 +26,26 @@ impl Compiled {
     pub fn size(&self) -> usize {
         self.bytecode.len()
     }
+
+    /// Bytecode received from a worker, with its entry aliases.
+    pub(crate) fn from_parts(bytecode: Vec<u8>, flags: crate::protocol::EntryFlags) -> Self {
+        Self {
+            bytecode,
+            has_main: flags.has_main,
+            has_handler: flags.has_handler,
+        }
+    }
+
+    pub(crate) fn flags(&self) -> crate::protocol::EntryFlags {
+        crate::protocol::EntryFlags {
+            has_main: self.has_main,
+            has_handler: self.has_handler,
+        }
+    }
 }
 
-fn handler_name(script_type: ScriptType) -> Option<&'static str> {
+/// The name of the entry point a script type may use besides `default` and `main`.
+pub(crate) fn handler_name(script_type: ScriptType) -> Option<&'static str> {
     match script_type {
         ScriptType::Http => Some("handleRequest"),
         ScriptType::Event => Some("handleEvent"),
@@ -73,12 +90,17 @@ pub(crate) fn compile_internal(name: &str, source: &str) -> Result<Vec<u8>, Exec
 
 /// Compiles `source` as an ES module; a syntax error comes back with its line and column.
 pub fn compile(source: &str, script_type: ScriptType) -> Result<Compiled, ExecutionError> {
+    compile_for(source, handler_name(script_type))
+}
+
+/// Compiles `source`, whose type's handler (if any) is named `handler`.
+pub(crate) fn compile_for(source: &str, handler: Option<&str>) -> Result<Compiled, ExecutionError> {
     let (runtime, context) = compiler()?;
     // The plain source first: its errors are the author's, with the author's line numbers.
     let plain = try_compile(&runtime, &context, SCRIPT_NAME, source)?;
     let alias = |name: &str, alias: &str| format!("\nexport {{ {name} as {alias} }};\n");
     let main = alias("main", MAIN_ALIAS);
-    let handler = handler_name(script_type).map(|name| alias(name, HANDLER_ALIAS));
+    let handler = handler.map(|name| alias(name, HANDLER_ALIAS));
     let mut candidates = Vec::new();
     if let Some(handler) = &handler {
         candidates.push((format!("{source}{main}{handler}"), true, true));

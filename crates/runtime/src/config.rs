@@ -1,6 +1,61 @@
-//! The operator's settings of the engine.
+//! The operator's settings of the engine and of its sandbox worker processes.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// How sandbox workers are started.
+#[derive(Clone, Debug)]
+pub enum WorkerMode {
+    /// Separate, locked-down processes: `program args…`. The program must call
+    /// [`crate::run_worker_if_requested`] first thing in `main` (the product's binary does), or
+    /// be a dedicated worker binary that calls [`crate::worker_main`].
+    Process { program: PathBuf, args: Vec<String> },
+    /// Workers as threads inside this process, with no lock and no way to stop a stuck script:
+    /// **not isolated**, for tests and benchmarks only.
+    InProcessUnisolated,
+}
+
+impl WorkerMode {
+    /// This very binary, started with the hidden worker argument.
+    pub fn current_exe() -> Self {
+        Self::Process {
+            program: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe")),
+            args: vec![crate::worker::WORKER_ARG.to_owned()],
+        }
+    }
+}
+
+/// The settings of the sandbox worker processes.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    pub mode: WorkerMode,
+    /// Most executions one worker runs at once (all of one tenant).
+    pub runs_per_worker: usize,
+    /// Executions after which a worker is retired and replaced.
+    pub recycle_after_runs: u64,
+    /// Workers started ahead of demand, not yet given to a tenant.
+    pub warm_workers: usize,
+    /// How long a tenant's idle worker is kept for its next run.
+    pub idle_timeout: Duration,
+    /// The data-segment cap of a worker (`RLIMIT_DATA`), in bytes.
+    pub worker_memory_bytes: u64,
+    /// How long compiling a source to check it may take before its worker is killed.
+    pub compile_time: Duration,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            mode: WorkerMode::current_exe(),
+            runs_per_worker: 16,
+            recycle_after_runs: 1_000,
+            warm_workers: 1,
+            idle_timeout: Duration::from_secs(60),
+            worker_memory_bytes: 2 * 1024 * 1024 * 1024,
+            compile_time: Duration::from_secs(5),
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -16,15 +71,17 @@ pub struct EngineConfig {
     pub max_log_bytes: usize,
     /// Whether `eval` and `new Function` work in scripts.
     pub allow_eval: bool,
-    /// How long past its deadline an execution stuck in a native operation is given before
-    /// its caller is told it timed out (its thread finishes on its own afterwards).
+    /// How long past its deadline (or its cancellation) an execution is given to stop before
+    /// its worker process is killed.
     pub watchdog_grace: Duration,
     /// Bytes of compiled bytecode kept in the cache.
     pub bytecode_cache_bytes: u64,
-    /// Threads kept idle for reuse after an execution ends.
+    /// Threads a worker keeps idle for reuse after an execution ends.
     pub idle_threads: usize,
     /// Per-minute SDK call budgets per script.
     pub budgets: crate::budget::BudgetConfig,
+    /// The worker processes.
+    pub sandbox: SandboxConfig,
 }
 
 impl Default for EngineConfig {
@@ -38,8 +95,9 @@ impl Default for EngineConfig {
             allow_eval: false,
             watchdog_grace: Duration::from_millis(500),
             bytecode_cache_bytes: 64 * 1024 * 1024,
-            idle_threads: 64,
+            idle_threads: 16,
             budgets: crate::budget::BudgetConfig::default(),
+            sandbox: SandboxConfig::default(),
         }
     }
 }

@@ -1,59 +1,109 @@
-//! `Engine`: runs jobs on execution threads, within the concurrency limits, with a cache of
-//! compiled bytecode and a watchdog for executions stuck inside a native operation.
+//! `Engine`: runs jobs in sandbox worker processes, within the concurrency limits, with a cache
+//! of compiled bytecode; kills a worker whose run outlives its deadline or its cancellation.
 
 use crate::budget::Budgets;
-use crate::compile::{Compiled, compile};
+use crate::compile::{Compiled, handler_name};
 use crate::config::EngineConfig;
-use crate::host::HostPort;
-use crate::isolate::{self, Completion, Control, timeout_error};
+use crate::errors::error;
+use crate::host::{CallScope, HostPort};
+use crate::isolate::timeout_error;
 use crate::job::{Job, Report};
 use crate::limiter::{LimitExceeded, Limiter};
-use crate::pool::ThreadPool;
+use crate::protocol::{Layers, ProbeAttempt, RunOrder};
+use crate::supervisor::{Relay, RunEnd, RunEntry, Supervisor, WorkerHandle, crashed};
 use chrono::Utc;
 use domain::execution::{ExecutionError, Outcome};
-use domain::{ExecutionId, ScriptId};
+use domain::script::ScriptType;
+use domain::{ExecutionId, ScriptId, TenantId};
 use moka::sync::Cache;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio::sync::{Notify, oneshot};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
     Limit(#[from] LimitExceeded),
-    #[error("cannot start an execution thread: {0}")]
-    Thread(String),
+    #[error("cannot start a sandbox worker: {0}")]
+    Sandbox(String),
 }
 
-type Running = Arc<Mutex<HashMap<ExecutionId, Arc<Control>>>>;
+/// A run in progress, as `cancel` reaches it.
+struct Running {
+    worker: Arc<WorkerHandle>,
+    run: u64,
+    cancelled: Arc<(AtomicBool, Notify)>,
+}
+
+type RunningTable = Arc<Mutex<HashMap<ExecutionId, Running>>>;
+
+fn lock(table: &RunningTable) -> MutexGuard<'_, HashMap<ExecutionId, Running>> {
+    table.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 #[derive(Clone)]
 pub struct Engine {
     config: Arc<EngineConfig>,
     cache: Cache<(ScriptId, i32), Arc<Compiled>>,
-    pool: ThreadPool,
     limiter: Limiter,
-    running: Running,
-    around: Arc<isolate::Surroundings>,
+    running: RunningTable,
+    supervisor: Arc<Supervisor>,
+    host: Arc<dyn HostPort>,
+    handle: tokio::runtime::Handle,
+    next_id: Arc<AtomicU64>,
 }
 
 /// Removes an execution from the running table when its caller stops waiting.
 struct Registration {
-    running: Running,
+    running: RunningTable,
     id: ExecutionId,
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.id);
+        lock(&self.running).remove(&self.id);
+    }
+}
+
+/// Gives a worker slot back however the run ends, even if its caller stops waiting.
+struct Placement {
+    supervisor: Arc<Supervisor>,
+    worker: Arc<WorkerHandle>,
+    ran: bool,
+}
+
+impl Drop for Placement {
+    fn drop(&mut self) {
+        self.supervisor.release(&self.worker, self.ran);
+    }
+}
+
+fn context_json(job: &Job) -> String {
+    serde_json::json!({
+        "tenantId": job.tenant_id,
+        "userId": job.user_id,
+        "scriptId": job.script_id,
+        "executionId": job.execution_id,
+        "input": job.input,
+        "trigger": job.trigger,
+    })
+    .to_string()
+}
+
+fn ended_now(outcome: Outcome, started_at: chrono::DateTime<Utc>) -> Report {
+    Report {
+        outcome,
+        logs: Vec::new(),
+        memory_bytes: 0,
+        started_at,
+        finished_at: Utc::now(),
     }
 }
 
 impl Engine {
-    /// Builds an engine; host calls run on `handle`'s runtime.
+    /// Builds an engine and its supervisor; host calls run on `handle`'s runtime.
     pub fn new(
         config: EngineConfig,
         host: Arc<dyn HostPort>,
@@ -65,20 +115,25 @@ impl Engine {
             })
             .max_capacity(config.bytecode_cache_bytes)
             .build();
+        let relay = Relay {
+            host: host.clone(),
+            handle: handle.clone(),
+            budgets: Arc::new(Budgets::new()),
+            budget_config: config.budgets.clone(),
+            layers_logged: AtomicBool::new(false),
+        };
         Self {
-            pool: ThreadPool::new(config.idle_threads),
             limiter: Limiter::new(
                 config.max_concurrent_executions,
                 config.max_concurrent_per_tenant,
             ),
+            supervisor: Supervisor::new(&config, relay),
             config: Arc::new(config),
             cache,
             running: Arc::default(),
-            around: Arc::new(isolate::Surroundings {
-                host,
-                handle,
-                budgets: Arc::new(Budgets::new()),
-            }),
+            host,
+            handle,
+            next_id: Arc::new(AtomicU64::new(1)),
         }
     }
 
@@ -86,13 +141,64 @@ impl Engine {
         &self.config
     }
 
-    /// Compiles `source` to check it (syntax and imports), without running it.
-    pub fn check(
+    /// Compiles `source` in a worker of `tenant` to check it (syntax and imports), without
+    /// running it. A compile that takes longer than the sandbox's compile time kills the worker.
+    pub async fn check(
         &self,
+        tenant: TenantId,
         source: &str,
-        script_type: domain::script::ScriptType,
+        script_type: ScriptType,
     ) -> Result<(), ExecutionError> {
-        compile(source, script_type).map(|_| ())
+        let _permit = self
+            .limiter
+            .acquire(tenant, ScriptId::from(uuid::Uuid::nil()), usize::MAX)
+            .map_err(|e| error("BUSY", format!("the source cannot be checked now: {e}")))?;
+        let placement = self
+            .place(tenant)
+            .map_err(|e| error("INTERNAL", e.to_string()))?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let handler = handler_name(script_type).map(str::to_owned);
+        let answer = placement.worker.compile(id, source.to_owned(), handler)?;
+        let limit = self.config.sandbox.compile_time;
+        match tokio::time::timeout(limit, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(crashed("the sandbox process ended during the check")),
+            Err(_) => {
+                placement.worker.kill(
+                    "another request of this tenant took too long and its sandbox was stopped",
+                );
+                Err(error(
+                    "COMPILE_TIMEOUT",
+                    format!(
+                        "the source took longer than {} ms to compile",
+                        limit.as_millis()
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Asks a worker of `tenant` which locks it holds, and to try what they must refuse
+    /// (opening a file or a socket, starting a program): the sandbox's self-check.
+    pub async fn probe_sandbox(
+        &self,
+        tenant: TenantId,
+    ) -> Result<(Layers, Vec<ProbeAttempt>), ExecutionError> {
+        let placement = self
+            .place(tenant)
+            .map_err(|e| error("INTERNAL", e.to_string()))?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let answer = placement.worker.probe(id)?;
+        match tokio::time::timeout(Duration::from_secs(10), answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) | Err(_) => Err(crashed("the sandbox did not answer its probe")),
+        }
+    }
+
+    /// The process id of the worker running execution `id`, for tests that stop it from
+    /// outside; `None` when it is not running here or runs in-process.
+    pub fn worker_pid(&self, id: ExecutionId) -> Option<u32> {
+        lock(&self.running).get(&id).and_then(|r| r.worker.pid())
     }
 
     /// Executions running now, in the whole process.
@@ -100,114 +206,163 @@ impl Engine {
         self.limiter.running()
     }
 
-    /// Asks a running execution to stop; `false` if it is not running here.
+    /// Asks a running execution to stop; `false` if it is not running here. If it does not
+    /// stop within the grace period, its worker is killed.
     pub fn cancel(&self, id: ExecutionId) -> bool {
-        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let running = lock(&self.running);
         match running.get(&id) {
-            Some(control) => {
-                control.cancel();
+            Some(run) => {
+                run.cancelled.0.store(true, Ordering::Release);
+                run.cancelled.1.notify_one();
+                run.worker.cancel(run.run);
                 true
             }
             None => false,
         }
     }
 
-    /// Runs `job` to its end. Refused at once when a concurrency limit is reached.
+    fn place(&self, tenant: TenantId) -> std::io::Result<Placement> {
+        let worker = self.supervisor.place(tenant)?;
+        Ok(Placement {
+            supervisor: self.supervisor.clone(),
+            worker,
+            ran: false,
+        })
+    }
+
+    /// Runs `job` to its end. Refused at once when a concurrency limit is reached. The run is
+    /// supervised to its end even if the caller stops waiting.
     pub async fn run(&self, job: Job) -> Result<Report, EngineError> {
+        let engine = self.clone();
+        match self
+            .handle
+            .spawn(async move { engine.supervise(job).await })
+            .await
+        {
+            Ok(result) => result,
+            Err(e) => Err(EngineError::Sandbox(format!(
+                "the supervision task failed: {e}"
+            ))),
+        }
+    }
+
+    async fn supervise(&self, job: Job) -> Result<Report, EngineError> {
         let max_per_script = usize::try_from(job.limits.max_concurrent_runs).unwrap_or(usize::MAX);
-        let permit = self
+        let _permit = self
             .limiter
             .acquire(job.tenant_id, job.script_id, max_per_script)?;
+        let started_at = Utc::now();
         let time_limit = Duration::from_millis(job.limits.max_execution_time_ms);
-        let (wake, inbox) = crossbeam_channel::unbounded::<Completion>();
-        let control = Arc::new(Control::new(Instant::now() + time_limit, wake));
-        self.running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(job.execution_id, control.clone());
+        let deadline = Instant::now() + time_limit;
+        let mut placement = self
+            .place(job.tenant_id)
+            .map_err(|e| EngineError::Sandbox(e.to_string()))?;
+        placement.ran = true;
+        let run = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let cached = self.cache.get(&(job.script_id, job.script_version));
+        let order = RunOrder {
+            run,
+            entry: cached.as_ref().map(|c| c.flags()),
+            source: cached.is_none().then(|| job.source.to_string()),
+            handler: handler_name(job.script_type).map(str::to_owned),
+            time_limit_ms: job.limits.max_execution_time_ms,
+            memory_bytes: job.limits.max_memory_bytes,
+            max_output_bytes: job.limits.max_output_size_bytes,
+            context: context_json(&job),
+            argument: job.argument.clone(),
+            services: self.host.services(),
+        };
+        let scope = CallScope {
+            tenant_id: job.tenant_id,
+            script_id: job.script_id,
+            execution_id: job.execution_id,
+            user_id: job.user_id,
+            deadline,
+            event_depth: job.event_depth,
+        };
+        let (done, ended) = oneshot::channel();
+        let entry = RunEntry::new(scope.clone(), job.limits.max_api_calls_per_minute, done);
+        let blob: &[u8] = cached.as_ref().map_or(&[], |c| &c.bytecode);
+        let worker = placement.worker.clone();
+        let cancelled = Arc::new((AtomicBool::new(false), Notify::new()));
+        lock(&self.running).insert(
+            job.execution_id,
+            Running {
+                worker: worker.clone(),
+                run,
+                cancelled: cancelled.clone(),
+            },
+        );
         let _registration = Registration {
             running: self.running.clone(),
             id: job.execution_id,
         };
-
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        let engine = self.clone();
-        let thread_control = control.clone();
-        let started_at = Utc::now();
-        let task_job = job.clone();
-        self.pool
-            .spawn(Box::new(move || {
-                let scope = isolate::scope_of(&task_job, thread_control.deadline);
-                let report = match engine.compiled(&task_job) {
-                    Ok(compiled) => isolate::run(
-                        &task_job,
-                        &compiled,
-                        &engine.config,
-                        thread_control,
-                        inbox,
-                        &engine.around,
-                    ),
-                    Err(failure) => Report {
-                        outcome: Outcome::Failed(failure),
-                        logs: Vec::new(),
-                        memory_bytes: 0,
-                        started_at,
-                        finished_at: Utc::now(),
-                    },
-                };
-                // Let the host release what the execution held, then give the permit back.
-                let host = engine.around.host.clone();
-                engine
-                    .around
-                    .handle
-                    .spawn(async move { host.release(scope).await });
-                drop(permit);
-                let _ = sender.send(report);
-            }))
-            .map_err(|e| EngineError::Thread(e.to_string()))?;
-
-        let watchdog =
-            tokio::time::Instant::from_std(control.deadline + self.config.watchdog_grace);
-        match tokio::time::timeout_at(watchdog, receiver).await {
-            Ok(Ok(report)) => Ok(report),
-            Ok(Err(_)) => Ok(Report {
-                outcome: Outcome::Failed(crate::errors::error(
-                    "INTERNAL",
-                    "the execution thread ended without a result",
-                )),
-                logs: Vec::new(),
-                memory_bytes: 0,
-                started_at,
-                finished_at: Utc::now(),
-            }),
-            Err(_) => {
-                // Stuck in a native operation the interrupt handler cannot reach: report the
-                // timeout now; the thread stops at the operation's end and frees its permit.
-                control.cancel();
-                tracing::warn!(execution = %job.execution_id, "execution stuck past its deadline; abandoned to its thread");
-                let mut failure = timeout_error(job.limits.max_execution_time_ms);
-                failure
-                    .message
-                    .push_str(" (it was stopped inside a long native operation)");
-                Ok(Report {
-                    outcome: Outcome::TimedOut(failure),
-                    logs: Vec::new(),
-                    memory_bytes: 0,
+        let report = match worker.start_run(order, blob, entry) {
+            Err(failure) => ended_now(Outcome::Failed(failure), started_at),
+            Ok(()) => {
+                self.wait(
+                    &job,
+                    &worker,
+                    run,
+                    (deadline, &cancelled),
+                    ended,
                     started_at,
-                    finished_at: Utc::now(),
-                })
+                )
+                .await
             }
-        }
+        };
+        let host = self.host.clone();
+        self.handle.spawn(async move { host.release(scope).await });
+        Ok(report)
     }
 
-    /// The bytecode of the job's script version, compiled on first use.
-    fn compiled(&self, job: &Job) -> Result<Arc<Compiled>, ExecutionError> {
-        let key = (job.script_id, job.script_version);
-        if let Some(compiled) = self.cache.get(&key) {
-            return Ok(compiled);
+    /// Waits for run `run` to end; past its deadline (or its cancellation) plus the grace, kills
+    /// its worker.
+    async fn wait(
+        &self,
+        job: &Job,
+        worker: &Arc<WorkerHandle>,
+        run: u64,
+        (deadline, cancelled): (Instant, &Arc<(AtomicBool, Notify)>),
+        mut ended: oneshot::Receiver<RunEnd>,
+        started_at: chrono::DateTime<Utc>,
+    ) -> Report {
+        let grace = self.config.watchdog_grace;
+        let watchdog = tokio::time::sleep_until((deadline + grace).into());
+        tokio::pin!(watchdog);
+        let overran = loop {
+            tokio::select! {
+                end = &mut ended => match end {
+                    Ok(RunEnd::Done(report, compiled)) => {
+                        if let Some(compiled) = compiled {
+                            self.cache.insert((job.script_id, job.script_version), Arc::new(compiled));
+                        }
+                        return report;
+                    }
+                    Ok(RunEnd::Crashed(failure)) => return ended_now(Outcome::Failed(failure), started_at),
+                    Err(_) => return ended_now(Outcome::Failed(crashed("the sandbox process is gone")), started_at),
+                },
+                () = &mut watchdog => break !cancelled.0.load(Ordering::Acquire),
+                () = cancelled.1.notified() => {
+                    let sooner = (Instant::now() + grace).min(deadline + grace);
+                    watchdog.as_mut().reset(sooner.into());
+                }
+            }
+        };
+        // The run did not stop: it is inside a native operation the engine cannot interrupt,
+        // or its worker stopped answering. Kill the worker, so that no CPU is burnt after the
+        // answer; other runs it held (of this tenant only) fail with SANDBOX_CRASHED.
+        worker.forget(run);
+        worker.kill("another run of this tenant did not stop in time and its sandbox was stopped");
+        tracing::warn!(execution = %job.execution_id, worker = worker.id, "execution did not stop in time; its sandbox worker was killed");
+        if overran {
+            let mut failure = timeout_error(job.limits.max_execution_time_ms);
+            failure
+                .message
+                .push_str(" (it was stopped inside a long native operation)");
+            ended_now(Outcome::TimedOut(failure), started_at)
+        } else {
+            ended_now(Outcome::Cancelled, started_at)
         }
-        let compiled = Arc::new(compile(&job.source, job.script_type)?);
-        self.cache.insert(key, compiled.clone());
-        Ok(compiled)
     }
 }

@@ -19,7 +19,7 @@ pub struct CallScope {
 }
 
 /// A failure a script sees as an `Error` with this `code` and message.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{code}: {message}")]
 pub struct HostError {
     pub code: String,

@@ -1,6 +1,7 @@
 //! The sandbox that runs untrusted tenant JavaScript: a fresh QuickJS runtime and context per
-//! execution, bounded in time, memory, stack, output and logs, on its own thread so that the
-//! operating system shares the CPU fairly between scripts and with the server.
+//! execution, bounded in time, memory, stack, output and logs, inside supervised, locked-down
+//! worker processes that the server kills when a run overstays; each execution on its own
+//! thread so that the operating system shares the CPU fairly.
 //!
 //! The crate reaches the world only through the [`HostPort`] trait it defines; it does not
 //! know storage or services.
@@ -16,13 +17,18 @@ mod job;
 mod limiter;
 mod modules;
 mod pool;
+mod protocol;
+mod supervisor;
+mod worker;
 
 pub use budget::BudgetConfig;
 pub use compile::{Compiled, compile};
-pub use config::EngineConfig;
+pub use config::{EngineConfig, SandboxConfig, WorkerMode};
 pub use engine::{Engine, EngineError};
 pub use host::{CallScope, HostError, HostPort, NoHost};
-pub use isolate::{bare_isolate_run, sandbox_isolate_run, standard_globals};
+pub use isolate::{bare_isolate_run, standard_globals};
+pub use protocol::{Layers, ProbeAttempt};
+pub use worker::{WORKER_ARG, run_worker_if_requested, worker_main};
 
 /// The TypeScript declarations of everything a script can use, for editors and docs.
 pub const SDK_DECLARATIONS: &str = include_str!("sdk.d.ts");

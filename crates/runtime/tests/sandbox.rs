@@ -281,20 +281,29 @@ async fn a_running_execution_can_be_cancelled() {
 #[tokio::test(flavor = "multi_thread")]
 async fn checking_a_source_reports_syntax_errors_and_imports_before_it_runs() {
     let engine = engine();
+    let tenant = TenantId::new();
     let error = engine
-        .check("export default () => {\n  let = ;\n}", ScriptType::OneOff)
+        .check(
+            tenant,
+            "export default () => {\n  let = ;\n}",
+            ScriptType::OneOff,
+        )
+        .await
         .unwrap_err();
     assert_eq!((error.code.as_str(), error.line), ("SYNTAX_ERROR", Some(2)));
     let error = engine
         .check(
+            tenant,
             "import fs from 'fs'; export default () => fs",
             ScriptType::OneOff,
         )
+        .await
         .unwrap_err();
     assert_eq!(error.code, "IMPORT_FORBIDDEN", "{error:?}");
     assert!(
         engine
-            .check("export default () => 1", ScriptType::OneOff)
+            .check(tenant, "export default () => 1", ScriptType::OneOff)
+            .await
             .is_ok()
     );
 }

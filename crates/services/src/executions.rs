@@ -73,16 +73,18 @@ impl ExecutionService {
         }
     }
 
-    /// Compiles a script's source as the engine will, so that a syntax error or a refused
-    /// `import` is reported when the script is saved, with its line and column.
-    pub async fn check_source(&self, spec: &ScriptSpec) -> Result<(), ValidationErrors> {
-        let engine = self.engine.clone();
-        let source = spec.source.as_str().to_owned();
-        let script_type = spec.script_type();
-        let checked = tokio::task::spawn_blocking(move || engine.check(&source, script_type)).await;
-        match checked {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => {
+    /// Compiles a script's source as the engine will, in a sandbox worker of the tenant, so
+    /// that a syntax error or a refused `import` is reported when the script is saved, with its
+    /// line and column.
+    pub async fn check_source(
+        &self,
+        tenant: domain::TenantId,
+        spec: &ScriptSpec,
+    ) -> Result<(), ValidationErrors> {
+        let source = spec.source.as_str();
+        match self.engine.check(tenant, source, spec.script_type()).await {
+            Ok(()) => Ok(()),
+            Err(error) => {
                 let at = match (error.line, error.column) {
                     (Some(line), Some(column)) => format!(" (line {line}, column {column})"),
                     (Some(line), None) => format!(" (line {line})"),
@@ -92,10 +94,6 @@ impl ExecutionService {
                     "source",
                     format!("{}{at}", error.message),
                 ))
-            }
-            Err(join) => {
-                tracing::error!(error = %join, "source check did not finish");
-                Ok(())
             }
         }
     }

@@ -205,7 +205,7 @@ impl ScriptService {
     pub async fn create(&self, actor: &Actor, input: &ScriptInput) -> Result<Script, ScriptError> {
         actor.require(Permission::ScriptsCreate)?;
         let spec = self.rules.parse(input)?;
-        self.executions.check_source(&spec).await?;
+        self.executions.check_source(actor.tenant_id, &spec).await?;
         Self::check_endpoint_permission(actor, &[&spec])?;
         let script = Script::create(actor.tenant_id, spec, actor.user_id, self.clock.now());
         let version = Self::version_of(&script, change_summary(None, &script.spec));
@@ -268,7 +268,7 @@ impl ScriptService {
         }
         errors.into_result()?;
         let spec = parsed?;
-        self.executions.check_source(&spec).await?;
+        self.executions.check_source(actor.tenant_id, &spec).await?;
         let summary = command
             .change_summary
             .clone()

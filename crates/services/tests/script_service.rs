@@ -23,11 +23,16 @@ async fn setup(db: &TestDatabaseRef) -> (ScriptService, TenantId, TenantId) {
         ids.push(tenant.id);
     }
     let repo = Arc::new(SeaScriptRepository::new(db.database.clone()));
-    let engine = Engine::new(
-        EngineConfig::default(),
-        Arc::new(NoHost),
-        tokio::runtime::Handle::current(),
-    );
+    // These tests are about storage and permissions: the sandbox runs in-process here (its
+    // isolation is tested in the runtime crate and through the real binary in the app).
+    let config = EngineConfig {
+        sandbox: runtime::SandboxConfig {
+            mode: runtime::WorkerMode::InProcessUnisolated,
+            ..runtime::SandboxConfig::default()
+        },
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(config, Arc::new(NoHost), tokio::runtime::Handle::current());
     let executions = Arc::new(ExecutionService::new(
         repo.clone(),
         Arc::new(SeaExecutionRepository::new(db.database.clone())),

@@ -6,7 +6,8 @@ mod sections;
 
 pub use sections::{
     BootstrapSettings, BoundsSettings, CacheSettings, DatabaseSettings, EngineSettings,
-    HttpClientSettings, LogSettings, ScriptSettings, SdkDbSettings, ServerSettings,
+    HttpClientSettings, LogSettings, SandboxSettings, ScriptSettings, SdkDbSettings,
+    ServerSettings,
 };
 
 use domain::script::{LimitBounds, ScriptRules};
@@ -22,6 +23,7 @@ pub struct Settings {
     pub scripts: ScriptSettings,
     pub bootstrap: BootstrapSettings,
     pub engine: EngineSettings,
+    pub sandbox: SandboxSettings,
     pub http_client: HttpClientSettings,
     pub sdk_db: SdkDbSettings,
     pub cache: CacheSettings,
@@ -183,7 +185,29 @@ impl Settings {
     }
 
     pub fn engine_config(&self) -> runtime::EngineConfig {
+        use std::time::Duration;
         let engine = &self.engine;
+        let sandbox = &self.sandbox;
+        let mode = if sandbox.program.is_empty() {
+            runtime::WorkerMode::current_exe()
+        } else {
+            runtime::WorkerMode::Process {
+                program: sandbox.program.clone().into(),
+                args: vec![runtime::WORKER_ARG.to_owned()],
+            }
+        };
+        // Room for every run a worker may hold at the largest memory limit, with its thread.
+        let largest_script = self
+            .script_rules()
+            .map(|rules| *rules.limit_bounds.max_memory_bytes.end())
+            .unwrap_or(256 * 1024 * 1024);
+        let per_run = largest_script.saturating_add(8 * 1024 * 1024);
+        let worker_memory_bytes = match sandbox.worker_memory_bytes {
+            0 => (sandbox.runs_per_worker as u64)
+                .saturating_mul(per_run)
+                .saturating_add(256 * 1024 * 1024),
+            set => set,
+        };
         runtime::EngineConfig {
             max_concurrent_executions: engine.max_concurrent_executions,
             max_concurrent_per_tenant: engine.max_concurrent_per_tenant,
@@ -191,6 +215,16 @@ impl Settings {
             max_log_bytes: engine.max_log_bytes,
             max_stack_bytes: engine.max_stack_bytes,
             allow_eval: engine.allow_eval,
+            watchdog_grace: Duration::from_millis(sandbox.grace_ms),
+            sandbox: runtime::SandboxConfig {
+                mode,
+                runs_per_worker: sandbox.runs_per_worker,
+                recycle_after_runs: sandbox.recycle_after_runs,
+                warm_workers: sandbox.warm_workers,
+                idle_timeout: Duration::from_millis(sandbox.idle_timeout_ms),
+                worker_memory_bytes,
+                compile_time: Duration::from_millis(sandbox.compile_time_ms),
+            },
             ..runtime::EngineConfig::default()
         }
     }
@@ -210,6 +244,19 @@ impl Settings {
             ),
             ("engine.max_log_entries", engine.max_log_entries),
             ("engine.max_log_bytes", engine.max_log_bytes),
+            ("sandbox.runs_per_worker", self.sandbox.runs_per_worker),
+            (
+                "sandbox.recycle_after_runs",
+                usize::try_from(self.sandbox.recycle_after_runs).unwrap_or(usize::MAX),
+            ),
+            (
+                "sandbox.compile_time_ms",
+                usize::try_from(self.sandbox.compile_time_ms).unwrap_or(usize::MAX),
+            ),
+            (
+                "sandbox.grace_ms",
+                usize::try_from(self.sandbox.grace_ms).unwrap_or(usize::MAX),
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(name, "must be more than 0"));

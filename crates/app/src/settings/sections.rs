@@ -85,6 +85,47 @@ impl Default for EngineSettings {
     }
 }
 
+/// The sandbox worker processes that run scripts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// The program started as a worker (with the hidden worker argument); empty: this binary.
+    pub program: String,
+    /// Most executions one worker runs at once (all of one tenant).
+    pub runs_per_worker: usize,
+    /// Executions after which a worker is replaced.
+    pub recycle_after_runs: u64,
+    /// Workers started ahead of demand.
+    pub warm_workers: usize,
+    /// How long a tenant's idle worker is kept, in milliseconds.
+    pub idle_timeout_ms: u64,
+    /// A worker's data-segment cap in bytes; 0 sizes it from `runs_per_worker` and the largest
+    /// memory limit a script may have.
+    pub worker_memory_bytes: u64,
+    /// How long compiling a source to check it may take, in milliseconds.
+    pub compile_time_ms: u64,
+    /// How long past its deadline or cancellation a run may take to stop before its worker is
+    /// killed, in milliseconds.
+    pub grace_ms: u64,
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        let config = runtime::EngineConfig::default();
+        let sandbox = config.sandbox;
+        Self {
+            program: String::new(),
+            runs_per_worker: sandbox.runs_per_worker,
+            recycle_after_runs: sandbox.recycle_after_runs,
+            warm_workers: sandbox.warm_workers,
+            idle_timeout_ms: u64::try_from(sandbox.idle_timeout.as_millis()).unwrap_or(u64::MAX),
+            worker_memory_bytes: 0,
+            compile_time_ms: u64::try_from(sandbox.compile_time.as_millis()).unwrap_or(u64::MAX),
+            grace_ms: u64::try_from(config.watchdog_grace.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {

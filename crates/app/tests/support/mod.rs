@@ -62,6 +62,8 @@ pub async fn spawn_app_full(
     settings.database.url = db.url.clone();
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = 1;
+    // Scripts run in workers started from the product's own binary, as in production.
+    settings.sandbox.program = env!("CARGO_BIN_EXE_iota-scripts").into();
     configure(&mut settings);
     let components = Components::build_with(&settings, registry)
         .await

@@ -5,15 +5,13 @@
 mod sandbox;
 mod shared;
 
-pub(crate) use shared::{Completion, Control, Shared, timeout_error};
+pub(crate) use shared::{Completion, Control, HostLink, Shared, timeout_error};
 
-use crate::budget::Budgets;
 use crate::compile::{Compiled, HANDLER_ALIAS, MAIN_ALIAS};
-use crate::config::EngineConfig;
 use crate::errors::{error, from_engine_error, from_thrown};
-use crate::host::{CallScope, HostPort};
-use crate::job::{Job, Report};
+use crate::job::Report;
 use crate::modules::{self, coded_error};
+use crate::protocol::{RunOrder, WorkerSettings};
 use chrono::Utc;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use domain::execution::{ExecutionError, Outcome};
@@ -22,7 +20,7 @@ use rquickjs::{Context, Ctx, Function, Module, Persistent, Promise, Runtime, Val
 use sandbox::{new_context, new_runtime};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The function the script exports as its entry point, by the rules of SPEC §5.
 fn entry_point<'js>(
@@ -78,38 +76,19 @@ fn output_outcome(json: String, max_output: u64) -> Outcome {
     }
 }
 
-/// What an execution shares with the rest of the engine.
-pub(crate) struct Surroundings {
-    pub(crate) host: Arc<dyn HostPort>,
-    pub(crate) handle: tokio::runtime::Handle,
-    pub(crate) budgets: Arc<Budgets>,
-}
-
-pub(crate) fn scope_of(job: &Job, deadline: Instant) -> CallScope {
-    CallScope {
-        tenant_id: job.tenant_id,
-        script_id: job.script_id,
-        execution_id: job.execution_id,
-        user_id: job.user_id,
-        deadline,
-        event_depth: job.event_depth,
-    }
-}
-
-/// Runs `job` to the end on this thread.
+/// Runs `order` to the end on this thread; its host calls go through `link`.
 pub(crate) fn run(
-    job: &Job,
+    order: &RunOrder,
     compiled: &Compiled,
-    config: &EngineConfig,
+    settings: &WorkerSettings,
     control: Arc<Control>,
     inbox: Receiver<Completion>,
-    around: &Surroundings,
+    link: Arc<dyn HostLink>,
 ) -> Report {
     let started_at = Utc::now();
-    let limits = job.limits;
     let (outcome, logs, memory_bytes) =
-        match new_runtime(limits.max_memory_bytes, config.max_stack_bytes).and_then(|runtime| {
-            new_context(&runtime, config.allow_eval).map(|context| (runtime, context))
+        match new_runtime(order.memory_bytes, settings.max_stack_bytes).and_then(|runtime| {
+            new_context(&runtime, settings.allow_eval).map(|context| (runtime, context))
         }) {
             Err(_) => (
                 Outcome::Failed(error(
@@ -124,20 +103,21 @@ pub(crate) fn run(
                 runtime.set_interrupt_handler(Some(Box::new(move || watcher.should_stop())));
                 let shared = Rc::new(Shared::new(
                     control.clone(),
-                    scope_of(job, control.deadline),
-                    config,
-                    limits.max_api_calls_per_minute,
-                    around,
+                    order.run,
+                    settings,
+                    link,
+                    order.services.clone(),
                 ));
-                let ended = drive(&runtime, &context, &shared, job, compiled, &inbox);
+                let ended = drive(&runtime, &context, &shared, order, compiled, &inbox);
+                let time_limit = order.time_limit_ms;
                 let outcome = match ended {
                     Ended::Stopped(outcome) => outcome,
                     Ended::Failed(failure) => control
-                        .stop_outcome(limits.max_execution_time_ms)
+                        .stop_outcome(time_limit)
                         .unwrap_or(Outcome::Failed(failure)),
                     Ended::Value(json) => control
-                        .stop_outcome(limits.max_execution_time_ms)
-                        .unwrap_or_else(|| output_outcome(json, limits.max_output_size_bytes)),
+                        .stop_outcome(time_limit)
+                        .unwrap_or_else(|| output_outcome(json, order.max_output_bytes)),
                 };
                 let memory = runtime.memory_usage().memory_used_size.max(0) as u64;
                 context.with(|_| shared.clear());
@@ -154,32 +134,20 @@ pub(crate) fn run(
     }
 }
 
-fn context_json(job: &Job) -> String {
-    serde_json::json!({
-        "tenantId": job.tenant_id,
-        "userId": job.user_id,
-        "scriptId": job.script_id,
-        "executionId": job.execution_id,
-        "input": job.input,
-        "trigger": job.trigger,
-    })
-    .to_string()
-}
-
 /// Loads the module, chains the entry call onto its evaluation, and returns the promise.
 fn start<'js>(
     ctx: &Ctx<'js>,
     shared: &Rc<Shared>,
-    job: &Job,
+    order: &RunOrder,
     compiled: &Compiled,
 ) -> rquickjs::Result<Promise<'js>> {
-    modules::install_all(ctx, shared, &context_json(job))?;
+    modules::install_all(ctx, shared, &order.context)?;
     // SAFETY: `compiled.bytecode` was written by `compile` in this process, by this engine
     // build, from the script's source; it is never read from outside the process.
     #[allow(unsafe_code)]
     let declared = unsafe { Module::load(ctx.clone(), &compiled.bytecode)? };
     let (module, evaluated) = declared.eval()?;
-    let argument: Value = ctx.json_parse(job.argument.to_string())?;
+    let argument: Value = ctx.json_parse(order.argument.to_string())?;
     let (has_main, has_handler) = (compiled.has_main, compiled.has_handler);
     let call_entry = Function::new(
         ctx.clone(),
@@ -196,13 +164,13 @@ fn drive(
     runtime: &Runtime,
     context: &Context,
     shared: &Rc<Shared>,
-    job: &Job,
+    order: &RunOrder,
     compiled: &Compiled,
     inbox: &Receiver<Completion>,
 ) -> Ended {
-    let time_limit = job.limits.max_execution_time_ms;
+    let time_limit = order.time_limit_ms;
     let control = shared.control().clone();
-    let started = context.with(|ctx| match start(&ctx, shared, job, compiled) {
+    let started = context.with(|ctx| match start(&ctx, shared, order, compiled) {
         Ok(promise) => Ok(Persistent::save(&ctx, promise)),
         Err(e) => Err(from_engine_error(&ctx, e)),
     });
@@ -299,24 +267,6 @@ pub fn bare_isolate_run(source: &str) -> bool {
         return false;
     };
     context.with(|ctx| ctx.eval::<Value, _>(source).is_ok())
-}
-
-/// For benchmarks: one whole execution of `compiled` in the sandbox, on this thread.
-pub fn sandbox_isolate_run(
-    job: &Job,
-    compiled: &Compiled,
-    config: &EngineConfig,
-    handle: tokio::runtime::Handle,
-) -> Report {
-    let (wake, inbox) = crossbeam_channel::unbounded();
-    let deadline = Instant::now() + Duration::from_millis(job.limits.max_execution_time_ms);
-    let control = Arc::new(Control::new(deadline, wake));
-    let around = Surroundings {
-        host: Arc::new(crate::host::NoHost),
-        handle,
-        budgets: Arc::new(Budgets::new()),
-    };
-    run(job, compiled, config, control, inbox, &around)
 }
 
 /// The names on `globalThis` of a context with the sandbox's intrinsics but none of its

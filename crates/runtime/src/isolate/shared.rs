@@ -2,12 +2,10 @@
 //! threads outside it: the [`Control`] that cancels or wakes it, and the [`Shared`] log, timer
 //! and pending-host-call bookkeeping.
 
-use super::Surroundings;
-use crate::budget::{BudgetConfig, Budgets};
-use crate::config::EngineConfig;
 use crate::errors::{error, from_engine_error};
-use crate::host::{CallScope, HostError, HostPort};
+use crate::host::HostError;
 use crate::modules::{coded_error, timers::MAX_TIMERS};
+use crate::protocol::WorkerSettings;
 use chrono::Utc;
 use crossbeam_channel::Sender;
 use domain::execution::{ExecutionError, LogEntry, LogLevel, Outcome};
@@ -98,16 +96,18 @@ struct Timer {
     period: Option<Duration>,
 }
 
+/// Where an execution's host calls go: to the supervisor, which checks, charges and runs them
+/// and sends each result back to the execution's inbox as a [`Completion::Host`].
+pub(crate) trait HostLink: Send + Sync {
+    fn call(&self, run: u64, call: u64, module: String, method: String, args: serde_json::Value);
+}
+
 /// The resolve and reject functions of a promise a host call will settle.
 type Settlers = (Persistent<Function<'static>>, Persistent<Function<'static>>);
 
 /// The state of one execution that the installed modules share with its event loop.
 pub(crate) struct Shared {
     control: Arc<Control>,
-    budgets: Arc<Budgets>,
-    budget_config: BudgetConfig,
-    http_budget: u64,
-    log_dropped: Cell<bool>,
     log_attempts: Cell<usize>,
     max_log_entries: usize,
     max_log_bytes: usize,
@@ -118,29 +118,26 @@ pub(crate) struct Shared {
     next_timer: Cell<u32>,
     pending: RefCell<HashMap<u64, Settlers>>,
     next_call: Cell<u64>,
-    pub(crate) scope: CallScope,
-    pub(crate) host: Arc<dyn HostPort>,
-    pub(crate) handle: tokio::runtime::Handle,
+    run: u64,
+    link: Arc<dyn HostLink>,
+    /// The host's services: names with their methods.
+    pub(crate) services: Vec<(String, Vec<String>)>,
 }
 
 impl Shared {
-    /// The state of a new execution under `control`, on behalf of `scope`.
+    /// The state of run `run` under `control`, whose host calls go through `link`.
     pub(super) fn new(
         control: Arc<Control>,
-        scope: CallScope,
-        config: &EngineConfig,
-        http_budget: u64,
-        around: &Surroundings,
+        run: u64,
+        settings: &WorkerSettings,
+        link: Arc<dyn HostLink>,
+        services: Vec<(String, Vec<String>)>,
     ) -> Self {
         Self {
             control,
-            budgets: around.budgets.clone(),
-            budget_config: config.budgets.clone(),
-            http_budget,
-            log_dropped: Cell::new(false),
             log_attempts: Cell::new(0),
-            max_log_entries: config.max_log_entries,
-            max_log_bytes: config.max_log_bytes,
+            max_log_entries: settings.max_log_entries,
+            max_log_bytes: settings.max_log_bytes,
             logs: RefCell::default(),
             log_bytes: Cell::new(0),
             timers: RefCell::default(),
@@ -148,9 +145,9 @@ impl Shared {
             next_timer: Cell::new(0),
             pending: RefCell::default(),
             next_call: Cell::new(0),
-            scope,
-            host: around.host.clone(),
-            handle: around.handle.clone(),
+            run,
+            link,
+            services,
         }
     }
 
@@ -164,27 +161,9 @@ impl Shared {
         self.logs.take()
     }
 
-    /// Counts one SDK call against the script's per-minute budget of `module`.
-    pub(crate) fn charge(&self, module: &'static str) -> Result<(), String> {
-        let limit = match module {
-            "http" => self.http_budget,
-            "db" => self.budget_config.db,
-            "cache" => self.budget_config.cache,
-            "events" => self.budget_config.events,
-            _ => self.budget_config.log,
-        };
-        if self.budgets.charge(self.scope.script_id, module, limit) {
-            Ok(())
-        } else {
-            Err(format!(
-                "the script used its budget of {limit} {module} calls this minute"
-            ))
-        }
-    }
-
     /// Records a log line. Every call counts toward the execution's log volume (entries and
-    /// bytes), past which the execution is stopped; past the script's per-minute log budget
-    /// lines are dropped instead, with one warning per execution.
+    /// bytes), past which the execution is stopped. (The supervisor applies the script's
+    /// per-minute log budget to the lines it receives.)
     pub(crate) fn log(&self, level: LogLevel, message: String, metadata: serde_json::Value) {
         let size = message.len()
             + if metadata.is_null() {
@@ -204,24 +183,6 @@ impl Shared {
             return;
         }
         let mut logs = self.logs.borrow_mut();
-        if !self
-            .budgets
-            .charge(self.scope.script_id, "log", self.budget_config.log)
-        {
-            if !self.log_dropped.replace(true) {
-                let warning = format!(
-                    "log budget of {} lines per minute used up; further lines are dropped",
-                    self.budget_config.log
-                );
-                logs.push(LogEntry {
-                    level: LogLevel::Warn,
-                    message: warning,
-                    metadata: serde_json::Value::Null,
-                    ts: Utc::now(),
-                });
-            }
-            return;
-        }
         logs.push(LogEntry {
             level,
             message,
@@ -277,13 +238,7 @@ impl Shared {
                 Persistent::save(ctx, reject),
             ),
         );
-        let host = self.host.clone();
-        let scope = self.scope.clone();
-        let wake = self.control.wake.clone();
-        self.handle.spawn(async move {
-            let result = host.call(scope, &module, &method, args).await;
-            let _ = wake.send(Completion::Host { id, result });
-        });
+        self.link.call(self.run, id, module, method, args);
         Ok(promise)
     }
 

@@ -1,8 +1,7 @@
 //! `sdk.http`, `sdk.db`, `sdk.cache` and `events`: JavaScript shapes (in `sdk.js`) over one
-//! native that charges the script's per-minute budget and calls the host port. Loaded the
-//! first time a script touches one of them.
+//! native that calls the host (the supervisor charges the script's per-minute budget). Loaded
+//! the first time a script touches one of them.
 
-use super::coded_error;
 use super::services::json_arguments;
 use crate::compile::compile_internal;
 use crate::isolate::Shared;
@@ -19,27 +18,11 @@ fn glue_bytecode() -> &'static std::result::Result<Vec<u8>, String> {
     BYTECODE.get_or_init(|| compile_internal("iota:sdk", GLUE).map_err(|e| e.message))
 }
 
-/// Which calls count against a budget, and which budget.
-fn budget_of(module: &str, method: &str) -> Option<&'static str> {
-    match (module, method) {
-        ("http", _) => Some("http"),
-        ("db", "query" | "queryOne" | "execute") => Some("db"),
-        ("cache", _) => Some("cache"),
-        ("events", _) => Some("events"),
-        _ => None,
-    }
-}
-
 fn native_call<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Function<'js>> {
     let shared = shared.clone();
     Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, module: String, method: String, args: Rest<Value<'js>>| {
-            let charged =
-                budget_of(&module, &method).map_or(Ok(()), |budget| shared.charge(budget));
-            if let Err(message) = charged {
-                return Err(coded_error(&ctx, "RATE_LIMIT", &message));
-            }
             let arguments = json_arguments(&ctx, args.0)?;
             shared.call_host(&ctx, module, method, arguments)
         },

@@ -25,7 +25,7 @@ pub(crate) fn json_arguments<'js>(
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<()> {
     let services = Object::new(ctx.clone())?;
-    for (service, methods) in shared.host.services() {
+    for (service, methods) in shared.services.iter() {
         let object = Object::new(ctx.clone())?;
         for method in methods {
             let shared = shared.clone();
@@ -37,7 +37,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<()> {
                 };
             object.set(
                 method.as_str(),
-                Function::new(ctx.clone(), call)?.with_name(&method)?,
+                Function::new(ctx.clone(), call)?.with_name(method)?,
             )?;
         }
         services.set(service.as_str(), object)?;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use domain::execution::{ExecutionError, Outcome};
 use domain::script::{ResourceLimits, ScriptType};
 use domain::{ExecutionId, ScriptId, TenantId};
-use runtime::{CallScope, Engine, EngineConfig, HostError, HostPort, Job, Report};
+use runtime::{CallScope, Engine, EngineConfig, HostError, HostPort, Job, Report, WorkerMode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -38,7 +38,17 @@ pub fn engine() -> Engine {
     engine_with(EngineConfig::default(), Arc::new(TestHost))
 }
 
-pub fn engine_with(config: EngineConfig, host: Arc<dyn HostPort>) -> Engine {
+/// The dedicated worker binary of this crate, as the supervisor's worker program.
+pub fn worker_mode() -> WorkerMode {
+    WorkerMode::Process {
+        program: env!("CARGO_BIN_EXE_iota-sandbox").into(),
+        args: Vec::new(),
+    }
+}
+
+/// An engine whose workers are real, locked-down processes.
+pub fn engine_with(mut config: EngineConfig, host: Arc<dyn HostPort>) -> Engine {
+    config.sandbox.mode = worker_mode();
     Engine::new(config, host, tokio::runtime::Handle::current())
 }
 

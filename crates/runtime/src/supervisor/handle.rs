@@ -1,0 +1,447 @@
+//! The supervisor's side of one worker: a writer thread that sends it frames (so that no
+//! server thread ever blocks on a worker that stopped reading), a reader thread that relays its
+//! host calls and collects its reports, and the table of what it is running. The worker is
+//! trusted with nothing: a host call names only a run id, and the scope it runs in (tenant,
+//! script, user) comes from this side's table of runs given to that very worker.
+
+use crate::budget::{BudgetConfig, Budgets};
+use crate::compile::Compiled;
+use crate::errors::error;
+use crate::host::{CallScope, HostError, HostPort};
+use crate::job::Report;
+use crate::protocol::{FromWorker, Layers, ProbeAttempt, RunOrder, ToWorker, encode, read_frame};
+use crossbeam_channel::Sender;
+use domain::execution::ExecutionError;
+use std::collections::HashMap;
+use std::io::{BufReader, Read, Write};
+use std::process::Child;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+/// Most host calls one execution may have outstanding at once.
+const MAX_PENDING_CALLS: usize = 64;
+
+/// What every worker's relay shares: the host, where host calls run, and the budgets.
+pub(crate) struct Relay {
+    pub(crate) host: Arc<dyn HostPort>,
+    pub(crate) handle: tokio::runtime::Handle,
+    pub(crate) budgets: Arc<Budgets>,
+    pub(crate) budget_config: BudgetConfig,
+    /// Whether the locks the first worker reported have been logged.
+    pub(crate) layers_logged: AtomicBool,
+}
+
+impl Relay {
+    fn note_layers(&self, layers: &Layers, locked: bool) {
+        if self.layers_logged.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if !locked {
+            tracing::warn!(
+                "sandbox workers run inside the server process (in-process mode, for tests and benchmarks only): scripts are not isolated"
+            );
+            return;
+        }
+        let missing = layers.missing();
+        if missing.is_empty() {
+            tracing::info!("sandbox workers locked down: memory cap, no-new-privileges, seccomp");
+        }
+        for (layer, why) in missing {
+            tracing::warn!(
+                layer,
+                reason = why,
+                "a sandbox layer is missing; carrying on with the others"
+            );
+        }
+    }
+}
+
+/// How a run ended, as far as the supervisor knows.
+pub(crate) enum RunEnd {
+    Done(Report, Option<Compiled>),
+    Crashed(ExecutionError),
+}
+
+/// A run given to this worker.
+pub(crate) struct RunEntry {
+    pub(crate) scope: CallScope,
+    pub(crate) http_limit: u64,
+    pub(crate) done: oneshot::Sender<RunEnd>,
+    pending_calls: usize,
+}
+
+impl RunEntry {
+    pub(crate) fn new(scope: CallScope, http_limit: u64, done: oneshot::Sender<RunEnd>) -> Self {
+        Self {
+            scope,
+            http_limit,
+            done,
+            pending_calls: 0,
+        }
+    }
+}
+
+type Answer<T> = oneshot::Sender<Result<T, ExecutionError>>;
+
+#[derive(Default)]
+struct Table {
+    runs: HashMap<u64, RunEntry>,
+    compiles: HashMap<u64, Answer<()>>,
+    probes: HashMap<u64, Answer<(Layers, Vec<ProbeAttempt>)>>,
+    /// Why the worker is gone, once it is.
+    dead: Option<String>,
+}
+
+/// How the worker is stopped for good.
+pub(crate) enum Stopper {
+    Process(Mutex<Child>),
+    /// In-process mode: a worker thread cannot be killed, only abandoned.
+    Thread,
+}
+
+pub(crate) struct WorkerHandle {
+    pub(crate) id: u64,
+    frames: Mutex<Option<Sender<Vec<u8>>>>,
+    table: Mutex<Table>,
+    stopper: Stopper,
+    relay: Arc<Relay>,
+    layers: OnceLock<Layers>,
+    locked: bool,
+    /// Runs and checks it holds now; changed under the supervisor's pool lock.
+    pub(crate) active: AtomicUsize,
+    pub(crate) served: AtomicU64,
+    pub(crate) retiring: AtomicBool,
+    pub(crate) idle_since: Mutex<Instant>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn crashed(reason: &str) -> ExecutionError {
+    error("SANDBOX_CRASHED", reason)
+}
+
+impl WorkerHandle {
+    /// Takes over a started worker: its input, its output and how to stop it. `init` is the
+    /// first frame it is sent.
+    pub(crate) fn start(
+        id: u64,
+        (input, output): (Box<dyn Write + Send>, Box<dyn Read + Send>),
+        stopper: Stopper,
+        relay: Arc<Relay>,
+        init: Vec<u8>,
+        locked: bool,
+    ) -> std::io::Result<Arc<Self>> {
+        let (sender, frames) = crossbeam_channel::unbounded::<Vec<u8>>();
+        let _ = sender.send(init);
+        let worker = Arc::new(Self {
+            id,
+            frames: Mutex::new(Some(sender)),
+            table: Mutex::default(),
+            stopper,
+            relay,
+            layers: OnceLock::new(),
+            locked,
+            active: AtomicUsize::new(0),
+            served: AtomicU64::new(0),
+            retiring: AtomicBool::new(false),
+            idle_since: Mutex::new(Instant::now()),
+        });
+        let mut input = input;
+        std::thread::Builder::new()
+            .name(format!("iota-sandbox-{id}-out"))
+            .spawn(move || {
+                for frame in frames {
+                    if input
+                        .write_all(&frame)
+                        .and_then(|()| input.flush())
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            })?;
+        let reader = worker.clone();
+        std::thread::Builder::new()
+            .name(format!("iota-sandbox-{id}-in"))
+            .spawn(move || reader.read_loop(BufReader::new(output)))?;
+        Ok(worker)
+    }
+
+    /// The worker's process id, when it is a process.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        match &self.stopper {
+            Stopper::Process(child) => Some(lock(child).id()),
+            Stopper::Thread => None,
+        }
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        lock(&self.table).dead.is_some()
+    }
+
+    fn send(&self, message: &ToWorker, blob: &[u8]) -> Result<(), ExecutionError> {
+        let frame = encode(message, blob).map_err(|e| error("INTERNAL", e.to_string()))?;
+        let sent = lock(&self.frames)
+            .as_ref()
+            .is_some_and(|frames| frames.send(frame).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            Err(crashed(
+                lock(&self.table)
+                    .dead
+                    .as_deref()
+                    .unwrap_or("the sandbox process is gone"),
+            ))
+        }
+    }
+
+    /// Gives the worker a run; its end arrives on the returned receiver.
+    pub(crate) fn start_run(
+        &self,
+        order: RunOrder,
+        blob: &[u8],
+        entry: RunEntry,
+    ) -> Result<(), ExecutionError> {
+        let run = order.run;
+        {
+            let mut table = lock(&self.table);
+            if let Some(reason) = &table.dead {
+                return Err(crashed(reason));
+            }
+            table.runs.insert(run, entry);
+        }
+        let sent = self.send(&ToWorker::Run(Box::new(order)), blob);
+        if sent.is_err() {
+            lock(&self.table).runs.remove(&run);
+        }
+        sent
+    }
+
+    pub(crate) fn cancel(&self, run: u64) {
+        let _ = self.send(&ToWorker::Cancel { run }, &[]);
+    }
+
+    /// Forgets a run the supervisor has given up on, so that the worker's end does not touch it.
+    pub(crate) fn forget(&self, run: u64) {
+        lock(&self.table).runs.remove(&run);
+    }
+
+    pub(crate) fn compile(
+        &self,
+        id: u64,
+        source: String,
+        handler: Option<String>,
+    ) -> Result<oneshot::Receiver<Result<(), ExecutionError>>, ExecutionError> {
+        let (answer, receiver) = oneshot::channel();
+        lock(&self.table).compiles.insert(id, answer);
+        self.send(
+            &ToWorker::Compile {
+                id,
+                source,
+                handler,
+            },
+            &[],
+        )?;
+        Ok(receiver)
+    }
+
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn probe(
+        &self,
+        id: u64,
+    ) -> Result<
+        oneshot::Receiver<Result<(Layers, Vec<ProbeAttempt>), ExecutionError>>,
+        ExecutionError,
+    > {
+        let (answer, receiver) = oneshot::channel();
+        lock(&self.table).probes.insert(id, answer);
+        self.send(&ToWorker::Probe { id }, &[])?;
+        Ok(receiver)
+    }
+
+    /// Stops the worker now (SIGKILL) and fails whatever it still held with `reason`.
+    pub(crate) fn kill(&self, reason: &str) {
+        self.stop_process();
+        self.die(reason.to_owned());
+    }
+
+    /// Closes the worker's input: it exits once it has read what was sent.
+    pub(crate) fn close(&self) {
+        self.retiring.store(true, Ordering::Release);
+        lock(&self.frames).take();
+    }
+
+    fn stop_process(&self) {
+        if let Stopper::Process(child) = &self.stopper {
+            let _ = lock(child).kill();
+        }
+    }
+
+    /// Marks the worker gone and fails everything it held.
+    fn die(&self, reason: String) {
+        lock(&self.frames).take();
+        let table = {
+            let mut table = lock(&self.table);
+            if table.dead.is_none() {
+                table.dead = Some(reason);
+            }
+            let reason = table.dead.clone().unwrap_or_default();
+            Table {
+                runs: std::mem::take(&mut table.runs),
+                compiles: std::mem::take(&mut table.compiles),
+                probes: std::mem::take(&mut table.probes),
+                dead: Some(reason),
+            }
+        };
+        let reason = table.dead.as_deref().unwrap_or_default();
+        for (_, entry) in table.runs {
+            let _ = entry.done.send(RunEnd::Crashed(crashed(reason)));
+        }
+        for (_, answer) in table.compiles {
+            let _ = answer.send(Err(crashed(reason)));
+        }
+        for (_, answer) in table.probes {
+            let _ = answer.send(Err(crashed(reason)));
+        }
+    }
+
+    fn read_loop(self: Arc<Self>, mut output: impl Read) {
+        let ended = loop {
+            match read_frame::<FromWorker>(&mut output) {
+                Ok(Some((message, blob))) => self.dispatch(message, blob),
+                Ok(None) => break "the sandbox process ended".to_owned(),
+                Err(e) => break format!("the sandbox process broke the protocol: {e}"),
+            }
+        };
+        // Whatever ended the stream, the process must not live on.
+        self.stop_process();
+        let status = match &self.stopper {
+            Stopper::Process(child) => lock(child).wait().ok().map(|status| status.to_string()),
+            Stopper::Thread => None,
+        };
+        let reason = match status {
+            Some(status) => format!("{ended} ({status})"),
+            None => ended,
+        };
+        if !self.retiring.load(Ordering::Acquire) || !lock(&self.table).runs.is_empty() {
+            tracing::warn!(worker = self.id, reason = %reason, "sandbox worker stopped");
+        }
+        self.die(reason);
+    }
+
+    fn dispatch(self: &Arc<Self>, message: FromWorker, blob: Vec<u8>) {
+        match message {
+            FromWorker::Ready { layers } => {
+                self.relay.note_layers(&layers, self.locked);
+                let _ = self.layers.set(layers);
+            }
+            FromWorker::Call {
+                run,
+                call,
+                module,
+                method,
+                args,
+            } => self.relay_call(run, call, (module, method), args),
+            FromWorker::Done {
+                run,
+                report,
+                compiled,
+            } => {
+                let Some(entry) = lock(&self.table).runs.remove(&run) else {
+                    return;
+                };
+                let mut report = Report {
+                    outcome: report.outcome.into(),
+                    logs: report.logs,
+                    memory_bytes: report.memory_bytes,
+                    started_at: report.started_at,
+                    finished_at: report.finished_at,
+                };
+                self.relay.budgets.apply_log_budget(
+                    entry.scope.script_id,
+                    self.relay.budget_config.log,
+                    &mut report.logs,
+                );
+                let compiled = compiled.map(|flags| Compiled::from_parts(blob, flags));
+                let _ = entry.done.send(RunEnd::Done(report, compiled));
+            }
+            FromWorker::Compiled { id, result } => {
+                if let Some(answer) = lock(&self.table).compiles.remove(&id) {
+                    let _ = answer.send(result);
+                }
+            }
+            FromWorker::Probed { id, attempts } => {
+                if let Some(answer) = lock(&self.table).probes.remove(&id) {
+                    let layers = self.layers.get().cloned().unwrap_or_default();
+                    let _ = answer.send(Ok((layers, attempts)));
+                }
+            }
+        }
+    }
+
+    /// Runs a host call of run `run` in the scope the supervisor gave that run.
+    fn relay_call(
+        self: &Arc<Self>,
+        run: u64,
+        call: u64,
+        (module, method): (String, String),
+        args: serde_json::Value,
+    ) {
+        let scope = {
+            let mut table = lock(&self.table);
+            let Some(entry) = table.runs.get_mut(&run) else {
+                return;
+            };
+            let refused = if entry.pending_calls >= MAX_PENDING_CALLS {
+                Some(HostError::new(
+                    "TOO_MANY_CALLS",
+                    format!("more than {MAX_PENDING_CALLS} SDK calls are pending at once"),
+                ))
+            } else {
+                self.relay
+                    .budgets
+                    .charge_call(
+                        entry.scope.script_id,
+                        (&module, &method),
+                        entry.http_limit,
+                        &self.relay.budget_config,
+                    )
+                    .err()
+                    .map(|message| HostError::new("RATE_LIMIT", message))
+            };
+            if let Some(refusal) = refused {
+                drop(table);
+                self.reply(run, call, Err(refusal));
+                return;
+            }
+            entry.pending_calls += 1;
+            entry.scope.clone()
+        };
+        let worker = self.clone();
+        let host = self.relay.host.clone();
+        self.relay.handle.spawn(async move {
+            let result = host.call(scope, &module, &method, args).await;
+            if let Some(entry) = lock(&worker.table).runs.get_mut(&run) {
+                entry.pending_calls = entry.pending_calls.saturating_sub(1);
+            }
+            worker.reply(run, call, result);
+        });
+    }
+
+    fn reply(&self, run: u64, call: u64, result: Result<serde_json::Value, HostError>) {
+        let reply = ToWorker::Reply { run, call, result };
+        if self.send(&reply, &[]).is_err() {
+            // The reply may be too large for a frame: the script sees that instead.
+            let result = Err(HostError::new(
+                "RESULT_TOO_LARGE",
+                "the result is too large to hand to the script",
+            ));
+            let _ = self.send(&ToWorker::Reply { run, call, result }, &[]);
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Process isolation, tried as an attacker would: scripts that make the host allocate without
+//! bound, natives the interrupt handler cannot reach, a source that takes long to compile, a
+//! worker killed from outside, and a worker that tries to open files, sockets and programs.
+//! Each time the run ends with the right status and a clear error, the engine keeps serving,
+//! and another tenant's run started meanwhile completes.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+use domain::TenantId;
+use domain::execution::Outcome;
+use domain::script::ScriptType;
+use runtime::{EngineConfig, SandboxConfig};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::*;
+
+/// Waits, bounded, until `condition` holds.
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < until, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    // A reaped process has no /proc entry; a zombie would show state Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| !stat.contains(") Z "))
+        .unwrap_or(false)
+}
+
+/// CPU time (user + system) of this process, in clock ticks.
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat.rsplit(") ").next().unwrap().split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Starts a trivial run of another tenant, to be awaited once the attack has played out.
+fn bystander(engine: &runtime::Engine) -> tokio::task::JoinHandle<runtime::Report> {
+    let engine = engine.clone();
+    let job = with_time(
+        TenantId::new(),
+        "export default async () => { await new Promise((r) => setTimeout(r, 300)); return 'fine' }",
+        10_000,
+    );
+    tokio::spawn(async move { run(&engine, job).await })
+}
+
+fn with_time(tenant: TenantId, source: &str, ms: u64) -> runtime::Job {
+    let mut job = job_of(tenant, ScriptType::OneOff, source);
+    job.limits.max_execution_time_ms = ms;
+    job
+}
+
+async fn still_serves(engine: &runtime::Engine, tenant: TenantId) {
+    let report = run(
+        engine,
+        with_time(tenant, "export default () => 'ok'", 5_000),
+    )
+    .await;
+    assert_eq!(output(&report), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_native_loop_past_its_deadline_is_killed_and_frees_its_slot_at_once() {
+    let engine = engine_with(
+        EngineConfig {
+            max_concurrent_per_tenant: 1,
+            ..EngineConfig::default()
+        },
+        Arc::new(TestHost),
+    );
+    // One run at a time for the tenant: each next run is accepted only if the last one's slot
+    // was given back when it answered.
+    let tenant = TenantId::new();
+    let other = bystander(&engine);
+    let mut killed = 0;
+    for source in [
+        "export default () => Array.prototype.join.call({length: 2**40}, '').length",
+        "export default () => Array.prototype.lastIndexOf.call({length: 2**40}, 1)",
+        "export default () => Array.prototype.reverse.call({length: 2**40})",
+        "export default () => Array.prototype.copyWithin.call({length: 2**40}, 0, 1)",
+    ] {
+        let job = with_time(tenant, source, 1_000);
+        let id = job.execution_id;
+        let running = {
+            let engine = engine.clone();
+            tokio::spawn(async move { run(&engine, job).await })
+        };
+        eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
+        let pid = engine.worker_pid(id).unwrap();
+        let report = running.await.unwrap();
+        match &report.outcome {
+            Outcome::TimedOut(error) => {
+                assert_eq!(error.code, "TIMEOUT", "{source}");
+                // Stuck inside the native: the supervisor killed its worker.
+                if error.message.contains("native operation") {
+                    eventually("the worker is gone", || !alive(pid)).await;
+                    killed += 1;
+                }
+            }
+            other => panic!("{source}: expected a timeout, got {other:?}"),
+        }
+    }
+    assert!(
+        killed >= 1,
+        "join on a huge array-like cannot be interrupted: its worker is killed"
+    );
+    // Nothing burns CPU after the answers: the process's CPU time stays flat.
+    let before = cpu_ticks();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ticks_per_second = 100;
+    assert!(
+        cpu_ticks() - before < ticks_per_second / 3,
+        "CPU time grew after the runs ended"
+    );
+    assert_eq!(output(&other.await.unwrap()), "fine");
+    still_serves(&engine, tenant).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_allocations_a_script_drives_end_its_run_not_the_server() {
+    let engine = engine();
+    let tenant = TenantId::new();
+    let other = bystander(&engine);
+    for (source, code) in [
+        (
+            "export default () => utils.template('{{a}}'.repeat(1000), { a: 'x'.repeat(8*1024*1024) }).length",
+            "OUTPUT_LIMIT",
+        ),
+        (
+            "export default () => { const s = 'x'.repeat(8*1024*1024); console.log(...new Array(500).fill(s)) }",
+            "LOG_LIMIT",
+        ),
+    ] {
+        let report = run(&engine, with_time(tenant, source, 10_000)).await;
+        let error = failure(&report);
+        assert_eq!(error.code, code, "{source}: {error:?}");
+    }
+    let report = run(
+        &engine,
+        with_time(
+            tenant,
+            "export default () => { const e = new Error('x'.repeat(60*1024*1024)); e.code = 'C'.repeat(1024); throw e }",
+            10_000,
+        ),
+    )
+    .await;
+    let error = failure(&report);
+    assert!(
+        error.code.len() <= 64 && error.message.len() <= 64 * 1024,
+        "the error record is capped: code {} bytes, message {} bytes",
+        error.code.len(),
+        error.message.len()
+    );
+    assert_eq!(output(&other.await.unwrap()), "fine");
+    still_serves(&engine, tenant).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_killed_from_outside_fails_only_its_runs() {
+    let engine = engine();
+    let tenant = TenantId::new();
+    let other = bystander(&engine);
+    let job = with_time(
+        tenant,
+        "export default () => new Promise((r) => setTimeout(r, 20000))",
+        30_000,
+    );
+    let id = job.execution_id;
+    let running = {
+        let engine = engine.clone();
+        tokio::spawn(async move { run(&engine, job).await })
+    };
+    eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
+    let pid = engine.worker_pid(id).unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let error = failure(&running.await.unwrap());
+    assert_eq!(error.code, "SANDBOX_CRASHED");
+    assert!(error.message.contains("signal"), "{error:?}");
+    assert_eq!(output(&other.await.unwrap()), "fine");
+    assert_eq!(engine.running(), 0);
+    still_serves(&engine, tenant).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_that_takes_long_to_compile_is_stopped() {
+    let engine = engine_with(
+        EngineConfig {
+            sandbox: SandboxConfig {
+                compile_time: Duration::from_millis(500),
+                ..SandboxConfig::default()
+            },
+            ..EngineConfig::default()
+        },
+        Arc::new(TestHost),
+    );
+    let tenant = TenantId::new();
+    let mut source = String::new();
+    let count = 45_000;
+    for i in 0..count {
+        source.push_str(&format!("let v{i} = {i};\n"));
+    }
+    source.push_str("export default () => [");
+    for i in 0..count {
+        source.push_str(&format!("() => v{i},"));
+    }
+    source.push_str("].length\n");
+    let error = engine
+        .check(tenant, &source, ScriptType::OneOff)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, "COMPILE_TIMEOUT", "{error:?}");
+    let report = run(&engine, with_time(tenant, &source, 500)).await;
+    assert!(
+        matches!(report.outcome, Outcome::TimedOut(_)),
+        "{:?}",
+        report.outcome
+    );
+    still_serves(&engine, tenant).await;
+    assert!(
+        engine
+            .check(tenant, "export default () => 1", ScriptType::OneOff)
+            .await
+            .is_ok()
+    );
+}
+
+/// Whether this kernel offers seccomp filters at all.
+fn kernel_has_seccomp() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|status| status.lines().any(|l| l.starts_with("Seccomp:")))
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_cannot_open_files_sockets_or_programs() {
+    let engine = engine();
+    let (layers, attempts) = engine.probe_sandbox(TenantId::new()).await.unwrap();
+    assert_eq!(layers.memory_cap, None);
+    assert_eq!(layers.no_new_privs, None);
+    if !kernel_has_seccomp() {
+        eprintln!("this kernel has no seccomp: only the other layers are checked");
+        return;
+    }
+    assert_eq!(layers.seccomp, None, "the filter is in place");
+    assert_eq!(attempts.len(), 5);
+    for attempt in attempts {
+        assert!(
+            attempt.result.is_err(),
+            "the sandbox let a worker {}",
+            attempt.action
+        );
+    }
+}
