@@ -30,6 +30,8 @@ pub enum StartError {
     Cache(String),
     #[error("recovering unfinished executions failed: {0}")]
     Recover(String),
+    #[error("the script sandbox cannot start: {0}")]
+    Sandbox(String),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -91,6 +93,13 @@ impl Components {
             Arc::new(host),
             tokio::runtime::Handle::current(),
         );
+        let (_, attempts) = engine
+            .self_check()
+            .await
+            .map_err(|e| StartError::Sandbox(e.message))?;
+        for attempt in attempts.iter().filter(|a| a.result.is_ok()) {
+            tracing::warn!(action = %attempt.action, "the script sandbox does not refuse this");
+        }
         let script_repository = Arc::new(SeaScriptRepository::new(database.clone()));
         let executions = Arc::new(ExecutionService::new(
             script_repository.clone(),

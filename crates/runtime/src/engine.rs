@@ -195,6 +195,27 @@ impl Engine {
         }
     }
 
+    /// Starts a worker and asks it which locks it holds and whether the probe was refused:
+    /// run at start-up, so that a server whose workers cannot start says so at once.
+    pub async fn self_check(&self) -> Result<(Layers, Vec<ProbeAttempt>), ExecutionError> {
+        let worker = self
+            .supervisor
+            .start_warm()
+            .map_err(|e| error("SANDBOX_UNAVAILABLE", format!("cannot start a sandbox worker: {e}")))?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let answer = worker.probe(id)?;
+        match tokio::time::timeout(Duration::from_secs(10), answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) | Err(_) => {
+                worker.kill("it did not answer its start-up check");
+                Err(error(
+                    "SANDBOX_UNAVAILABLE",
+                    "a sandbox worker did not answer its start-up check",
+                ))
+            }
+        }
+    }
+
     /// The process id of the worker running execution `id`, for tests that stop it from
     /// outside; `None` when it is not running here or runs in-process.
     pub fn worker_pid(&self, id: ExecutionId) -> Option<u32> {

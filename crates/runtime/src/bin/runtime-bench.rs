@@ -75,15 +75,37 @@ fn completed(outcome: &Outcome) {
     );
 }
 
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
+/// Proportional set size of a process, in bytes (shared pages split between their users).
+fn pss_bytes(pid: u32) -> u64 {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    rollup
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with("Pss:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<u64>().ok())
         .map(|kb| kb * 1024)
         .unwrap_or(0)
+}
+
+/// Memory of this process and its sandbox workers (its child processes), by PSS.
+fn tree_memory_bytes() -> u64 {
+    let me = std::process::id();
+    let children: Vec<u32> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let rest = stat.rsplit(") ").next()?.to_owned();
+                    rest.split(' ').nth(1)?.parse::<u32>().ok()
+                })
+                == Some(me)
+        })
+        .collect();
+    pss_bytes(me) + children.into_iter().map(pss_bytes).sum::<u64>()
 }
 
 fn main() {
@@ -191,10 +213,11 @@ fn main() {
         for _ in 0..cores * 2 {
             let engine = engine.clone();
             let script = ScriptId::new();
+            let tenant = TenantId::new();
             workers.push(tokio::spawn(async move {
                 let mut done = 0u64;
                 while start.elapsed() < window {
-                    let mut job = job(TenantId::new(), TRIVIAL, Value::Null);
+                    let mut job = job(tenant, TRIVIAL, Value::Null);
                     job.script_id = script;
                     completed(&engine.run(job).await.unwrap().outcome);
                     done += 1;
@@ -209,7 +232,7 @@ fn main() {
         total as f64 / start.elapsed().as_secs_f64()
     });
     writeln!(out, "## Throughput\n").unwrap();
-    writeln!(out, "Trivial script through `Engine::run` (thread hand-off, limits, cached bytecode), {} callers on {cores} cores: **{throughput:.0} executions/s**.\n", cores * 2).unwrap();
+    writeln!(out, "Trivial script through `Engine::run` (limits, cached bytecode, supervisor, worker process and back), {} callers (one tenant each) on {cores} cores: **{throughput:.0} executions/s**.\n", cores * 2).unwrap();
 
     // 3. Workloads.
     let fib = "function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) } export default () => fib(25)";
@@ -250,14 +273,15 @@ fn main() {
 
     // 4. Memory per idle execution: 1,000 executions awaiting a timer.
     let idle = 1000;
-    let before = rss_bytes();
+    let before = tree_memory_bytes();
+    let idle_tenant = TenantId::new();
     let per_execution = tokio.block_on(async {
         let mut waiting = Vec::new();
         let script = ScriptId::new();
         for _ in 0..idle {
             let engine = engine.clone();
             let mut job = job(
-                TenantId::new(),
+                idle_tenant,
                 "export default () => new Promise((r) => setTimeout(r, 3000))",
                 Value::Null,
             );
@@ -271,14 +295,14 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let during = rss_bytes();
+        let during = tree_memory_bytes();
         for handle in waiting {
             completed(&handle.await.unwrap());
         }
         during.saturating_sub(before) / idle as u64
     });
     writeln!(out, "\n## Memory\n").unwrap();
-    writeln!(out, "{idle} executions awaiting a timer at once: **{:.0} KiB of resident memory each** (process RSS growth ÷ {idle}; each holds its own runtime, context and thread).\n", per_execution as f64 / 1024.0).unwrap();
+    writeln!(out, "{idle} executions of one tenant awaiting a timer at once: **{:.0} KiB of memory each** (growth of the proportional set size of the server and its worker processes ÷ {idle}; each execution holds its own runtime, context and thread, {} per worker).\n", per_execution as f64 / 1024.0, config.sandbox.runs_per_worker).unwrap();
 
     // 5. Latency of a trivial script while other tenants run CPU-bound loops.
     let busy = cores * 2;

@@ -111,6 +111,13 @@ impl Supervisor {
         Ok(worker)
     }
 
+    /// Starts a worker ahead of demand and returns it (it joins the warm workers).
+    pub(crate) fn start_warm(&self) -> std::io::Result<Arc<WorkerHandle>> {
+        let worker = self.spawn()?;
+        lock(&self.pool).warm.push(worker.clone());
+        Ok(worker)
+    }
+
     /// Gives back what `place` took; a worker that has served its number of runs retires.
     pub(crate) fn release(&self, worker: &Arc<WorkerHandle>, ran: bool) {
         let _pool = lock(&self.pool);
