@@ -81,3 +81,68 @@ async fn a_log_call_far_over_the_log_volume_ends_with_log_limit() {
     assert_eq!(report.logs[0].message.len(), 1002);
     assert_eq!(report.logs[1].metadata, json!({ "n": 1 }));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn huge_error_fields_are_capped_in_the_execution_record() {
+    let engine = engine();
+    let big = 60 * 1024 * 1024;
+    let cases = [
+        (
+            format!("export default () => {{ const e = new Error('m'.repeat({big})); throw e }}"),
+            "RUNTIME_ERROR",
+        ),
+        (
+            format!(
+                "export default () => {{ const e = new Error('boom'); e.code = 'C'.repeat({big}); throw e }}"
+            ),
+            "RUNTIME_ERROR",
+        ),
+        (
+            "export default () => { const e = new Error('boom'); e.code = 'not a code!'; throw e }"
+                .to_owned(),
+            "RUNTIME_ERROR",
+        ),
+        (
+            "export default () => { const e = new Error('boom'); e.code = 'E_CUSTOM'; throw e }"
+                .to_owned(),
+            "E_CUSTOM",
+        ),
+        (
+            format!(
+                "export default () => {{ const e = new Error('boom'); e.stack = 'at f (script.js:1:1)\\n'.repeat({big} / 22); throw e }}"
+            ),
+            "RUNTIME_ERROR",
+        ),
+        (
+            format!(
+                "export default () => {{ const e = new Error('boom'); e.name = 'N'.repeat({big}); throw e }}"
+            ),
+            "RUNTIME_ERROR",
+        ),
+        (
+            format!(
+                "export default () => {{ throw {{ message: 'm'.repeat({big}), code: 'K'.repeat({big}) }} }}"
+            ),
+            "UNCAUGHT_VALUE",
+        ),
+        (
+            format!("export default () => {{ throw 'v'.repeat({big}) }}"),
+            "UNCAUGHT_VALUE",
+        ),
+    ];
+    for (source, code) in cases {
+        let report = run(&engine, with_memory(&source, 512 * MIB as u64)).await;
+        let error = match &report.outcome {
+            Outcome::Failed(error) => error.clone(),
+            other => panic!("{source}: expected a failure, got {other:?}"),
+        };
+        assert_eq!(error.code, code, "{source}");
+        assert!(
+            error.message.len() <= 4 * 1024,
+            "{source}: message {}",
+            error.message.len()
+        );
+        let stack = error.stack.as_deref().unwrap_or_default();
+        assert!(stack.len() <= 16 * 1024, "{source}: stack {}", stack.len());
+    }
+}
