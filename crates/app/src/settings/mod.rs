@@ -135,6 +135,12 @@ impl Settings {
             default_timeout: std::time::Duration::from_millis(self.http_client.default_timeout_ms),
             max_response_bytes: self.http_client.max_response_bytes,
             max_redirects: self.http_client.max_redirects,
+            request: services::sdk::http_request::RequestLimits {
+                max_body_bytes: self.http_client.max_request_body_bytes,
+                max_headers: self.http_client.max_request_headers,
+                max_header_bytes: self.http_client.max_request_header_bytes,
+                max_url_bytes: self.http_client.max_url_bytes,
+            },
         })
     }
 

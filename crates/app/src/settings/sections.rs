@@ -45,6 +45,10 @@ pub struct HttpClientSettings {
     pub default_timeout_ms: u64,
     pub max_response_bytes: usize,
     pub max_redirects: usize,
+    pub max_request_body_bytes: usize,
+    pub max_request_headers: usize,
+    pub max_request_header_bytes: usize,
+    pub max_url_bytes: usize,
 }
 
 impl Default for HttpClientSettings {
@@ -55,6 +59,10 @@ impl Default for HttpClientSettings {
             default_timeout_ms: defaults.default_timeout.as_millis() as u64,
             max_response_bytes: defaults.max_response_bytes,
             max_redirects: defaults.max_redirects,
+            max_request_body_bytes: defaults.request.max_body_bytes,
+            max_request_headers: defaults.request.max_headers,
+            max_request_header_bytes: defaults.request.max_header_bytes,
+            max_url_bytes: defaults.request.max_url_bytes,
         }
     }
 }
