@@ -14,15 +14,26 @@ pub struct SdkDbSettings {
     pub tenant_column: String,
     pub max_rows: usize,
     pub statement_timeout_ms: u64,
+    /// Bytes of one value of a result (a blob counts as its hex text).
+    pub max_value_bytes: usize,
+    /// Bytes of one row of a result; on SQLite also the longest value or row a statement
+    /// may build.
+    pub max_row_bytes: usize,
+    /// Bytes of a whole result.
+    pub max_result_bytes: usize,
 }
 
 impl Default for SdkDbSettings {
     fn default() -> Self {
+        let sizes = domain::script_data::ResultSizes::default();
         Self {
             tables: String::new(),
             tenant_column: "tenant_id".into(),
             max_rows: 1000,
             statement_timeout_ms: 5000,
+            max_value_bytes: sizes.max_value_bytes,
+            max_row_bytes: sizes.max_row_bytes,
+            max_result_bytes: sizes.max_result_bytes,
         }
     }
 }
