@@ -202,7 +202,7 @@ async fn tenants_see_and_touch_only_their_own_rows() {
             direct.prepare().await;
             let tenant: domain::TenantId = a.parse().unwrap();
             let raw = SqlStatement { sql: "SELECT id FROM orders".into(), params: vec![], returns_rows: true, is_query: true };
-            let bounds = SqlBounds { timeout: std::time::Duration::from_secs(5), max_rows: 100 };
+            let bounds = SqlBounds { timeout: std::time::Duration::from_secs(5), max_rows: 100, sizes: Default::default() };
             let outcome = direct.run(tenant, domain::ExecutionId::new(), None, raw, bounds).await.unwrap();
             let mut seen: Vec<i64> = outcome.rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
             seen.sort();

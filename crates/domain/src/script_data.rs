@@ -28,8 +28,8 @@ pub struct SqlOutcome {
     pub affected: u64,
 }
 
-/// A failure the script sees with this code (`QUERY_TIMEOUT`, `ROW_LIMIT`, `SQL_ERROR`,
-/// `TRANSACTION_NOT_FOUND`, `UNAVAILABLE`).
+/// A failure the script sees with this code (`QUERY_TIMEOUT`, `ROW_LIMIT`, `RESULT_TOO_LARGE`,
+/// `SQL_ERROR`, `TRANSACTION_NOT_FOUND`, `UNAVAILABLE`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct SqlFailure {
@@ -51,6 +51,30 @@ impl SqlFailure {
 pub struct SqlBounds {
     pub timeout: Duration,
     pub max_rows: usize,
+    pub sizes: ResultSizes,
+}
+
+/// How large a statement's result may be, checked while its rows are read, so that a result
+/// past them never materialises (`RESULT_TOO_LARGE`). Sizes are of the values as the script
+/// receives them (a blob as hex text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResultSizes {
+    /// Bytes of one value.
+    pub max_value_bytes: usize,
+    /// Bytes of one row: its values and column names.
+    pub max_row_bytes: usize,
+    /// Bytes of all rows together.
+    pub max_result_bytes: usize,
+}
+
+impl Default for ResultSizes {
+    fn default() -> Self {
+        Self {
+            max_value_bytes: 1024 * 1024,
+            max_row_bytes: 2 * 1024 * 1024,
+            max_result_bytes: 8 * 1024 * 1024,
+        }
+    }
 }
 
 #[async_trait]

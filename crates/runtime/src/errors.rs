@@ -1,11 +1,59 @@
 //! Turning what a script threw into an `ExecutionError` an author can act on: a code, the
 //! message, the line and column, and a stack with the script's own frames only.
 
+use crate::modules::{cut, text_prefix};
 use domain::execution::ExecutionError;
 use rquickjs::{Ctx, Object, Value};
 
 /// The module name scripts are compiled under; their stack frames carry it.
 pub(crate) const SCRIPT_NAME: &str = "script.js";
+
+/// The most characters of a code a script chose; longer or unsafe codes are replaced.
+pub(crate) const MAX_CODE_CHARS: usize = 64;
+/// The most bytes of an error's message, and of the name put before it.
+pub(crate) const MAX_MESSAGE_BYTES: usize = 4 * 1024;
+const MAX_NAME_BYTES: usize = 128;
+/// The most bytes of the script frames of a stack.
+pub(crate) const MAX_STACK_BYTES: usize = 16 * 1024;
+/// How much of a raw stack is read to find the script's frames in.
+const STACK_READ_BYTES: usize = 4 * MAX_STACK_BYTES;
+/// How much of a thrown non-Error value is shown.
+const MAX_SHOWN_BYTES: usize = 1000;
+const TRUNCATED: &str = "… (truncated)";
+
+/// `text` cut to at most `max` bytes, with a marker when something was cut.
+fn capped(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    marked(text, max)
+}
+
+/// The start of a text known to be cut, with the marker, in at most `max` bytes.
+fn marked(text: &str, max: usize) -> String {
+    format!(
+        "{}{TRUNCATED}",
+        cut(text, max.saturating_sub(TRUNCATED.len()))
+    )
+}
+
+/// A code a script set, if it is short, plain text (`[A-Za-z0-9_.-]`).
+fn safe_code(code: &str) -> Option<&str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    (!code.is_empty() && code.len() <= MAX_CODE_CHARS && code.chars().all(plain)).then_some(code)
+}
+
+/// A string property of a thrown object, read at most `max` bytes deep (with a marker when
+/// cut); `None` when it is missing or not a string.
+fn text_field(object: &Object<'_>, key: &str, max: usize) -> Option<String> {
+    let text = object.get::<_, Option<rquickjs::String>>(key).ok()??;
+    let (prefix, was_cut) = text_prefix(&text, max).ok()?;
+    Some(if was_cut {
+        marked(&prefix, max)
+    } else {
+        prefix
+    })
+}
 
 pub(crate) fn error(code: &str, message: impl Into<String>) -> ExecutionError {
     ExecutionError {
@@ -24,7 +72,7 @@ fn script_frames(stack: &str) -> Option<String> {
         .map(str::trim)
         .filter(|line| line.contains(SCRIPT_NAME))
         .collect();
-    (!frames.is_empty()).then(|| frames.join("\n"))
+    (!frames.is_empty()).then(|| capped(&frames.join("\n"), MAX_STACK_BYTES))
 }
 
 /// `line:column` of the first script frame.
@@ -59,20 +107,28 @@ pub(crate) fn from_thrown<'js>(ctx: &Ctx<'js>, thrown: Value<'js>) -> ExecutionE
     }
     if let Some(object) = thrown.as_object() {
         // An object with a message (a host error, or a plain `{ message }`) reads like an error.
-        if let Ok(message) = object.get::<_, String>("message") {
-            let code = object
-                .get::<_, String>("code")
-                .unwrap_or_else(|_| "UNCAUGHT_VALUE".into());
-            return error(&code, message);
+        if let Some(message) = text_field(object, "message", MAX_MESSAGE_BYTES) {
+            let code = text_field(object, "code", MAX_CODE_CHARS + 1);
+            let code = code
+                .as_deref()
+                .and_then(safe_code)
+                .unwrap_or("UNCAUGHT_VALUE");
+            return error(code, message);
         }
     }
     let shown = ctx
         .json_stringify(thrown.clone())
         .ok()
         .flatten()
-        .and_then(|s| s.to_string().ok())
+        .and_then(|s| text_prefix(&s, MAX_SHOWN_BYTES).ok())
+        .map(|(shown, was_cut)| {
+            if was_cut {
+                format!("{shown}{TRUNCATED}")
+            } else {
+                shown
+            }
+        })
         .unwrap_or_else(|| format!("a value of type {}", thrown.type_name()));
-    let shown: String = shown.chars().take(1000).collect();
     error(
         "UNCAUGHT_VALUE",
         format!("the script threw a non-Error value: {shown}"),
@@ -95,14 +151,18 @@ fn import_refusal(message: &str) -> Option<ExecutionError> {
 }
 
 fn from_error_object(object: &Object<'_>) -> ExecutionError {
-    let name: String = object.get("name").unwrap_or_else(|_| "Error".into());
-    let message: String = object.get("message").unwrap_or_default();
+    let name = text_field(object, "name", MAX_NAME_BYTES).unwrap_or_else(|| "Error".into());
+    let message = text_field(object, "message", MAX_MESSAGE_BYTES).unwrap_or_default();
     if let Some(refusal) = import_refusal(&message) {
         return refusal;
     }
-    let stack: String = object.get("stack").unwrap_or_default();
-    let explicit_code: Option<String> = object.get("code").ok();
-    let code = explicit_code.unwrap_or_else(|| code_for(&name, &message).to_owned());
+    let stack = text_field(object, "stack", STACK_READ_BYTES).unwrap_or_default();
+    let explicit_code = text_field(object, "code", MAX_CODE_CHARS + 1);
+    let code = explicit_code
+        .as_deref()
+        .and_then(safe_code)
+        .unwrap_or_else(|| code_for(&name, &message))
+        .to_owned();
     let (line, column) = position(&stack);
     let message = if name == "Error" || name.is_empty() {
         message
@@ -111,7 +171,7 @@ fn from_error_object(object: &Object<'_>) -> ExecutionError {
     };
     ExecutionError {
         code,
-        message: message.chars().take(4000).collect(),
+        message: capped(&message, MAX_MESSAGE_BYTES),
         line,
         column,
         stack: script_frames(&stack),
@@ -155,5 +215,42 @@ mod tests {
         );
         assert_eq!(code_for("SyntaxError", "unexpected token"), "SYNTAX_ERROR");
         assert_eq!(code_for("TypeError", "not a function"), "RUNTIME_ERROR");
+    }
+
+    #[test]
+    fn only_short_plain_codes_are_kept() {
+        let long = "A".repeat(MAX_CODE_CHARS + 1);
+        let cases: [(&str, Option<&str>); 7] = [
+            ("NOT_FOUND", Some("NOT_FOUND")),
+            ("E.conn-refused_2", Some("E.conn-refused_2")),
+            ("", None),
+            ("has space", None),
+            ("<script>", None),
+            ("CODE\nINJECTED", None),
+            (&long, None),
+        ];
+        for (code, kept) in cases {
+            assert_eq!(safe_code(code), kept, "{code:?}");
+        }
+        assert!(safe_code(&long[1..]).is_some(), "64 characters are allowed");
+    }
+
+    #[test]
+    fn capped_text_stays_within_its_limit_at_a_char_boundary() {
+        let accents = "é".repeat(50);
+        let cases = [
+            ("short", 100, "short".to_owned()),
+            ("exactly", 7, "exactly".to_owned()),
+            (
+                accents.as_str(),
+                20,
+                format!("{}{TRUNCATED}", "é".repeat(2)),
+            ),
+        ];
+        for (text, max, expected) in cases {
+            let got = capped(text, max);
+            assert_eq!(got, expected, "{text:?} within {max}");
+            assert!(got.len() <= max.max(TRUNCATED.len()), "{got:?}");
+        }
     }
 }

@@ -213,3 +213,54 @@ async fn responses_are_capped_and_time_is_bounded() {
         "TIMEOUT"
     );
 }
+
+#[tokio::test]
+async fn oversized_requests_are_refused_before_anything_is_sent() {
+    let allowed = serve().await;
+    let forbidden = serve().await;
+    let gateway = gateway(allowed);
+    let many_headers: serde_json::Map<String, Value> = (0..10_000)
+        .map(|i| (format!("x-h{i}"), json!("v")))
+        .collect();
+    let huge = "x".repeat(100 * 1024 * 1024);
+    // The target is forbidden: a request that got as far as the address check would be
+    // SSRF_BLOCKED, so each code shows the request was refused before that.
+    let target = format!("http://127.0.0.1:{forbidden}/echo");
+    let cases = [
+        (json!(["POST", target, huge, null]), "REQUEST_TOO_LARGE"),
+        (
+            json!(["POST", target, [huge.as_str(), huge.as_str()], null]),
+            "REQUEST_TOO_LARGE",
+        ),
+        (
+            json!(["GET", target, null, {"headers": many_headers}]),
+            "HEADERS_TOO_LARGE",
+        ),
+        (
+            json!(["GET", target, null, {"headers": {"x-big": "v".repeat(64 * 1024)}}]),
+            "HEADERS_TOO_LARGE",
+        ),
+        (
+            json!(["GET", target, null, {"query": {"q": "q".repeat(64 * 1024)}}]),
+            "URL_TOO_LONG",
+        ),
+    ];
+    for (args, code) in cases {
+        let error = gateway.request(&args, later()).await.unwrap_err();
+        assert_eq!(error.code, code, "{error}");
+    }
+    assert_eq!(
+        gateway.blocked_count(),
+        0,
+        "nothing reached the address check"
+    );
+    // Within the limits, a JSON body still goes out as JSON.
+    let echoed = gateway
+        .request(
+            &json!(["POST", format!("http://127.0.0.1:{allowed}/echo"), [1, 2], {"headers": {"x-a": "b"}}]),
+            later(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(echoed["body"], "POST /echo HTTP/1.1 [1,2]");
+}

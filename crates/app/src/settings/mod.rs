@@ -137,6 +137,12 @@ impl Settings {
             default_timeout: std::time::Duration::from_millis(self.http_client.default_timeout_ms),
             max_response_bytes: self.http_client.max_response_bytes,
             max_redirects: self.http_client.max_redirects,
+            request: services::sdk::http_request::RequestLimits {
+                max_body_bytes: self.http_client.max_request_body_bytes,
+                max_headers: self.http_client.max_request_headers,
+                max_header_bytes: self.http_client.max_request_header_bytes,
+                max_url_bytes: self.http_client.max_url_bytes,
+            },
         })
     }
 
@@ -176,11 +182,28 @@ impl Settings {
                 "max_rows must be 1–100000 and statement_timeout_ms more than 0",
             ));
         }
+        let db = &self.sdk_db;
+        let sizes = domain::script_data::ResultSizes {
+            max_value_bytes: db.max_value_bytes,
+            max_row_bytes: db.max_row_bytes,
+            max_result_bytes: db.max_result_bytes,
+        };
+        let ordered = 0 < sizes.max_value_bytes
+            && sizes.max_value_bytes <= sizes.max_row_bytes
+            && sizes.max_row_bytes <= sizes.max_result_bytes
+            && i32::try_from(sizes.max_row_bytes).is_ok();
+        if !ordered {
+            return Err(invalid(
+                "sdk_db",
+                "need 0 < max_value_bytes <= max_row_bytes <= max_result_bytes, and max_row_bytes below 2 GiB",
+            ));
+        }
         Ok(services::sdk::db::DbSettings {
             tables,
             tenant_column: column.to_ascii_lowercase(),
-            max_rows: self.sdk_db.max_rows,
-            statement_timeout: std::time::Duration::from_millis(self.sdk_db.statement_timeout_ms),
+            max_rows: db.max_rows,
+            statement_timeout: std::time::Duration::from_millis(db.statement_timeout_ms),
+            result_sizes: sizes,
         })
     }
 

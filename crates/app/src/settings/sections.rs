@@ -14,15 +14,26 @@ pub struct SdkDbSettings {
     pub tenant_column: String,
     pub max_rows: usize,
     pub statement_timeout_ms: u64,
+    /// Bytes of one value of a result (a blob counts as its hex text).
+    pub max_value_bytes: usize,
+    /// Bytes of one row of a result; on SQLite also the longest value or row a statement
+    /// may build.
+    pub max_row_bytes: usize,
+    /// Bytes of a whole result.
+    pub max_result_bytes: usize,
 }
 
 impl Default for SdkDbSettings {
     fn default() -> Self {
+        let sizes = domain::script_data::ResultSizes::default();
         Self {
             tables: String::new(),
             tenant_column: "tenant_id".into(),
             max_rows: 1000,
             statement_timeout_ms: 5000,
+            max_value_bytes: sizes.max_value_bytes,
+            max_row_bytes: sizes.max_row_bytes,
+            max_result_bytes: sizes.max_result_bytes,
         }
     }
 }
@@ -45,6 +56,10 @@ pub struct HttpClientSettings {
     pub default_timeout_ms: u64,
     pub max_response_bytes: usize,
     pub max_redirects: usize,
+    pub max_request_body_bytes: usize,
+    pub max_request_headers: usize,
+    pub max_request_header_bytes: usize,
+    pub max_url_bytes: usize,
 }
 
 impl Default for HttpClientSettings {
@@ -55,6 +70,10 @@ impl Default for HttpClientSettings {
             default_timeout_ms: defaults.default_timeout.as_millis() as u64,
             max_response_bytes: defaults.max_response_bytes,
             max_redirects: defaults.max_redirects,
+            max_request_body_bytes: defaults.request.max_body_bytes,
+            max_request_headers: defaults.request.max_headers,
+            max_request_header_bytes: defaults.request.max_header_bytes,
+            max_url_bytes: defaults.request.max_url_bytes,
         }
     }
 }

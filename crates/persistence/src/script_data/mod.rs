@@ -4,20 +4,24 @@
 //! of defence behind the statement rewrite), and sets `statement_timeout`, so that a slow
 //! statement is cancelled by the server.
 
+mod budget;
 mod rows;
 mod sqlite;
 
 use crate::connection::{Backend, Database};
 use async_trait::async_trait;
+use budget::ResultBudget;
 use domain::script_data::{
     ScriptDatabase, SqlBounds, SqlDialect, SqlFailure, SqlOutcome, SqlStatement,
 };
 use domain::{ExecutionId, TenantId};
+use futures::TryStreamExt;
 use rows::{row_to_json, to_value};
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::sqlite::Sqlite;
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, StreamTrait,
+    TransactionTrait,
 };
 use sqlite::{sqlite_error, sqlite_exec, sqlite_statement};
 use std::collections::HashMap;
@@ -187,17 +191,17 @@ impl SeaScriptDatabase {
                 } else {
                     statement.sql.clone()
                 };
-                let results = transaction
-                    .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+                // Rows are decoded and counted one at a time, so a result past its limits
+                // stops the read instead of being held whole.
+                let mut stream = transaction
+                    .stream_raw(Statement::from_sql_and_values(backend, sql, values))
                     .await
                     .map_err(sql_error)?;
-                if results.len() > bounds.max_rows {
-                    return Err(SqlFailure::new(
-                        "ROW_LIMIT",
-                        format!("the statement returns more than {} rows", bounds.max_rows),
-                    ));
+                let mut budget = ResultBudget::new(bounds.sizes, bounds.max_rows);
+                let mut rows = Vec::new();
+                while let Some(result) = stream.try_next().await.map_err(sql_error)? {
+                    rows.push(row_to_json(&result, &mut budget)?);
                 }
-                let rows: Vec<_> = results.iter().map(row_to_json).collect();
                 let affected = rows.len() as u64;
                 Ok(SqlOutcome { rows, affected })
             } else {

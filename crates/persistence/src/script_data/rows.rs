@@ -1,7 +1,10 @@
 //! JSON to and from sea-orm values on the PostgreSQL path: the statement's bound parameters
-//! in, its result rows out as JSON objects.
+//! in, its result rows out as JSON objects, each value measured before it is decoded.
 
+use super::budget::ResultBudget;
+use domain::script_data::SqlFailure;
 use sea_orm::QueryResult;
+use sea_orm::sqlx::{Row, TypeInfo, ValueRef};
 use serde_json::{Map, Value};
 
 pub(super) fn to_value(json: &Value) -> sea_orm::Value {
@@ -48,10 +51,37 @@ fn column_to_json(row: &QueryResult, index: usize) -> Value {
     Value::Null
 }
 
-pub(super) fn row_to_json(row: &QueryResult) -> Map<String, Value> {
-    row.column_names()
-        .into_iter()
-        .enumerate()
-        .map(|(index, name)| (name, column_to_json(row, index)))
-        .collect()
+/// Refuses a PostgreSQL value whose bytes on the wire are already past the value limit
+/// (a `bytea`, which the script receives as hex, counts twice), before it is decoded.
+fn check_raw(row: &QueryResult, index: usize, budget: &ResultBudget) -> Result<(), SqlFailure> {
+    let Some(raw) = row
+        .try_as_pg_row()
+        .and_then(|pg| pg.try_get_raw(index).ok())
+    else {
+        return Ok(());
+    };
+    if raw.is_null() {
+        return Ok(());
+    }
+    let bytes = raw.as_bytes().map(<[u8]>::len).unwrap_or(0);
+    let factor = if raw.type_info().name() == "BYTEA" {
+        2
+    } else {
+        1
+    };
+    budget.check_raw(bytes.saturating_mul(factor))
+}
+
+/// One row as JSON, counted against the statement's result limits.
+pub(super) fn row_to_json(
+    row: &QueryResult,
+    budget: &mut ResultBudget,
+) -> Result<Map<String, Value>, SqlFailure> {
+    let mut map = Map::new();
+    for (index, name) in row.column_names().into_iter().enumerate() {
+        check_raw(row, index, budget)?;
+        map.insert(name, column_to_json(row, index));
+    }
+    budget.add_row(&map)?;
+    Ok(map)
 }

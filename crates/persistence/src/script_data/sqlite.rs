@@ -1,9 +1,12 @@
 //! `sdk.db` statements on SQLite: sqlx runs them directly on a pooled connection, whose
-//! progress handler stops a statement at its deadline, and turns the rows into JSON.
+//! progress handler stops a statement at its deadline and whose length limit stops it from
+//! building an oversized value or row, and turns the rows into JSON as they are read.
 
+use super::budget::{ResultBudget, TOO_LARGE};
 use domain::script_data::{SqlBounds, SqlFailure, SqlOutcome, SqlStatement};
+use futures::TryStreamExt;
 use sea_orm::sqlx::pool::PoolConnection;
-use sea_orm::sqlx::sqlite::{Sqlite, SqliteRow};
+use sea_orm::sqlx::sqlite::{LockedSqliteHandle, Sqlite, SqliteRow};
 use sea_orm::sqlx::{Column, Row, TypeInfo, ValueRef};
 use serde_json::{Map, Value};
 use std::time::Instant;
@@ -16,6 +19,12 @@ pub(super) fn sqlite_error(error: sea_orm::sqlx::Error) -> SqlFailure {
             "the statement ran longer than its time limit and was stopped",
         );
     }
+    if text.contains("too big") {
+        return SqlFailure::new(
+            TOO_LARGE,
+            "the statement built a value or row larger than sdk.db allows",
+        );
+    }
     let message = text
         .rsplit("error returned from database: ")
         .next()
@@ -24,7 +33,26 @@ pub(super) fn sqlite_error(error: sea_orm::sqlx::Error) -> SqlFailure {
     SqlFailure::new("SQL_ERROR", message)
 }
 
-fn sqlite_row_to_json(row: &SqliteRow) -> Map<String, Value> {
+/// Sets the connection's limit on the length of a string, blob or row (`SQLITE_LIMIT_LENGTH`)
+/// and returns the previous one. Past it SQLite refuses with `SQLITE_TOOBIG` instead of
+/// building the value.
+#[allow(unsafe_code)]
+fn set_length_limit(handle: &mut LockedSqliteHandle<'_>, bytes: i32) -> i32 {
+    // SAFETY: the handle is locked, so the pointer is sqlx's open connection and no other
+    // thread uses it meanwhile; `sqlite3_limit` only reads or writes one limit of it.
+    unsafe {
+        libsqlite3_sys::sqlite3_limit(
+            handle.as_raw_handle().as_ptr(),
+            libsqlite3_sys::SQLITE_LIMIT_LENGTH,
+            bytes,
+        )
+    }
+}
+
+fn sqlite_row_to_json(
+    row: &SqliteRow,
+    budget: &mut ResultBudget,
+) -> Result<Map<String, Value>, SqlFailure> {
     let mut map = Map::new();
     for (index, column) in row.columns().iter().enumerate() {
         let value = match row.try_get_raw(index) {
@@ -38,20 +66,26 @@ fn sqlite_row_to_json(row: &SqliteRow) -> Map<String, Value> {
                     .try_get::<f64, _>(index)
                     .map(Value::from)
                     .unwrap_or(Value::Null),
-                "BLOB" => row
-                    .try_get::<Vec<u8>, _>(index)
-                    .map(|b| Value::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>()))
-                    .unwrap_or(Value::Null),
-                _ => row
-                    .try_get::<String, _>(index)
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
+                blob_or_text => {
+                    // Measured in place, before anything is copied out of the row.
+                    let bytes = row.try_get_unchecked::<&[u8], _>(index).unwrap_or_default();
+                    if blob_or_text == "BLOB" {
+                        budget.check_raw(bytes.len().saturating_mul(2))?;
+                        Value::from(bytes.iter().map(|x| format!("{x:02x}")).collect::<String>())
+                    } else {
+                        budget.check_raw(bytes.len())?;
+                        row.try_get::<String, _>(index)
+                            .map(Value::from)
+                            .unwrap_or(Value::Null)
+                    }
+                }
             },
             Err(_) => Value::Null,
         };
         map.insert(column.name().to_owned(), value);
     }
-    map
+    budget.add_row(&map)?;
+    Ok(map)
 }
 
 /// Runs one statement on a SQLite connection; its progress handler stops it at the deadline.
@@ -61,14 +95,17 @@ pub(super) async fn sqlite_statement(
     bounds: SqlBounds,
 ) -> Result<SqlOutcome, SqlFailure> {
     let deadline = Instant::now() + bounds.timeout;
-    connection
-        .lock_handle()
-        .await
-        .map_err(sqlite_error)?
-        .set_progress_handler(1_000, move || Instant::now() < deadline);
+    let length_limit = i32::try_from(bounds.sizes.max_row_bytes).unwrap_or(i32::MAX);
+    let previous_limit = {
+        let mut handle = connection.lock_handle().await.map_err(sqlite_error)?;
+        handle.set_progress_handler(1_000, move || Instant::now() < deadline);
+        set_length_limit(&mut handle, length_limit)
+    };
     let sql = if statement.is_query {
+        // Materialising the rows makes SQLite build each one as a record, which its length
+        // limit bounds: no row larger than that reaches the rows read below.
         format!(
-            "SELECT * FROM ({}) AS iota_rows LIMIT {}",
+            "WITH iota_rows AS MATERIALIZED (SELECT * FROM ({}) LIMIT {}) SELECT * FROM iota_rows",
             statement.sql,
             bounds.max_rows + 1
         )
@@ -90,23 +127,24 @@ pub(super) async fn sqlite_statement(
         };
     }
     let outcome = if statement.returns_rows {
-        query
-            .fetch_all(&mut **connection)
-            .await
-            .map_err(sqlite_error)
-            .and_then(|rows| {
-                if rows.len() > bounds.max_rows {
-                    return Err(SqlFailure::new(
-                        "ROW_LIMIT",
-                        format!("the statement returns more than {} rows", bounds.max_rows),
-                    ));
-                }
-                let rows: Vec<_> = rows.iter().map(sqlite_row_to_json).collect();
-                Ok(SqlOutcome {
-                    affected: rows.len() as u64,
-                    rows,
-                })
-            })
+        let mut budget = ResultBudget::new(bounds.sizes, bounds.max_rows);
+        let mut rows = Vec::new();
+        let mut stream = query.fetch(&mut **connection);
+        let read = loop {
+            match stream.try_next().await {
+                Ok(Some(row)) => match sqlite_row_to_json(&row, &mut budget) {
+                    Ok(json) => rows.push(json),
+                    Err(failure) => break Err(failure),
+                },
+                Ok(None) => break Ok(()),
+                Err(error) => break Err(sqlite_error(error)),
+            }
+        };
+        drop(stream);
+        read.map(|()| SqlOutcome {
+            affected: rows.len() as u64,
+            rows,
+        })
     } else {
         query
             .execute(&mut **connection)
@@ -119,6 +157,7 @@ pub(super) async fn sqlite_statement(
     };
     if let Ok(mut handle) = connection.lock_handle().await {
         handle.remove_progress_handler();
+        set_length_limit(&mut handle, previous_limit);
     }
     outcome
 }

@@ -331,4 +331,9 @@ impl Shared {
         self.due.borrow_mut().clear();
         self.pending.borrow_mut().clear();
     }
+
+    /// Bytes of log the execution may still write before it is stopped with `LOG_LIMIT`.
+    pub(crate) fn log_room(&self) -> usize {
+        self.max_log_bytes.saturating_sub(self.log_bytes.get())
+    }
 }

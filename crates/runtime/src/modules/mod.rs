@@ -77,6 +77,36 @@ where
     )
 }
 
+/// The most bytes a native helper (`utils.template`, `utils.formatDate`, ...) returns in one
+/// string. Such helpers build their result outside the script's memory limit, from inputs
+/// that can multiply (a template repeating a placeholder); past this they throw
+/// `OUTPUT_LIMIT` instead of allocating.
+pub(crate) const MAX_NATIVE_STRING_BYTES: usize = 16 * 1024 * 1024;
+
+/// At most the first `max` bytes of a JavaScript string (cut at a character boundary), and
+/// whether anything was cut. The full text is only ever copied inside the engine's heap,
+/// under the script's memory limit; the Rust copy is bounded by `max`.
+pub(crate) fn text_prefix(text: &rquickjs::String<'_>, max: usize) -> Result<(String, bool)> {
+    let whole = text.clone().to_cstring()?;
+    let whole = whole.as_str();
+    if whole.len() <= max {
+        return Ok((whole.to_owned(), false));
+    }
+    Ok((cut(whole, max).to_owned(), true))
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// An `Error` with a `code`, as every failure the SDK reports to scripts.
 pub(crate) fn coded_error<'js>(ctx: &Ctx<'js>, code: &str, message: &str) -> rquickjs::Error {
     let built = rquickjs::Exception::from_message(ctx.clone(), message).and_then(|exception| {

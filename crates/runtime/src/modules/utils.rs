@@ -1,6 +1,8 @@
 //! `utils`: small helpers scripts keep needing — hashing and HMAC (for webhook signatures),
-//! a constant-time comparison, date formatting in a timezone, and `{{name}}` templates.
+//! a constant-time comparison, date formatting in a timezone, and `{{name}}` templates. Text
+//! they build is capped at `MAX_NATIVE_STRING_BYTES` (`OUTPUT_LIMIT` past it).
 
+use super::{MAX_NATIVE_STRING_BYTES, coded_error};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, TimeZone, Utc};
@@ -121,28 +123,69 @@ fn format_date<'js>(
         .parse()
         .map_err(|_| Exception::throw_type(&ctx, &format!("\"{zone}\" is not an IANA timezone")))?;
     let pattern = format.0.unwrap_or_else(|| "%Y-%m-%dT%H:%M:%S%:z".into());
-    let mut out = String::new();
-    write!(
+    let mut out = Bounded::new(MAX_NATIVE_STRING_BYTES);
+    let written = write!(
         out,
         "{}",
         at.with_timezone(&tz)
             .format_with_items(chrono::format::StrftimeItems::new(&pattern))
-    )
-    .map_err(|_| {
+    );
+    if out.overflowed {
+        return Err(too_long(&ctx, "utils.formatDate"));
+    }
+    written.map_err(|_| {
         Exception::throw_type(&ctx, &format!("\"{pattern}\" is not a valid date format"))
     })?;
-    Ok(out)
+    Ok(out.text)
 }
 
-/// Replaces `{{ path.to.value }}` with the value at that path (empty when missing).
+/// A string that refuses to grow past its limit (and remembers that it refused).
+struct Bounded {
+    text: String,
+    max: usize,
+    overflowed: bool,
+}
+
+impl Bounded {
+    fn new(max: usize) -> Self {
+        Self {
+            text: String::new(),
+            max,
+            overflowed: false,
+        }
+    }
+}
+
+impl std::fmt::Write for Bounded {
+    fn write_str(&mut self, piece: &str) -> std::fmt::Result {
+        if self.text.len() + piece.len() > self.max {
+            self.overflowed = true;
+            return Err(std::fmt::Error);
+        }
+        self.text.push_str(piece);
+        Ok(())
+    }
+}
+
+fn too_long(ctx: &Ctx<'_>, helper: &str) -> rquickjs::Error {
+    coded_error(
+        ctx,
+        "OUTPUT_LIMIT",
+        &format!("{helper} would return more than {MAX_NATIVE_STRING_BYTES} bytes"),
+    )
+}
+
+/// Replaces `{{ path.to.value }}` with the value at that path (empty when missing). The
+/// result is at most `MAX_NATIVE_STRING_BYTES`: a placeholder repeated a thousand times over
+/// a large value throws `OUTPUT_LIMIT` before the text is built.
 fn template<'js>(ctx: Ctx<'js>, text: String, values: Opt<Value<'js>>) -> Result<String> {
     let values = values.0.filter(|v| v.is_object());
     let mut out = String::with_capacity(text.len());
     let mut rest = text.as_str();
     while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
+        push_within(&ctx, &mut out, &rest[..start])?;
         let Some(end) = rest[start + 2..].find("}}") else {
-            out.push_str(&rest[start..]);
+            push_within(&ctx, &mut out, &rest[start..])?;
             return Ok(out);
         };
         let path = rest[start + 2..start + 2 + end].trim();
@@ -152,12 +195,25 @@ fn template<'js>(ctx: Ctx<'js>, text: String, values: Opt<Value<'js>>) -> Result
                 current.and_then(|v| v.as_object().and_then(|o| o.get::<_, Value>(part).ok()));
         }
         if let Some(value) = current.filter(|v| !v.is_undefined() && !v.is_null()) {
-            out.push_str(&super::console::display(&ctx, &value));
+            let room = MAX_NATIVE_STRING_BYTES.saturating_sub(out.len());
+            let (text, was_cut) = super::console::display(&ctx, &value, room)?;
+            if was_cut {
+                return Err(too_long(&ctx, "utils.template"));
+            }
+            out.push_str(&text);
         }
         rest = &rest[start + 2 + end + 2..];
     }
-    out.push_str(rest);
+    push_within(&ctx, &mut out, rest)?;
     Ok(out)
+}
+
+fn push_within(ctx: &Ctx<'_>, out: &mut String, piece: &str) -> Result<()> {
+    if out.len() + piece.len() > MAX_NATIVE_STRING_BYTES {
+        return Err(too_long(ctx, "utils.template"));
+    }
+    out.push_str(piece);
+    Ok(())
 }
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>) -> Result<()> {

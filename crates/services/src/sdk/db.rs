@@ -2,7 +2,7 @@
 //! `ScriptDatabase` port in the script's tenant, with its row limit and statement timeout.
 
 use super::sql_guard::{SqlDialectKind, SqlPolicy, StatementKind, guard};
-use domain::script_data::{ScriptDatabase, SqlBounds, SqlDialect, SqlStatement};
+use domain::script_data::{ResultSizes, ScriptDatabase, SqlBounds, SqlDialect, SqlStatement};
 use runtime::{CallScope, HostError};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -16,6 +16,8 @@ pub struct DbSettings {
     pub tenant_column: String,
     pub max_rows: usize,
     pub statement_timeout: Duration,
+    /// How large one value, one row and a whole result may be.
+    pub result_sizes: ResultSizes,
 }
 
 impl Default for DbSettings {
@@ -25,6 +27,7 @@ impl Default for DbSettings {
             tenant_column: "tenant_id".into(),
             max_rows: 1000,
             statement_timeout: Duration::from_secs(5),
+            result_sizes: ResultSizes::default(),
         }
     }
 }
@@ -70,6 +73,7 @@ impl ScriptDb {
         Ok(SqlBounds {
             timeout: self.settings.statement_timeout.min(left),
             max_rows: self.settings.max_rows,
+            sizes: self.settings.result_sizes,
         })
     }
 

@@ -3,6 +3,7 @@
 //! the addresses it checked (the client is pinned to them, so nothing resolves the name again).
 
 use super::http_policy::AddressPolicy;
+use super::http_request::{Body, RequestLimits};
 use runtime::HostError;
 use serde_json::{Map, Value};
 use std::net::{IpAddr, SocketAddr};
@@ -17,6 +18,8 @@ pub struct HttpSettings {
     pub default_timeout: Duration,
     pub max_response_bytes: usize,
     pub max_redirects: usize,
+    /// What a script may send: body, headers and URL sizes.
+    pub request: RequestLimits,
 }
 
 impl Default for HttpSettings {
@@ -26,6 +29,7 @@ impl Default for HttpSettings {
             default_timeout: Duration::from_secs(10),
             max_response_bytes: 5 * 1024 * 1024,
             max_redirects: 5,
+            request: RequestLimits::default(),
         }
     }
 }
@@ -43,7 +47,7 @@ fn failure(code: &str, message: impl Into<String>) -> HostError {
 struct Request {
     method: reqwest::Method,
     url: Url,
-    body: Value,
+    body: Body,
     headers: Vec<(String, String)>,
     timeout: Duration,
 }
@@ -97,20 +101,10 @@ impl HttpGateway {
                 pairs.append_pair(key, &text);
             }
         }
-        let headers = options
-            .get("headers")
-            .and_then(Value::as_object)
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let limits = &self.settings.request;
+        limits.url(&url)?;
+        let headers = limits.headers(options.get("headers").and_then(Value::as_object))?;
+        let body = limits.body(args.get(2).unwrap_or(&Value::Null))?;
         let requested = options
             .get("timeout")
             .and_then(Value::as_f64)
@@ -128,7 +122,7 @@ impl HttpGateway {
         Ok(Request {
             method,
             url,
-            body: args.get(2).cloned().unwrap_or(Value::Null),
+            body,
             headers,
             timeout: wanted.min(left),
         })
@@ -215,9 +209,19 @@ impl HttpGateway {
                 request = request.header(name, value);
             }
             request = match &body {
-                Value::Null => request,
-                Value::String(text) => request.body(text.clone()),
-                other => request.json(other),
+                Body::Empty => request,
+                Body::Text(text) => request.body(text.clone()),
+                Body::Json(bytes) => {
+                    let typed = headers
+                        .iter()
+                        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+                    let request = if typed {
+                        request
+                    } else {
+                        request.header(reqwest::header::CONTENT_TYPE, "application/json")
+                    };
+                    request.body(bytes.clone())
+                }
             };
             let response = request.send().await.map_err(|e| {
                 if e.is_timeout() {
@@ -245,7 +249,7 @@ impl HttpGateway {
                     || (method == reqwest::Method::POST && status.as_u16() < 303)
                 {
                     method = reqwest::Method::GET;
-                    body = Value::Null;
+                    body = Body::Empty;
                 }
                 continue;
             }

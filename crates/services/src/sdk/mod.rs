@@ -7,6 +7,7 @@ pub mod events;
 pub mod host;
 pub mod http;
 pub mod http_policy;
+pub mod http_request;
 pub mod registry;
 pub mod script_cache;
 pub mod sql_guard;
