@@ -297,6 +297,7 @@ async fn executions_left_running_by_a_crash_are_marked_failed_on_start() {
         // A new process on the same database.
         let mut settings = Settings::default();
         settings.database.url = db.url.clone();
+        settings.sandbox.program = env!("CARGO_BIN_EXE_iota-scripts").into();
         let restarted = Components::build(&settings).await.unwrap();
         let repository = persistence::SeaExecutionRepository::new(restarted.database.clone());
         let recovered = repository.get(tenant_id, orphan.id).await.unwrap().unwrap();

@@ -98,7 +98,7 @@ async fn one_tenants_attacks_end_its_runs_and_nobody_elses() {
 async fn a_source_that_takes_long_to_compile_is_refused_at_save_time() {
     each_backend(|db| async move {
         let app = spawn_app_with(&db, |settings| settings.sandbox.compile_time_ms = 500).await;
-        let count = 45_000;
+        let count = 40_000;
         let mut source = String::new();
         for i in 0..count {
             source.push_str(&format!("let a{i}=0;"));

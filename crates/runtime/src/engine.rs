@@ -198,10 +198,12 @@ impl Engine {
     /// Starts a worker and asks it which locks it holds and whether the probe was refused:
     /// run at start-up, so that a server whose workers cannot start says so at once.
     pub async fn self_check(&self) -> Result<(Layers, Vec<ProbeAttempt>), ExecutionError> {
-        let worker = self
-            .supervisor
-            .start_warm()
-            .map_err(|e| error("SANDBOX_UNAVAILABLE", format!("cannot start a sandbox worker: {e}")))?;
+        let worker = self.supervisor.start_warm().map_err(|e| {
+            error(
+                "SANDBOX_UNAVAILABLE",
+                format!("cannot start a sandbox worker: {e}"),
+            )
+        })?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let answer = worker.probe(id)?;
         match tokio::time::timeout(Duration::from_secs(10), answer).await {

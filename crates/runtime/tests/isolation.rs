@@ -205,7 +205,7 @@ async fn a_source_that_takes_long_to_compile_is_stopped() {
     );
     let tenant = TenantId::new();
     let mut source = String::new();
-    let count = 45_000;
+    let count = 40_000;
     for i in 0..count {
         source.push_str(&format!("let a{i}=0;"));
     }
@@ -214,7 +214,7 @@ async fn a_source_that_takes_long_to_compile_is_stopped() {
         source.push_str(&format!("()=>a{i},"));
     }
     source.push_str("].length\n");
-        assert!(source.len() < 1024 * 1024, "{} bytes", source.len());
+    assert!(source.len() < 1024 * 1024, "{} bytes", source.len());
     let error = engine
         .check(tenant, &source, ScriptType::OneOff)
         .await
@@ -261,4 +261,35 @@ async fn a_worker_cannot_open_files_sockets_or_programs() {
             attempt.action
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_program_that_is_not_a_worker_is_reported_clearly() {
+    let config = EngineConfig {
+        sandbox: SandboxConfig {
+            mode: runtime::WorkerMode::Process {
+                program: "/bin/true".into(),
+                args: Vec::new(),
+            },
+            warm_workers: 0,
+            ..SandboxConfig::default()
+        },
+        ..EngineConfig::default()
+    };
+    let engine = runtime::Engine::new(
+        config,
+        Arc::new(TestHost),
+        tokio::runtime::Handle::current(),
+    );
+    let error = engine.self_check().await.unwrap_err();
+    assert!(
+        error.message.contains("run_worker_if_requested"),
+        "{error:?}"
+    );
+    let report = run(
+        &engine,
+        with_time(TenantId::new(), "export default () => 1", 1_000),
+    )
+    .await;
+    assert_eq!(failure(&report).code, "SANDBOX_CRASHED");
 }

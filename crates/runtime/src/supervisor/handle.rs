@@ -311,11 +311,19 @@ impl WorkerHandle {
     }
 
     fn read_loop(self: Arc<Self>, mut output: impl Read) {
+        let not_a_worker = "the worker program did not answer as a sandbox worker (a host \
+                            application must call runtime::run_worker_if_requested() first \
+                            thing in main)";
+        let mut answered = false;
         let ended = loop {
             match read_frame::<FromWorker>(&mut output) {
-                Ok(Some((message, blob))) => self.dispatch(message, blob),
-                Ok(None) => break "the sandbox process ended".to_owned(),
-                Err(e) => break format!("the sandbox process broke the protocol: {e}"),
+                Ok(Some((message, blob))) => {
+                    answered = true;
+                    self.dispatch(message, blob);
+                }
+                Ok(None) if answered => break "the sandbox process ended".to_owned(),
+                Err(e) if answered => break format!("the sandbox process broke the protocol: {e}"),
+                Ok(None) | Err(_) => break not_a_worker.to_owned(),
             }
         };
         // Whatever ended the stream, the process must not live on.
