@@ -47,9 +47,9 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
             mode: WorkerMode::current_exe(),
-            runs_per_worker: 16,
+            runs_per_worker: 64,
             recycle_after_runs: 1_000,
-            warm_workers: 1,
+            warm_workers: 2,
             idle_timeout: Duration::from_secs(60),
             worker_memory_bytes: 2 * 1024 * 1024 * 1024,
             compile_time: Duration::from_secs(5),

@@ -8,7 +8,7 @@ use crate::errors::error;
 use crate::host::{CallScope, HostPort};
 use crate::isolate::timeout_error;
 use crate::job::{Job, Report};
-use crate::limiter::{LimitExceeded, Limiter};
+use crate::limiter::{LimitExceeded, Limiter, Permit};
 use crate::protocol::{Layers, ProbeAttempt, RunOrder};
 use crate::supervisor::{Relay, RunEnd, RunEntry, Supervisor, WorkerHandle, crashed};
 use chrono::Utc;
@@ -77,6 +77,37 @@ struct Placement {
 impl Drop for Placement {
     fn drop(&mut self) {
         self.supervisor.release(&self.worker, self.ran);
+    }
+}
+
+/// A run whose caller stopped waiting (its future was dropped): the run goes on in its worker,
+/// so its slot, its worker place and its host resources stay held until its deadline plus the
+/// grace, when the worker is killed if it still holds the run.
+struct Abandoned {
+    engine: Engine,
+    run: u64,
+    deadline: Instant,
+    held: Option<(Permit, Placement, CallScope)>,
+}
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        let Some((permit, placement, scope)) = self.held.take() else {
+            return;
+        };
+        let (run, until) = (self.run, self.deadline + self.engine.config.watchdog_grace);
+        let host = self.engine.host.clone();
+        self.engine.handle.spawn(async move {
+            tokio::time::sleep_until(until.into()).await;
+            if placement.worker.holds(run) {
+                placement.worker.forget(run);
+                placement
+                    .worker
+                    .kill("a run of this tenant did not stop in time and its sandbox was stopped");
+            }
+            drop((permit, placement));
+            host.release(scope).await;
+        });
     }
 }
 
@@ -254,24 +285,10 @@ impl Engine {
     }
 
     /// Runs `job` to its end. Refused at once when a concurrency limit is reached. The run is
-    /// supervised to its end even if the caller stops waiting.
+    /// supervised to its end even if the caller stops waiting (see [`Abandoned`]).
     pub async fn run(&self, job: Job) -> Result<Report, EngineError> {
-        let engine = self.clone();
-        match self
-            .handle
-            .spawn(async move { engine.supervise(job).await })
-            .await
-        {
-            Ok(result) => result,
-            Err(e) => Err(EngineError::Sandbox(format!(
-                "the supervision task failed: {e}"
-            ))),
-        }
-    }
-
-    async fn supervise(&self, job: Job) -> Result<Report, EngineError> {
         let max_per_script = usize::try_from(job.limits.max_concurrent_runs).unwrap_or(usize::MAX);
-        let _permit = self
+        let permit = self
             .limiter
             .acquire(job.tenant_id, job.script_id, max_per_script)?;
         let started_at = Utc::now();
@@ -320,6 +337,12 @@ impl Engine {
             running: self.running.clone(),
             id: job.execution_id,
         };
+        let mut abandoned = Abandoned {
+            engine: self.clone(),
+            run,
+            deadline,
+            held: Some((permit, placement, scope.clone())),
+        };
         let report = match worker.start_run(order, blob, entry) {
             Err(failure) => ended_now(Outcome::Failed(failure), started_at),
             Ok(()) => {
@@ -334,6 +357,7 @@ impl Engine {
                 .await
             }
         };
+        abandoned.held = None;
         let host = self.host.clone();
         self.handle.spawn(async move { host.release(scope).await });
         Ok(report)

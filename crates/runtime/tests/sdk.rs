@@ -117,6 +117,30 @@ async fn sdk_modules_call_the_host() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_sdk_native_never_reaches_global_this() {
+    let host = Arc::new(RecordingHost::default());
+    let engine = engine_with(EngineConfig::default(), host.clone());
+    // A trap set before the SDK loads would catch a native passed through a global.
+    let source = r#"export default async () => {
+        let caught = [];
+        for (const name of ["__iota_call", "call", "native"]) {
+            Object.defineProperty(globalThis, name, { set(v) { caught.push(name) }, get() { return undefined }, configurable: true });
+        }
+        const before = Object.getOwnPropertyNames(globalThis).length;
+        await sdk.cache.set("k", 1, 60);
+        const added = Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith("__"));
+        return { caught, added, grew: Object.getOwnPropertyNames(globalThis).length - before };
+    }"#;
+    let value = output(&run(&engine, job(source)).await);
+    assert_eq!(value["caught"], json!([]));
+    assert_eq!(
+        value["added"],
+        json!(["__iota_call"]),
+        "only the trap itself"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn budgets_cut_in_at_the_configured_count() {
     let host = Arc::new(RecordingHost::default());
     let budgets = BudgetConfig {

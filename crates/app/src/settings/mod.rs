@@ -225,8 +225,12 @@ impl Settings {
             .map(|rules| *rules.limit_bounds.max_memory_bytes.end())
             .unwrap_or(256 * 1024 * 1024);
         let per_run = largest_script.saturating_add(8 * 1024 * 1024);
+        // A worker holds one tenant's runs: never more than the tenant may run at once.
+        let runs = sandbox
+            .runs_per_worker
+            .min(engine.max_concurrent_per_tenant) as u64;
         let worker_memory_bytes = match sandbox.worker_memory_bytes {
-            0 => (sandbox.runs_per_worker as u64)
+            0 => runs
                 .saturating_mul(per_run)
                 .saturating_add(256 * 1024 * 1024),
             set => set,

@@ -203,7 +203,6 @@ fn main() {
         "\nWhole path ÷ floor at p50: **{ratio:.2}×** (target ≤ 1.5×).\n"
     )
     .unwrap();
-    drop(in_process);
 
     // 2. Throughput on all cores through the engine.
     let throughput = tokio.block_on(async {
@@ -245,7 +244,11 @@ fn main() {
         const active = rows.filter((r) => r.active).map((r) => ({ id: r.id, balance: r.balance * 2 })); \
         const total = active.reduce((sum, r) => sum + r.balance, 0); return JSON.stringify({ total, active }).length }";
     writeln!(out, "## Workloads (through `Engine::run`)\n").unwrap();
-    writeln!(out, "| workload | p50 | p95 |\n|---|---|---|").unwrap();
+    writeln!(
+        out,
+        "| workload | worker process p50 | p95 | in-process (not isolated) p50 | p95 |\n|---|---|---|---|---|"
+    )
+    .unwrap();
     for (name, source, input, iterations) in [
         ("CPU-bound: recursive fib(25)", fib, Value::Null, 30),
         (
@@ -255,21 +258,28 @@ fn main() {
             100,
         ),
     ] {
-        let script = ScriptId::new();
-        let samples = tokio.block_on(async {
-            let mut samples = Vec::new();
-            for _ in 0..iterations {
-                let mut job = job(TenantId::new(), source, input.clone());
-                job.script_id = script;
-                let start = Instant::now();
-                completed(&engine.run(job).await.unwrap().outcome);
-                samples.push(start.elapsed());
-            }
-            samples
-        });
-        let s = stats(samples);
-        writeln!(out, "| {name} | {} | {} |", ms(s.p50), ms(s.p95)).unwrap();
+        let mut cells = Vec::new();
+        for engine in [&engine, &in_process] {
+            let script = ScriptId::new();
+            let tenant = TenantId::new();
+            let samples = tokio.block_on(async {
+                let mut samples = Vec::new();
+                for _ in 0..iterations {
+                    let mut job = job(tenant, source, input.clone());
+                    job.script_id = script;
+                    let start = Instant::now();
+                    completed(&engine.run(job).await.unwrap().outcome);
+                    samples.push(start.elapsed());
+                }
+                samples
+            });
+            let s = stats(samples);
+            cells.push(format!("{} | {}", ms(s.p50), ms(s.p95)));
+        }
+        writeln!(out, "| {name} | {} |", cells.join(" | ")).unwrap();
     }
+
+    drop(in_process);
 
     // 4. Memory per idle execution: 1,000 executions awaiting a timer.
     let idle = 1000;
@@ -324,9 +334,10 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let script = ScriptId::new();
+        let tenant = TenantId::new();
         let mut samples = Vec::new();
         for _ in 0..100 {
-            let mut job = job(TenantId::new(), TRIVIAL, Value::Null);
+            let mut job = job(tenant, TRIVIAL, Value::Null);
             job.script_id = script;
             let start = Instant::now();
             completed(&engine.run(job).await.unwrap().outcome);

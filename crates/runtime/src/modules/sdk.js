@@ -1,12 +1,12 @@
 // The shapes of sdk.http, sdk.db, sdk.cache and events over one native: call(module, method,
-// ...args), which goes through the host port and returns a promise.
-const call = globalThis.__iota_call;
-delete globalThis.__iota_call;
+// ...args), which goes through the host port and returns a promise. The native is handed to
+// `build` and kept in its closure only: it never appears on globalThis.
+export default function build(call) {
 
 const request = (method) => (url, body, options) => call("http", "request", method, url, body, options);
 const bodiless = (method) => (url, options) => call("http", "request", method, url, undefined, options);
 
-export const http = Object.freeze({
+const http = Object.freeze({
   get: bodiless("GET"),
   post: request("POST"),
   put: request("PUT"),
@@ -21,7 +21,7 @@ const statements = (tx) =>
     execute: (sql, params) => call("db", "execute", sql, params ?? [], tx),
   });
 
-export const db = Object.freeze({
+const db = Object.freeze({
   ...statements(null),
   async transaction(fn) {
     if (typeof fn !== "function") throw new TypeError("sdk.db.transaction expects a function");
@@ -38,7 +38,7 @@ export const db = Object.freeze({
   },
 });
 
-export const cache = Object.freeze({
+const cache = Object.freeze({
   get: (key) => call("cache", "get", key),
   set: (key, value, ttlSeconds) => call("cache", "set", key, value, ttlSeconds),
   delete: (key) => call("cache", "delete", key),
@@ -47,6 +47,9 @@ export const cache = Object.freeze({
   expire: (key, ttlSeconds) => call("cache", "expire", key, ttlSeconds),
 });
 
-export const events = Object.freeze({
+const events = Object.freeze({
   publish: (type, payload) => call("events", "publish", type, payload ?? null),
 });
+
+return { http, db, cache, events };
+}

@@ -29,28 +29,29 @@ fn native_call<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Function<'js>
     )
 }
 
-/// Loads the glue and puts its objects in place of the lazy accessors.
+/// Loads the glue, builds its objects over the native, and puts them in place of the lazy
+/// accessors. The native reaches the glue as an argument, never through a global.
 fn load<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Object<'js>> {
     let bytecode = glue_bytecode()
         .as_ref()
         .map_err(|e| Exception::throw_internal(ctx, e))?;
-    let globals = ctx.globals();
-    globals.set("__iota_call", native_call(ctx, shared)?)?;
     // SAFETY: the bytecode was produced by `compile_internal` in this process from a constant
     // source with the same engine build.
     #[allow(unsafe_code)]
     let module = unsafe { Module::load(ctx.clone(), bytecode)? };
     let (module, promise) = module.eval()?;
     promise.finish::<()>()?;
-    let namespace = module.namespace()?;
+    let build: Function = module.namespace()?.get("default")?;
+    let built: Object = build.call((native_call(ctx, shared)?,))?;
+    let globals = ctx.globals();
     let sdk: Object = globals.get("sdk")?;
     for name in ["http", "db", "cache"] {
-        let value: Value = namespace.get(name)?;
+        let value: Value = built.get(name)?;
         sdk.prop(name, Property::from(value).enumerable())?;
     }
-    let events: Value = namespace.get("events")?;
+    let events: Value = built.get("events")?;
     globals.prop("events", Property::from(events).writable().configurable())?;
-    Ok(namespace)
+    Ok(built)
 }
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, shared: &Rc<Shared>) -> Result<()> {

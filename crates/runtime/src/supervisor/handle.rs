@@ -226,6 +226,11 @@ impl WorkerHandle {
         let _ = self.send(&ToWorker::Cancel { run }, &[]);
     }
 
+    /// Whether the worker still holds run `run` (it has not reported its end).
+    pub(crate) fn holds(&self, run: u64) -> bool {
+        lock(&self.table).runs.contains_key(&run)
+    }
+
     /// Forgets a run the supervisor has given up on, so that the worker's end does not touch it.
     pub(crate) fn forget(&self, run: u64) {
         lock(&self.table).runs.remove(&run);
