@@ -1,19 +1,19 @@
-//! The supervisor's side of one worker: a writer thread that sends it frames (so that no
-//! server thread ever blocks on a worker that stopped reading), a reader thread that relays its
+//! The supervisor's side of one worker: its outgoing frames (written without ever blocking a
+//! server thread on a worker that stopped reading), a reader thread that relays its
 //! host calls and collects its reports, and the table of what it is running. The worker is
 //! trusted with nothing: a host call names only a run id, and the scope it runs in (tenant,
 //! script, user) comes from this side's table of runs given to that very worker.
 
+use super::outgoing::{Outgoing, Pipe};
 use crate::budget::{BudgetConfig, Budgets};
 use crate::compile::Compiled;
 use crate::errors::error;
 use crate::host::{CallScope, HostError, HostPort};
 use crate::job::Report;
 use crate::protocol::{FromWorker, Layers, ProbeAttempt, RunOrder, ToWorker, encode, read_frame};
-use crossbeam_channel::Sender;
 use domain::execution::ExecutionError;
 use std::collections::HashMap;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read};
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -103,7 +103,7 @@ pub(crate) enum Stopper {
 
 pub(crate) struct WorkerHandle {
     pub(crate) id: u64,
-    frames: Mutex<Option<Sender<Vec<u8>>>>,
+    outgoing: Arc<Outgoing>,
     table: Mutex<Table>,
     stopper: Stopper,
     relay: Arc<Relay>,
@@ -129,17 +129,17 @@ impl WorkerHandle {
     /// first frame it is sent.
     pub(crate) fn start(
         id: u64,
-        (input, output): (Box<dyn Write + Send>, Box<dyn Read + Send>),
+        (input, output): (Box<dyn Pipe>, Box<dyn Read + Send>),
         stopper: Stopper,
         relay: Arc<Relay>,
         init: Vec<u8>,
         locked: bool,
     ) -> std::io::Result<Arc<Self>> {
-        let (sender, frames) = crossbeam_channel::unbounded::<Vec<u8>>();
-        let _ = sender.send(init);
+        let outgoing = Outgoing::start(input, format!("iota-sandbox-{id}-out"))?;
+        outgoing.send(init);
         let worker = Arc::new(Self {
             id,
-            frames: Mutex::new(Some(sender)),
+            outgoing,
             table: Mutex::default(),
             stopper,
             relay,
@@ -150,20 +150,6 @@ impl WorkerHandle {
             retiring: AtomicBool::new(false),
             idle_since: Mutex::new(Instant::now()),
         });
-        let mut input = input;
-        std::thread::Builder::new()
-            .name(format!("iota-sandbox-{id}-out"))
-            .spawn(move || {
-                for frame in frames {
-                    if input
-                        .write_all(&frame)
-                        .and_then(|()| input.flush())
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            })?;
         let reader = worker.clone();
         std::thread::Builder::new()
             .name(format!("iota-sandbox-{id}-in"))
@@ -185,10 +171,7 @@ impl WorkerHandle {
 
     fn send(&self, message: &ToWorker, blob: &[u8]) -> Result<(), ExecutionError> {
         let frame = encode(message, blob).map_err(|e| error("INTERNAL", e.to_string()))?;
-        let sent = lock(&self.frames)
-            .as_ref()
-            .is_some_and(|frames| frames.send(frame).is_ok());
-        if sent {
+        if self.outgoing.send(frame) {
             Ok(())
         } else {
             Err(crashed(
@@ -200,6 +183,39 @@ impl WorkerHandle {
         }
     }
 
+    /// Registers a request under the table's lock (refused if the worker is gone), then sends
+    /// its frame. If the pipe is broken, the request stays registered: the reader sees the
+    /// worker's end and answers it with the reason.
+    fn register_and_send(
+        &self,
+        register: impl FnOnce(&mut Table),
+        unregister: impl FnOnce(&mut Table),
+        message: &ToWorker,
+        blob: &[u8],
+    ) -> Result<(), ExecutionError> {
+        let frame = encode(message, blob).map_err(|e| {
+            error(
+                "INPUT_TOO_LARGE",
+                format!("the job cannot be handed to the sandbox: {e}"),
+            )
+        })?;
+        {
+            let mut table = lock(&self.table);
+            if let Some(reason) = &table.dead {
+                return Err(crashed(reason));
+            }
+            register(&mut table);
+        }
+        if !self.outgoing.send(frame) {
+            let mut table = lock(&self.table);
+            if let Some(reason) = table.dead.clone() {
+                unregister(&mut table);
+                return Err(crashed(&reason));
+            }
+        }
+        Ok(())
+    }
+
     /// Gives the worker a run; its end arrives on the returned receiver.
     pub(crate) fn start_run(
         &self,
@@ -208,18 +224,16 @@ impl WorkerHandle {
         entry: RunEntry,
     ) -> Result<(), ExecutionError> {
         let run = order.run;
-        {
-            let mut table = lock(&self.table);
-            if let Some(reason) = &table.dead {
-                return Err(crashed(reason));
-            }
-            table.runs.insert(run, entry);
-        }
-        let sent = self.send(&ToWorker::Run(Box::new(order)), blob);
-        if sent.is_err() {
-            lock(&self.table).runs.remove(&run);
-        }
-        sent
+        self.register_and_send(
+            |table| {
+                table.runs.insert(run, entry);
+            },
+            |table| {
+                table.runs.remove(&run);
+            },
+            &ToWorker::Run(Box::new(order)),
+            blob,
+        )
     }
 
     pub(crate) fn cancel(&self, run: u64) {
@@ -243,8 +257,13 @@ impl WorkerHandle {
         handler: Option<String>,
     ) -> Result<oneshot::Receiver<Result<(), ExecutionError>>, ExecutionError> {
         let (answer, receiver) = oneshot::channel();
-        lock(&self.table).compiles.insert(id, answer);
-        self.send(
+        self.register_and_send(
+            |table| {
+                table.compiles.insert(id, answer);
+            },
+            |table| {
+                table.compiles.remove(&id);
+            },
             &ToWorker::Compile {
                 id,
                 source,
@@ -264,8 +283,16 @@ impl WorkerHandle {
         ExecutionError,
     > {
         let (answer, receiver) = oneshot::channel();
-        lock(&self.table).probes.insert(id, answer);
-        self.send(&ToWorker::Probe { id }, &[])?;
+        self.register_and_send(
+            |table| {
+                table.probes.insert(id, answer);
+            },
+            |table| {
+                table.probes.remove(&id);
+            },
+            &ToWorker::Probe { id },
+            &[],
+        )?;
         Ok(receiver)
     }
 
@@ -278,7 +305,7 @@ impl WorkerHandle {
     /// Closes the worker's input: it exits once it has read what was sent.
     pub(crate) fn close(&self) {
         self.retiring.store(true, Ordering::Release);
-        lock(&self.frames).take();
+        self.outgoing.close();
     }
 
     fn stop_process(&self) {
@@ -289,7 +316,7 @@ impl WorkerHandle {
 
     /// Marks the worker gone and fails everything it held.
     fn die(&self, reason: String) {
-        lock(&self.frames).take();
+        self.outgoing.close();
         let table = {
             let mut table = lock(&self.table);
             if table.dead.is_none() {

@@ -4,6 +4,7 @@
 //! a compromised worker harms that tenant alone.
 
 mod handle;
+mod outgoing;
 
 pub(crate) use handle::{Relay, RunEnd, RunEntry, WorkerHandle, crashed};
 
@@ -162,7 +163,7 @@ impl Supervisor {
                     return Err(std::io::Error::other("the worker has no pipes"));
                 };
                 let streams = (
-                    Box::new(input) as Box<dyn std::io::Write + Send>,
+                    Box::new(input) as Box<dyn outgoing::Pipe>,
                     Box::new(output) as Box<dyn std::io::Read + Send>,
                 );
                 let stopper = Stopper::Process(Mutex::new(child));
@@ -179,7 +180,7 @@ impl Supervisor {
                         }
                     })?;
                 let streams = (
-                    Box::new(our_input) as Box<dyn std::io::Write + Send>,
+                    Box::new(our_input) as Box<dyn outgoing::Pipe>,
                     Box::new(our_output) as Box<dyn std::io::Read + Send>,
                 );
                 WorkerHandle::start(
