@@ -222,7 +222,13 @@ impl Engine {
         let answer = placement.worker.probe(id)?;
         match tokio::time::timeout(Duration::from_secs(10), answer).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) | Err(_) => Err(crashed("the sandbox did not answer its probe")),
+            Ok(Err(_)) => Err(crashed("the sandbox did not answer its probe")),
+            Err(_) => {
+                placement
+                    .worker
+                    .kill("a probe of this tenant's sandbox was not answered");
+                Err(crashed("the sandbox did not answer its probe"))
+            }
         }
     }
 
