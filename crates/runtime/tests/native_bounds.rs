@@ -15,6 +15,9 @@ const MIB: usize = 1024 * 1024;
 fn with_memory(source: &str, bytes: u64) -> runtime::Job {
     let mut job = job(source);
     job.limits.max_memory_bytes = bytes;
+    // Building tens of megabytes in an unoptimised build on a busy machine takes seconds: the
+    // limits under test here are sizes, not time.
+    job.limits.max_execution_time_ms = 60_000;
     job
 }
 

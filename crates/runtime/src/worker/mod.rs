@@ -3,24 +3,22 @@
 //! credentials, no settings but the engine's, an empty environment. It reads frames from the
 //! supervisor on stdin and writes frames back on stdout; each execution runs on a thread of
 //! its own, and its host calls travel to the supervisor as frames.
+//!
+//! Reading follows a leader/follower pattern: one pool thread at a time reads; when it reads
+//! a run, it hands the reading to an idle thread and runs the order itself, so a run starts
+//! without a thread hand-off on its path.
 
 mod lockdown;
+mod runs;
 
-use crate::compile::{Compiled, compile_for};
+use crate::compile::compile_for;
 use crate::errors::error;
-use crate::isolate::{self, Completion, Control, HostLink};
+use crate::isolate::{Completion, HostLink};
 use crate::pool::ThreadPool;
-use crate::protocol::{
-    EntryFlags, FromWorker, Layers, RunOrder, RunReport, ToWorker, WorkerSettings, read_frame,
-    write_frame,
-};
-use chrono::Utc;
-use crossbeam_channel::Sender;
-use domain::execution::Outcome;
-use std::collections::HashMap;
+use crate::protocol::{FromWorker, Layers, ToWorker, WorkerSettings, read_frame, write_frame};
+use runs::Runs;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 /// The first argument that makes the product's binary a sandbox worker.
 pub const WORKER_ARG: &str = "__iota-sandbox-worker";
@@ -93,22 +91,102 @@ impl HostLink for Outbox {
     }
 }
 
-/// What the read loop needs to reach a running execution.
-struct Running {
-    control: Arc<Control>,
-    wake: Sender<Completion>,
+type Input = BufReader<Box<dyn Read + Send>>;
+
+/// What the threads of a worker share.
+struct Worker {
+    settings: WorkerSettings,
+    outbox: Arc<Outbox>,
+    runs: Runs,
+    pool: ThreadPool,
+    /// The input, held by whichever thread leads (reads) now.
+    input: Mutex<Option<Input>>,
+    /// Told how the input ended.
+    ended: crossbeam_channel::Sender<io::Result<()>>,
 }
 
-type Runs = Arc<Mutex<HashMap<u64, Running>>>;
+impl Worker {
+    fn take_input(&self) -> Option<Input> {
+        self.input.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
 
-fn lock_runs(runs: &Runs) -> MutexGuard<'_, HashMap<u64, Running>> {
-    runs.lock().unwrap_or_else(|p| p.into_inner())
+    fn put_input(&self, input: Input) {
+        *self.input.lock().unwrap_or_else(|p| p.into_inner()) = Some(input);
+    }
+
+    /// Handles a frame that is not a run.
+    fn handle(&self, message: ToWorker) {
+        match message {
+            ToWorker::Run(_) | ToWorker::Init(_) => {}
+            ToWorker::Reply { run, call, result } => {
+                self.runs.wake(run, Completion::Host { id: call, result });
+            }
+            ToWorker::Cancel { run } => self.runs.cancel(run),
+            ToWorker::Compile {
+                id,
+                source,
+                handler,
+            } => {
+                let outbox = self.outbox.clone();
+                let task = Box::new(move || {
+                    let result = compile_for(&source, handler.as_deref()).map(drop);
+                    outbox.send(&FromWorker::Compiled { id, result }, &[]);
+                });
+                if self.pool.spawn(task).is_err() {
+                    let result = Err(error("INTERNAL", "the sandbox cannot start a thread"));
+                    self.outbox.send(&FromWorker::Compiled { id, result }, &[]);
+                }
+            }
+            ToWorker::Probe { id } => {
+                let attempts = lockdown::probe();
+                self.outbox.send(&FromWorker::Probed { id, attempts }, &[]);
+            }
+        }
+    }
+}
+
+/// Reads frames until one is a run; then hands the reading to another thread and runs it.
+fn lead(worker: Arc<Worker>) {
+    let Some(mut input) = worker.take_input() else {
+        return;
+    };
+    loop {
+        match read_frame::<ToWorker>(&mut input) {
+            Ok(Some((ToWorker::Run(order), blob))) => {
+                let prepared = runs::prepare(&worker.runs, *order, blob);
+                worker.put_input(input);
+                let next = worker.clone();
+                if worker.pool.spawn(Box::new(move || lead(next))).is_ok() {
+                    runs::execute(prepared, &worker.settings, &worker.outbox, &worker.runs);
+                    return;
+                }
+                // No thread to take over the reading: keep it, and fail this run.
+                runs::refuse(prepared, &worker.outbox, &worker.runs);
+                match worker.take_input() {
+                    Some(taken) => input = taken,
+                    None => return,
+                }
+            }
+            Ok(Some((message, _))) => worker.handle(message),
+            Ok(None) => {
+                let _ = worker.ended.send(Ok(()));
+                return;
+            }
+            Err(e) => {
+                let _ = worker.ended.send(Err(e));
+                return;
+            }
+        }
+    }
 }
 
 /// Serves frames from `input` until it ends. The first frame must be `Init`; the worker locks
 /// itself down (unless told not to) and answers `Ready` with the layers it holds.
-pub(crate) fn serve(input: impl Read, output: impl Write + Send + 'static) -> io::Result<()> {
-    let mut input = BufReader::new(input);
+pub(crate) fn serve(
+    input: impl Read + Send + 'static,
+    output: impl Write + Send + 'static,
+) -> io::Result<()> {
+    let mut input: Input = BufReader::new(Box::new(input));
     let settings = match read_frame::<ToWorker>(&mut input)? {
         Some((ToWorker::Init(settings), _)) => settings,
         Some(_) => {
@@ -126,130 +204,20 @@ pub(crate) fn serve(input: impl Read, output: impl Write + Send + 'static) -> io
     };
     let outbox = Arc::new(Outbox(Mutex::new(BufWriter::new(Box::new(output)))));
     outbox.send(&FromWorker::Ready { layers }, &[]);
-    let settings = Arc::new(settings);
-    let runs: Runs = Arc::default();
-    let pool = ThreadPool::new(settings.idle_threads);
-    while let Some((message, blob)) = read_frame::<ToWorker>(&mut input)? {
-        match message {
-            ToWorker::Run(order) => start_run(*order, blob, &settings, &outbox, &runs, &pool),
-            ToWorker::Reply { run, call, result } => {
-                if let Some(running) = lock_runs(&runs).get(&run) {
-                    let _ = running.wake.send(Completion::Host { id: call, result });
-                }
-            }
-            ToWorker::Cancel { run } => {
-                if let Some(running) = lock_runs(&runs).get(&run) {
-                    running.control.cancel();
-                }
-            }
-            ToWorker::Compile {
-                id,
-                source,
-                handler,
-            } => {
-                let task_outbox = outbox.clone();
-                let task = Box::new(move || {
-                    let result = compile_for(&source, handler.as_deref()).map(drop);
-                    task_outbox.send(&FromWorker::Compiled { id, result }, &[]);
-                });
-                if pool.spawn(task).is_err() {
-                    let result = Err(error("INTERNAL", "the sandbox cannot start a thread"));
-                    outbox.send(&FromWorker::Compiled { id, result }, &[]);
-                }
-            }
-            ToWorker::Probe { id } => {
-                let attempts = lockdown::probe();
-                outbox.send(&FromWorker::Probed { id, attempts }, &[]);
-            }
-            ToWorker::Init(_) => {}
-        }
-    }
-    Ok(())
-}
-
-fn failed_report(failure: domain::execution::ExecutionError) -> RunReport {
-    let now = Utc::now();
-    RunReport {
-        outcome: Outcome::Failed(failure).into(),
-        logs: Vec::new(),
-        memory_bytes: 0,
-        started_at: now,
-        finished_at: now,
-    }
-}
-
-/// Starts `order` on a thread of its own; its report goes back as a `Done` frame.
-fn start_run(
-    order: RunOrder,
-    blob: Vec<u8>,
-    settings: &Arc<WorkerSettings>,
-    outbox: &Arc<Outbox>,
-    runs: &Runs,
-    pool: &ThreadPool,
-) {
-    let run = order.run;
-    let (wake, inbox) = crossbeam_channel::unbounded::<Completion>();
-    let deadline = Instant::now() + Duration::from_millis(order.time_limit_ms);
-    let control = Arc::new(Control::new(deadline, wake.clone()));
-    lock_runs(runs).insert(
-        run,
-        Running {
-            control: control.clone(),
-            wake,
-        },
-    );
-    let (settings, task_outbox, task_runs) = (settings.clone(), outbox.clone(), runs.clone());
-    let task = Box::new(move || {
-        let (compiled, fresh) = match order.entry {
-            Some(flags) => (Compiled::from_parts(blob, flags), false),
-            None => match compile_for(
-                order.source.as_deref().unwrap_or_default(),
-                order.handler.as_deref(),
-            ) {
-                Ok(compiled) => (compiled, true),
-                Err(failure) => {
-                    lock_runs(&task_runs).remove(&run);
-                    let report = Box::new(failed_report(failure));
-                    let done = FromWorker::Done {
-                        run,
-                        report,
-                        compiled: None,
-                    };
-                    task_outbox.send(&done, &[]);
-                    return;
-                }
-            },
-        };
-        let link: Arc<dyn HostLink> = task_outbox.clone();
-        let report = isolate::run(&order, &compiled, &settings, control, inbox, link);
-        lock_runs(&task_runs).remove(&run);
-        let report = Box::new(RunReport {
-            outcome: report.outcome.into(),
-            logs: report.logs,
-            memory_bytes: report.memory_bytes,
-            started_at: report.started_at,
-            finished_at: report.finished_at,
-        });
-        let flags = EntryFlags {
-            has_main: compiled.has_main,
-            has_handler: compiled.has_handler,
-        };
-        let done = FromWorker::Done {
-            run,
-            report,
-            compiled: fresh.then_some(flags),
-        };
-        let blob: &[u8] = if fresh { &compiled.bytecode } else { &[] };
-        task_outbox.send(&done, blob);
+    let (ended, end) = crossbeam_channel::bounded(1);
+    let worker = Arc::new(Worker {
+        pool: ThreadPool::new(settings.idle_threads),
+        settings,
+        outbox,
+        runs: Runs::default(),
+        input: Mutex::new(Some(input)),
+        ended,
     });
-    if pool.spawn(task).is_err() {
-        lock_runs(runs).remove(&run);
-        let failure = error("INTERNAL", "the sandbox cannot start a thread");
-        let done = FromWorker::Done {
-            run,
-            report: Box::new(failed_report(failure)),
-            compiled: None,
-        };
-        outbox.send(&done, &[]);
-    }
+    let first = worker.clone();
+    worker
+        .pool
+        .spawn(Box::new(move || lead(first)))
+        .map_err(|e| io::Error::other(format!("cannot start the reading thread: {e}")))?;
+    end.recv()
+        .unwrap_or_else(|_| Err(io::Error::other("the reading thread stopped")))
 }
