@@ -5,10 +5,10 @@
 //! script, user) comes from this side's table of runs given to that very worker.
 
 use super::outgoing::{Outgoing, Pipe};
-use crate::budget::{BudgetConfig, Budgets};
+use super::relay::Relay;
 use crate::compile::Compiled;
 use crate::errors::error;
-use crate::host::{CallScope, HostError, HostPort};
+use crate::host::CallScope;
 use crate::job::Report;
 use crate::protocol::{FromWorker, Layers, ProbeAttempt, RunOrder, ToWorker, encode, read_frame};
 use domain::execution::ExecutionError;
@@ -19,44 +19,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 use tokio::sync::oneshot;
-
-/// Most host calls one execution may have outstanding at once.
-const MAX_PENDING_CALLS: usize = 64;
-
-/// What every worker's relay shares: the host, where host calls run, and the budgets.
-pub(crate) struct Relay {
-    pub(crate) host: Arc<dyn HostPort>,
-    pub(crate) handle: tokio::runtime::Handle,
-    pub(crate) budgets: Arc<Budgets>,
-    pub(crate) budget_config: BudgetConfig,
-    /// Whether the locks the first worker reported have been logged.
-    pub(crate) layers_logged: AtomicBool,
-}
-
-impl Relay {
-    fn note_layers(&self, layers: &Layers, locked: bool) {
-        if self.layers_logged.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        if !locked {
-            tracing::warn!(
-                "sandbox workers run inside the server process (in-process mode, for tests and benchmarks only): scripts are not isolated"
-            );
-            return;
-        }
-        let missing = layers.missing();
-        if missing.is_empty() {
-            tracing::info!("sandbox workers locked down: memory cap, no-new-privileges, seccomp");
-        }
-        for (layer, why) in missing {
-            tracing::warn!(
-                layer,
-                reason = why,
-                "a sandbox layer is missing; carrying on with the others"
-            );
-        }
-    }
-}
 
 /// How a run ended, as far as the supervisor knows.
 pub(crate) enum RunEnd {
@@ -69,7 +31,7 @@ pub(crate) struct RunEntry {
     pub(crate) scope: CallScope,
     pub(crate) http_limit: u64,
     pub(crate) done: oneshot::Sender<RunEnd>,
-    pending_calls: usize,
+    pub(super) pending_calls: usize,
 }
 
 impl RunEntry {
@@ -86,12 +48,12 @@ impl RunEntry {
 type Answer<T> = oneshot::Sender<Result<T, ExecutionError>>;
 
 #[derive(Default)]
-struct Table {
-    runs: HashMap<u64, RunEntry>,
-    compiles: HashMap<u64, Answer<()>>,
-    probes: HashMap<u64, Answer<(Layers, Vec<ProbeAttempt>)>>,
+pub(super) struct Table {
+    pub(super) runs: HashMap<u64, RunEntry>,
+    pub(super) compiles: HashMap<u64, Answer<()>>,
+    pub(super) probes: HashMap<u64, Answer<(Layers, Vec<ProbeAttempt>)>>,
     /// Why the worker is gone, once it is.
-    dead: Option<String>,
+    pub(super) dead: Option<String>,
 }
 
 /// How the worker is stopped for good.
@@ -103,12 +65,12 @@ pub(crate) enum Stopper {
 
 pub(crate) struct WorkerHandle {
     pub(crate) id: u64,
-    outgoing: Arc<Outgoing>,
-    table: Mutex<Table>,
-    stopper: Stopper,
-    relay: Arc<Relay>,
-    layers: OnceLock<Layers>,
-    locked: bool,
+    pub(super) outgoing: Arc<Outgoing>,
+    pub(super) table: Mutex<Table>,
+    pub(super) stopper: Stopper,
+    pub(super) relay: Arc<Relay>,
+    pub(super) layers: OnceLock<Layers>,
+    pub(super) locked: bool,
     /// Runs and checks it holds now; changed under the supervisor's pool lock.
     pub(crate) active: AtomicUsize,
     pub(crate) served: AtomicU64,
@@ -116,7 +78,7 @@ pub(crate) struct WorkerHandle {
     pub(crate) idle_since: Mutex<Instant>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -169,7 +131,7 @@ impl WorkerHandle {
         lock(&self.table).dead.is_some()
     }
 
-    fn send(&self, message: &ToWorker, blob: &[u8]) -> Result<(), ExecutionError> {
+    pub(super) fn send(&self, message: &ToWorker, blob: &[u8]) -> Result<(), ExecutionError> {
         let frame = encode(message, blob).map_err(|e| error("INTERNAL", e.to_string()))?;
         if self.outgoing.send(frame) {
             Ok(())
@@ -372,116 +334,5 @@ impl WorkerHandle {
             tracing::warn!(worker = self.id, reason = %reason, "sandbox worker stopped");
         }
         self.die(reason);
-    }
-
-    fn dispatch(self: &Arc<Self>, message: FromWorker, blob: Vec<u8>) {
-        match message {
-            FromWorker::Ready { layers } => {
-                self.relay.note_layers(&layers, self.locked);
-                let _ = self.layers.set(layers);
-            }
-            FromWorker::Call {
-                run,
-                call,
-                module,
-                method,
-                args,
-            } => self.relay_call(run, call, (module, method), args),
-            FromWorker::Done {
-                run,
-                report,
-                compiled,
-            } => {
-                let Some(entry) = lock(&self.table).runs.remove(&run) else {
-                    return;
-                };
-                let mut report = Report {
-                    outcome: report.outcome.into(),
-                    logs: report.logs,
-                    memory_bytes: report.memory_bytes,
-                    started_at: report.started_at,
-                    finished_at: report.finished_at,
-                };
-                self.relay.budgets.apply_log_budget(
-                    entry.scope.script_id,
-                    self.relay.budget_config.log,
-                    &mut report.logs,
-                );
-                let compiled = compiled.map(|flags| Compiled::from_parts(blob, flags));
-                let _ = entry.done.send(RunEnd::Done(report, compiled));
-            }
-            FromWorker::Compiled { id, result } => {
-                if let Some(answer) = lock(&self.table).compiles.remove(&id) {
-                    let _ = answer.send(result);
-                }
-            }
-            FromWorker::Probed { id, attempts } => {
-                if let Some(answer) = lock(&self.table).probes.remove(&id) {
-                    let layers = self.layers.get().cloned().unwrap_or_default();
-                    let _ = answer.send(Ok((layers, attempts)));
-                }
-            }
-        }
-    }
-
-    /// Runs a host call of run `run` in the scope the supervisor gave that run.
-    fn relay_call(
-        self: &Arc<Self>,
-        run: u64,
-        call: u64,
-        (module, method): (String, String),
-        args: serde_json::Value,
-    ) {
-        let scope = {
-            let mut table = lock(&self.table);
-            let Some(entry) = table.runs.get_mut(&run) else {
-                return;
-            };
-            let refused = if entry.pending_calls >= MAX_PENDING_CALLS {
-                Some(HostError::new(
-                    "TOO_MANY_CALLS",
-                    format!("more than {MAX_PENDING_CALLS} SDK calls are pending at once"),
-                ))
-            } else {
-                self.relay
-                    .budgets
-                    .charge_call(
-                        entry.scope.script_id,
-                        (&module, &method),
-                        entry.http_limit,
-                        &self.relay.budget_config,
-                    )
-                    .err()
-                    .map(|message| HostError::new("RATE_LIMIT", message))
-            };
-            if let Some(refusal) = refused {
-                drop(table);
-                self.reply(run, call, Err(refusal));
-                return;
-            }
-            entry.pending_calls += 1;
-            entry.scope.clone()
-        };
-        let worker = self.clone();
-        let host = self.relay.host.clone();
-        self.relay.handle.spawn(async move {
-            let result = host.call(scope, &module, &method, args).await;
-            if let Some(entry) = lock(&worker.table).runs.get_mut(&run) {
-                entry.pending_calls = entry.pending_calls.saturating_sub(1);
-            }
-            worker.reply(run, call, result);
-        });
-    }
-
-    fn reply(&self, run: u64, call: u64, result: Result<serde_json::Value, HostError>) {
-        let reply = ToWorker::Reply { run, call, result };
-        if self.send(&reply, &[]).is_err() {
-            // The reply may be too large for a frame: the script sees that instead.
-            let result = Err(HostError::new(
-                "RESULT_TOO_LARGE",
-                "the result is too large to hand to the script",
-            ));
-            let _ = self.send(&ToWorker::Reply { run, call, result }, &[]);
-        }
     }
 }

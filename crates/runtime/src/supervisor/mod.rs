@@ -5,8 +5,10 @@
 
 mod handle;
 mod outgoing;
+mod relay;
 
-pub(crate) use handle::{Relay, RunEnd, RunEntry, WorkerHandle, crashed};
+pub(crate) use handle::{RunEnd, RunEntry, WorkerHandle, crashed};
+pub(crate) use relay::Relay;
 
 use crate::config::{EngineConfig, SandboxConfig, WorkerMode};
 use crate::protocol::{ToWorker, WorkerSettings, encode};

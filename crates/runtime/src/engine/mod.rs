@@ -1,20 +1,22 @@
 //! `Engine`: runs jobs in sandbox worker processes, within the concurrency limits, with a cache
 //! of compiled bytecode; kills a worker whose run outlives its deadline or its cancellation.
 
+mod checks;
+mod guards;
+
 use crate::budget::Budgets;
 use crate::compile::{Compiled, handler_name};
 use crate::config::EngineConfig;
-use crate::errors::error;
 use crate::host::{CallScope, HostPort};
 use crate::isolate::timeout_error;
 use crate::job::{Job, Report};
-use crate::limiter::{LimitExceeded, Limiter, Permit};
-use crate::protocol::{Layers, ProbeAttempt, RunOrder};
+use crate::limiter::{LimitExceeded, Limiter};
+use crate::protocol::RunOrder;
 use crate::supervisor::{Relay, RunEnd, RunEntry, Supervisor, WorkerHandle, crashed};
 use chrono::Utc;
-use domain::execution::{ExecutionError, Outcome};
-use domain::script::ScriptType;
+use domain::execution::Outcome;
 use domain::{ExecutionId, ScriptId, TenantId};
+use guards::{Abandoned, Placement, Registration};
 use moka::sync::Cache;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -53,62 +55,6 @@ pub struct Engine {
     host: Arc<dyn HostPort>,
     handle: tokio::runtime::Handle,
     next_id: Arc<AtomicU64>,
-}
-
-/// Removes an execution from the running table when its caller stops waiting.
-struct Registration {
-    running: RunningTable,
-    id: ExecutionId,
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        lock(&self.running).remove(&self.id);
-    }
-}
-
-/// Gives a worker slot back however the run ends, even if its caller stops waiting.
-struct Placement {
-    supervisor: Arc<Supervisor>,
-    worker: Arc<WorkerHandle>,
-    ran: bool,
-}
-
-impl Drop for Placement {
-    fn drop(&mut self) {
-        self.supervisor.release(&self.worker, self.ran);
-    }
-}
-
-/// A run whose caller stopped waiting (its future was dropped): the run goes on in its worker,
-/// so its slot, its worker place and its host resources stay held until its deadline plus the
-/// grace, when the worker is killed if it still holds the run.
-struct Abandoned {
-    engine: Engine,
-    run: u64,
-    deadline: Instant,
-    held: Option<(Permit, Placement, CallScope)>,
-}
-
-impl Drop for Abandoned {
-    fn drop(&mut self) {
-        let Some((permit, placement, scope)) = self.held.take() else {
-            return;
-        };
-        let (run, until) = (self.run, self.deadline + self.engine.config.watchdog_grace);
-        let host = self.engine.host.clone();
-        self.engine.handle.spawn(async move {
-            tokio::time::sleep_until(until.into()).await;
-            if placement.worker.holds(run) {
-                placement.worker.forget(run);
-                placement
-                    .worker
-                    .kill("a run of this tenant did not stop in time and its sandbox was stopped");
-            }
-            drop((permit, placement));
-            host.release(scope).await;
-        });
-    }
 }
 
 fn context_json(job: &Job) -> String {
@@ -170,89 +116,6 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
-    }
-
-    /// Compiles `source` in a worker of `tenant` to check it (syntax and imports), without
-    /// running it. A compile that takes longer than the sandbox's compile time kills the worker.
-    pub async fn check(
-        &self,
-        tenant: TenantId,
-        source: &str,
-        script_type: ScriptType,
-    ) -> Result<(), ExecutionError> {
-        let _permit = self
-            .limiter
-            .acquire(tenant, ScriptId::from(uuid::Uuid::nil()), usize::MAX)
-            .map_err(|e| error("BUSY", format!("the source cannot be checked now: {e}")))?;
-        let placement = self
-            .place(tenant)
-            .map_err(|e| error("INTERNAL", e.to_string()))?;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let handler = handler_name(script_type).map(str::to_owned);
-        let answer = placement.worker.compile(id, source.to_owned(), handler)?;
-        let limit = self.config.sandbox.compile_time;
-        match tokio::time::timeout(limit, answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(crashed("the sandbox process ended during the check")),
-            Err(_) => {
-                placement.worker.kill(
-                    "another request of this tenant took too long and its sandbox was stopped",
-                );
-                Err(error(
-                    "COMPILE_TIMEOUT",
-                    format!(
-                        "the source took longer than {} ms to compile",
-                        limit.as_millis()
-                    ),
-                ))
-            }
-        }
-    }
-
-    /// Asks a worker of `tenant` which locks it holds, and to try what they must refuse
-    /// (opening a file or a socket, starting a program): the sandbox's self-check.
-    pub async fn probe_sandbox(
-        &self,
-        tenant: TenantId,
-    ) -> Result<(Layers, Vec<ProbeAttempt>), ExecutionError> {
-        let placement = self
-            .place(tenant)
-            .map_err(|e| error("INTERNAL", e.to_string()))?;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let answer = placement.worker.probe(id)?;
-        match tokio::time::timeout(Duration::from_secs(10), answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(crashed("the sandbox did not answer its probe")),
-            Err(_) => {
-                placement
-                    .worker
-                    .kill("a probe of this tenant's sandbox was not answered");
-                Err(crashed("the sandbox did not answer its probe"))
-            }
-        }
-    }
-
-    /// Starts a worker and asks it which locks it holds and whether the probe was refused:
-    /// run at start-up, so that a server whose workers cannot start says so at once.
-    pub async fn self_check(&self) -> Result<(Layers, Vec<ProbeAttempt>), ExecutionError> {
-        let worker = self.supervisor.start_warm().map_err(|e| {
-            error(
-                "SANDBOX_UNAVAILABLE",
-                format!("cannot start a sandbox worker: {e}"),
-            )
-        })?;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let answer = worker.probe(id)?;
-        match tokio::time::timeout(Duration::from_secs(10), answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) | Err(_) => {
-                worker.kill("it did not answer its start-up check");
-                Err(error(
-                    "SANDBOX_UNAVAILABLE",
-                    "a sandbox worker did not answer its start-up check",
-                ))
-            }
-        }
     }
 
     /// The process id of the worker running execution `id`, for tests that stop it from
