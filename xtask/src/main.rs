@@ -4,6 +4,7 @@ mod bench;
 mod pg;
 mod step;
 mod test;
+mod tidy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +25,10 @@ Usage:
   cargo xtask bench [<name>...] [-- <bench args>...]
       Run the benchmarks (release builds), all of them or only those named.
 
+  cargo xtask tidy
+      Check the architecture rules: `//!` first lines, file sizes, clock reads, a pure
+      domain, the crate graph and the map of docs/ARCHITECTURE.md.
+
   cargo xtask help
       Show this message.
 ";
@@ -33,6 +38,7 @@ Usage:
 enum Command {
     Test(test::TestOptions),
     Bench(bench::BenchOptions),
+    Tidy,
     Help,
 }
 
@@ -43,6 +49,7 @@ fn main() -> ExitCode {
         match command {
             Command::Test(options) => test::run(&root, &options),
             Command::Bench(options) => bench::run(&root, &options),
+            Command::Tidy => tidy::run(&root),
             Command::Help => {
                 print!("{USAGE}");
                 Ok(())
@@ -69,7 +76,7 @@ fn split_passthrough(args: &[String]) -> (&[String], Vec<String>) {
 fn parse(args: &[String]) -> Result<Command> {
     let Some((subcommand, rest)) = args.split_first() else {
         eprint!("{USAGE}");
-        bail!("missing subcommand (expected `test` or `bench`)");
+        bail!("missing subcommand (expected `test`, `bench` or `tidy`)");
     };
     let (flags, passthrough) = split_passthrough(rest);
     match subcommand.as_str() {
@@ -107,10 +114,11 @@ fn parse(args: &[String]) -> Result<Command> {
             }
             Ok(Command::Bench(options))
         }
+        "tidy" => Ok(Command::Tidy),
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => {
             eprint!("{USAGE}");
-            bail!("unknown subcommand `{other}` (expected `test` or `bench`)")
+            bail!("unknown subcommand `{other}` (expected `test`, `bench` or `tidy`)")
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask test`: the full pre-merge check (fmt, clippy, then the workspace tests against PostgreSQL).
+//! `cargo xtask test`: the full pre-merge check (fmt, clippy, tidy, then the workspace tests against PostgreSQL).
 
 use std::path::Path;
 use std::process::Command;
@@ -23,6 +23,7 @@ pub fn run(root: &Path, options: &TestOptions) -> Result<()> {
     let started = Instant::now();
     if options.lint {
         lint(root)?;
+        crate::tidy::run(root)?;
     } else {
         println!("==> skipping cargo fmt and cargo clippy (--no-lint)");
     }

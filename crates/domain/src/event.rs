@@ -56,7 +56,7 @@ impl DomainEvent {
             });
         }
         Ok(Self {
-            event_id: Uuid::now_v7(),
+            event_id: crate::ids::fresh_uuid(),
             tenant_id,
             event_type,
             payload,

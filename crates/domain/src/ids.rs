@@ -78,3 +78,9 @@ typed_id!(
     /// Identifies a dead-lettered job.
     DeadLetterId
 );
+
+/// A fresh, time-ordered id for a record without a typed id of its own (an event). Ids are
+/// the one thing the domain mints itself, here and in the typed ids above.
+pub fn fresh_uuid() -> Uuid {
+    Uuid::now_v7()
+}

@@ -4,7 +4,6 @@ use crate::ids::{TenantId, TokenId, UserId};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,9 +25,9 @@ pub struct TokenSecret(String);
 impl TokenSecret {
     pub const PREFIX: &'static str = "iots_";
 
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
+    /// The secret made of 32 random bytes, which the caller draws (the domain draws no
+    /// randomness itself).
+    pub fn from_random_bytes(bytes: [u8; 32]) -> Self {
         Self(format!("{}{}", Self::PREFIX, URL_SAFE_NO_PAD.encode(bytes)))
     }
 
@@ -64,9 +63,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_random_and_hash_stably() {
-        let a = TokenSecret::generate();
-        let b = TokenSecret::generate();
+    fn secrets_differ_by_their_bytes_and_hash_stably() {
+        let a = TokenSecret::from_random_bytes([7; 32]);
+        let b = TokenSecret::from_random_bytes([8; 32]);
         assert_ne!(a.expose(), b.expose());
         assert!(a.expose().starts_with("iots_"));
         assert_eq!(a.expose().len(), 5 + 43);

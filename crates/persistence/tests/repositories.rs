@@ -363,7 +363,7 @@ async fn tenants_users_and_tokens() {
         );
         assert_eq!(users.get(TenantId::new(), user.id).await.unwrap(), None);
 
-        let secret = TokenSecret::generate();
+        let secret = TokenSecret::from_random_bytes([42; 32]);
         let token = ApiToken {
             id: TokenId::new(),
             tenant_id: a.id,

@@ -1,10 +1,11 @@
 //! Per-minute call budgets per script and SDK module (`http`, `db`, `cache`, `log`, `events`),
 //! shared by every execution of the script in this process. A fixed one-minute window.
 
+use crate::clock::Clock;
 use domain::ScriptId;
 use domain::execution::{LogEntry, LogLevel};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The operator's budgets; `http` comes from each script's `maxApiCallsPerMinute`.
@@ -30,21 +31,27 @@ impl Default for BudgetConfig {
 type Window = (u64, u64);
 
 pub(crate) struct Budgets {
+    clock: Arc<dyn Clock>,
     origin: Instant,
     /// (script, module) → (minute window, calls in it).
     used: Mutex<HashMap<(ScriptId, &'static str), Window>>,
 }
 
 impl Budgets {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
-            origin: Instant::now(),
+            origin: clock.now(),
+            clock,
             used: Mutex::default(),
         }
     }
 
     fn window(&self) -> u64 {
-        self.origin.elapsed().as_secs() / 60
+        self.clock
+            .now()
+            .saturating_duration_since(self.origin)
+            .as_secs()
+            / 60
     }
 
     /// Counts one call; `false` when the script has used its `limit` for this minute.
@@ -133,9 +140,34 @@ impl Budgets {
 mod tests {
     use super::*;
 
+    /// A clock that moves only when told to.
+    struct ManualClock(Mutex<Instant>);
+
+    impl Clock for ManualClock {
+        fn now(&self) -> Instant {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    #[test]
+    fn budgets_start_afresh_each_minute() {
+        let clock = Arc::new(ManualClock(Mutex::new(Instant::now())));
+        let budgets = Budgets::new(clock.clone());
+        let script = ScriptId::new();
+        assert!((0..2).all(|_| budgets.charge(script, "db", 2)));
+        assert!(!budgets.charge(script, "db", 2));
+        *clock.0.lock().unwrap() += std::time::Duration::from_secs(59);
+        assert!(!budgets.charge(script, "db", 2), "still the same minute");
+        *clock.0.lock().unwrap() += std::time::Duration::from_secs(2);
+        assert!(
+            budgets.charge(script, "db", 2),
+            "a new minute, a new budget"
+        );
+    }
+
     #[test]
     fn budgets_cut_in_at_the_limit_per_script_and_module() {
-        let budgets = Budgets::new();
+        let budgets = Budgets::new(Arc::new(crate::clock::SystemClock));
         let (a, b) = (ScriptId::new(), ScriptId::new());
         assert!((0..3).all(|_| budgets.charge(a, "db", 3)));
         assert!(!budgets.charge(a, "db", 3));

@@ -9,7 +9,7 @@ use crate::errors::{SCRIPT_NAME, error, from_engine_error};
 use domain::execution::ExecutionError;
 use domain::script::ScriptType;
 use rquickjs::{Context, Module, Runtime, WriteOptions};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(crate) const MAIN_ALIAS: &str = "__iota_main__";
 pub(crate) const HANDLER_ALIAS: &str = "__iota_handler__";
@@ -62,8 +62,8 @@ fn try_compile(
     name: &str,
     source: &str,
 ) -> Result<Vec<u8>, ExecutionError> {
-    let deadline = Instant::now() + COMPILE_TIME;
-    runtime.set_interrupt_handler(Some(Box::new(move || Instant::now() > deadline)));
+    let deadline = crate::clock::now() + COMPILE_TIME;
+    runtime.set_interrupt_handler(Some(Box::new(move || crate::clock::now() > deadline)));
     context.with(|ctx| {
         let module =
             Module::declare(ctx.clone(), name, source).map_err(|e| from_engine_error(&ctx, e))?;

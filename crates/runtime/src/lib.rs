@@ -7,6 +7,7 @@
 //! know storage or services.
 
 mod budget;
+mod clock;
 mod compile;
 mod config;
 mod engine;
@@ -22,6 +23,7 @@ mod supervisor;
 mod worker;
 
 pub use budget::BudgetConfig;
+pub use clock::{Clock, SystemClock};
 pub use compile::{Compiled, compile};
 pub use config::{EngineConfig, SandboxConfig, WorkerMode};
 pub use engine::{Engine, EngineError};

@@ -154,7 +154,9 @@ impl AccountService {
             .find_by_email(&parsed)
             .await?
             .ok_or_else(|| AccountError::UnknownUser(parsed.as_str().to_owned()))?;
-        let secret = TokenSecret::generate();
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        let secret = TokenSecret::from_random_bytes(bytes);
         let token = ApiToken {
             id: TokenId::new(),
             tenant_id: user.tenant_id,

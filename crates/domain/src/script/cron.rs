@@ -118,7 +118,9 @@ impl CronSchedule {
             timezone,
             schedules,
         };
-        if parsed.next_after(Utc::now()).is_none() {
+        // Whether an expression ever fires does not depend on when it is asked: five fields
+        // repeat within the Gregorian calendar's 400-year cycle, so a fixed origin will do.
+        if parsed.next_after(DateTime::<Utc>::UNIX_EPOCH).is_none() {
             return Err(CronError::NeverFires);
         }
         Ok(parsed)

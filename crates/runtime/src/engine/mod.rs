@@ -5,6 +5,7 @@ mod checks;
 mod guards;
 
 use crate::budget::Budgets;
+use crate::clock::{Clock, SystemClock};
 use crate::compile::{Compiled, handler_name};
 use crate::config::EngineConfig;
 use crate::host::{CallScope, HostPort};
@@ -75,7 +76,7 @@ fn ended_now(outcome: Outcome, started_at: chrono::DateTime<Utc>) -> Report {
         logs: Vec::new(),
         memory_bytes: 0,
         started_at,
-        finished_at: Utc::now(),
+        finished_at: crate::clock::utc(),
     }
 }
 
@@ -86,6 +87,16 @@ impl Engine {
         host: Arc<dyn HostPort>,
         handle: tokio::runtime::Handle,
     ) -> Self {
+        Self::with_clock(config, host, handle, Arc::new(SystemClock))
+    }
+
+    /// [`Engine::new`] with the clock its per-minute budgets follow.
+    pub fn with_clock(
+        config: EngineConfig,
+        host: Arc<dyn HostPort>,
+        handle: tokio::runtime::Handle,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let cache = Cache::builder()
             .weigher(|_: &(ScriptId, i32), compiled: &Arc<Compiled>| {
                 u32::try_from(compiled.size()).unwrap_or(u32::MAX)
@@ -95,7 +106,7 @@ impl Engine {
         let relay = Relay {
             host: host.clone(),
             handle: handle.clone(),
-            budgets: Arc::new(Budgets::new()),
+            budgets: Arc::new(Budgets::new(clock)),
             budget_config: config.budgets.clone(),
             layers_logged: AtomicBool::new(false),
         };
@@ -160,9 +171,9 @@ impl Engine {
         let permit = self
             .limiter
             .acquire(job.tenant_id, job.script_id, max_per_script)?;
-        let started_at = Utc::now();
+        let started_at = crate::clock::utc();
         let time_limit = Duration::from_millis(job.limits.max_execution_time_ms);
-        let deadline = Instant::now() + time_limit;
+        let deadline = crate::clock::now() + time_limit;
         let mut placement = self
             .place(job.tenant_id)
             .map_err(|e| EngineError::Sandbox(e.to_string()))?;
@@ -260,7 +271,7 @@ impl Engine {
                 },
                 () = &mut watchdog => break !cancelled.0.load(Ordering::Acquire),
                 () = cancelled.1.notified() => {
-                    let sooner = (Instant::now() + grace).min(deadline + grace);
+                    let sooner = (crate::clock::now() + grace).min(deadline + grace);
                     watchdog.as_mut().reset(sooner.into());
                 }
             }

@@ -12,7 +12,6 @@ use crate::errors::{error, from_engine_error, from_thrown};
 use crate::job::Report;
 use crate::modules::{self, coded_error};
 use crate::protocol::{RunOrder, WorkerSettings};
-use chrono::Utc;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use domain::execution::{ExecutionError, Outcome};
 use rquickjs::promise::PromiseState;
@@ -20,7 +19,6 @@ use rquickjs::{Context, Ctx, Function, Module, Persistent, Promise, Runtime, Val
 use sandbox::{new_context, new_runtime};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// The function the script exports as its entry point, by the rules of SPEC §5.
 fn entry_point<'js>(
@@ -85,7 +83,7 @@ pub(crate) fn run(
     inbox: Receiver<Completion>,
     link: Arc<dyn HostLink>,
 ) -> Report {
-    let started_at = Utc::now();
+    let started_at = crate::clock::utc();
     let (outcome, logs, memory_bytes) =
         match new_runtime(order.memory_bytes, settings.max_stack_bytes).and_then(|runtime| {
             new_context(&runtime, settings.allow_eval).map(|context| (runtime, context))
@@ -130,7 +128,7 @@ pub(crate) fn run(
         logs,
         memory_bytes,
         started_at,
-        finished_at: Utc::now(),
+        finished_at: crate::clock::utc(),
     }
 }
 
@@ -241,7 +239,7 @@ fn drive(
         let wake_at = shared
             .next_due()
             .map_or(control.deadline, |due| due.min(control.deadline));
-        match inbox.recv_timeout(wake_at.saturating_duration_since(Instant::now())) {
+        match inbox.recv_timeout(wake_at.saturating_duration_since(crate::clock::now())) {
             Ok(Completion::Host {
                 id,
                 result: host_result,

@@ -6,7 +6,6 @@ use crate::errors::{error, from_engine_error};
 use crate::host::HostError;
 use crate::modules::{coded_error, timers::MAX_TIMERS};
 use crate::protocol::WorkerSettings;
-use chrono::Utc;
 use crossbeam_channel::Sender;
 use domain::execution::{ExecutionError, LogEntry, LogLevel, Outcome};
 use rquickjs::{Ctx, Function, Persistent, Promise, Value};
@@ -62,7 +61,7 @@ impl Control {
     pub(super) fn should_stop(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
             || self.faulted.load(Ordering::Acquire)
-            || Instant::now() >= self.deadline
+            || crate::clock::now() >= self.deadline
     }
 
     /// Why the execution must stop now, if it must.
@@ -76,7 +75,7 @@ impl Control {
                 fault.unwrap_or_else(|| error("INTERNAL", "stopped")),
             ));
         }
-        if Instant::now() >= self.deadline {
+        if crate::clock::now() >= self.deadline {
             return Some(Outcome::TimedOut(timeout_error(time_limit_ms)));
         }
         None
@@ -187,7 +186,7 @@ impl Shared {
             level,
             message,
             metadata,
-            ts: Utc::now(),
+            ts: crate::clock::utc(),
         });
     }
 
@@ -212,7 +211,7 @@ impl Shared {
         self.timers.borrow_mut().insert(id, timer);
         self.due
             .borrow_mut()
-            .insert((Instant::now() + period, id), ());
+            .insert((crate::clock::now() + period, id), ());
         Some(id)
     }
 
@@ -252,7 +251,7 @@ impl Shared {
 
     /// Runs the first timer that is due, if any; returns whether one ran.
     pub(super) fn run_due_timer(&self, ctx: &Ctx<'_>) -> Result<bool, ExecutionError> {
-        let now = Instant::now();
+        let now = crate::clock::now();
         loop {
             let Some(((at, id), ())) = self.due.borrow_mut().pop_first() else {
                 return Ok(false);

@@ -110,7 +110,7 @@ impl WorkerHandle {
             active: AtomicUsize::new(0),
             served: AtomicU64::new(0),
             retiring: AtomicBool::new(false),
-            idle_since: Mutex::new(Instant::now()),
+            idle_since: Mutex::new(crate::clock::now()),
         });
         let reader = worker.clone();
         std::thread::Builder::new()

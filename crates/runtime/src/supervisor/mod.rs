@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often the janitor looks at the pool.
 const JANITOR_PERIOD: Duration = Duration::from_millis(500);
@@ -137,7 +137,7 @@ impl Supervisor {
             worker.retiring.store(true, Ordering::Release);
         }
         if left == 0 {
-            *worker.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+            *worker.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = crate::clock::now();
             if worker.retiring.load(Ordering::Acquire) {
                 worker.close();
             }
@@ -221,7 +221,8 @@ impl Supervisor {
                     let idle = worker.active.load(Ordering::Acquire) == 0;
                     let since = *worker.idle_since.lock().unwrap_or_else(|p| p.into_inner());
                     let worn = worker.retiring.load(Ordering::Acquire);
-                    if idle && (worn || since.elapsed() >= self.config.idle_timeout) {
+                    let idle_for = crate::clock::now().saturating_duration_since(since);
+                    if idle && (worn || idle_for >= self.config.idle_timeout) {
                         retire.push(worker.clone());
                         return false;
                     }

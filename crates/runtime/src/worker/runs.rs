@@ -7,12 +7,11 @@ use crate::compile::{Compiled, compile_for};
 use crate::errors::error;
 use crate::isolate::{self, Completion, Control, HostLink};
 use crate::protocol::{EntryFlags, FromWorker, RunOrder, RunReport, WorkerSettings};
-use chrono::Utc;
 use crossbeam_channel::{Receiver, Sender};
 use domain::execution::{ExecutionError, Outcome};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What the reading thread needs to reach a running execution.
 struct Running {
@@ -58,7 +57,7 @@ pub(super) struct Prepared {
 /// Registers `order`, starting its clock now.
 pub(super) fn prepare(runs: &Runs, order: RunOrder, blob: Vec<u8>) -> Prepared {
     let (wake, inbox) = crossbeam_channel::unbounded::<Completion>();
-    let deadline = Instant::now() + Duration::from_millis(order.time_limit_ms);
+    let deadline = crate::clock::now() + Duration::from_millis(order.time_limit_ms);
     let control = Arc::new(Control::new(deadline, wake.clone()));
     runs.lock().insert(
         order.run,
@@ -76,7 +75,7 @@ pub(super) fn prepare(runs: &Runs, order: RunOrder, blob: Vec<u8>) -> Prepared {
 }
 
 fn failed_report(failure: ExecutionError) -> RunReport {
-    let now = Utc::now();
+    let now = crate::clock::utc();
     RunReport {
         outcome: Outcome::Failed(failure).into(),
         logs: Vec::new(),

@@ -11,6 +11,7 @@ use super::{
     CacheError, CacheLimits, CacheScope, CacheStore, PURGE_BATCH, PURGE_BATCH_OVER_QUOTA,
     check_key, check_ttl, check_value, entry_size, full_key, parse_integer,
 };
+use crate::clock::{Clock, SystemClock};
 use domain::TenantId;
 use moka::{Expiry, notification::RemovalCause, sync::Cache};
 use std::collections::{BTreeSet, HashMap};
@@ -104,6 +105,7 @@ impl ExpiryIndex {
 
 /// The in-process cache: right for one node; several nodes need [`super::RedisCache`].
 pub struct MemoryCache {
+    clock: Arc<dyn Clock>,
     entries: Cache<String, Arc<Entry>>,
     tenants: Mutex<HashMap<TenantId, Arc<TenantState>>>,
     limits: CacheLimits,
@@ -135,11 +137,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl MemoryCache {
     pub fn new(limits: CacheLimits) -> Self {
+        Self::with_clock(limits, Arc::new(SystemClock))
+    }
+
+    /// A cache whose expiries follow `clock`.
+    pub fn with_clock(limits: CacheLimits, clock: Arc<dyn Clock>) -> Self {
         let entries = Cache::builder()
             .expire_after(EntryExpiry)
             .eviction_listener(release)
             .build();
         Self {
+            clock,
             entries,
             tenants: Mutex::new(HashMap::new()),
             limits,
@@ -240,7 +248,7 @@ impl MemoryCache {
         let size = entry_size(key, value);
         let tenant = self.tenant(scope.tenant_id);
         let mut expiring = lock(&tenant.expiring);
-        let now = Instant::now();
+        let now = self.clock.instant();
         let expires_at = match ttl {
             Some(ttl) => Some(
                 now.checked_add(ttl)
@@ -268,7 +276,7 @@ impl MemoryCache {
         let full = full_key(scope, key);
         let tenant = self.tenant(scope.tenant_id);
         let mut expiring = lock(&tenant.expiring);
-        let now = Instant::now();
+        let now = self.clock.instant();
         let existed = self.begin(&mut expiring, &full, now).is_some();
         expiring.set(&full, None);
         self.entries.invalidate(&full);
@@ -280,7 +288,7 @@ impl MemoryCache {
         let full = full_key(scope, key);
         let tenant = self.tenant(scope.tenant_id);
         let mut expiring = lock(&tenant.expiring);
-        let now = Instant::now();
+        let now = self.clock.instant();
         let current = self.begin(&mut expiring, &full, now);
         let base = match &current {
             Some(entry) => parse_integer(&entry.value).ok_or_else(CacheError::not_a_number)?,
@@ -310,7 +318,7 @@ impl MemoryCache {
         let full = full_key(scope, key);
         let tenant = self.tenant(scope.tenant_id);
         let mut expiring = lock(&tenant.expiring);
-        let now = Instant::now();
+        let now = self.clock.instant();
         let Some(current) = self.begin(&mut expiring, &full, now) else {
             return Ok(false);
         };
@@ -340,7 +348,7 @@ impl MemoryCache {
 impl CacheStore for MemoryCache {
     async fn get(&self, scope: CacheScope, key: &str) -> Result<Option<String>, CacheError> {
         check_key(key, &self.limits)?;
-        let entry = self.live(&full_key(scope, key), Instant::now());
+        let entry = self.live(&full_key(scope, key), self.clock.instant());
         Ok(entry.map(|entry| entry.value.to_string()))
     }
 
@@ -360,7 +368,9 @@ impl CacheStore for MemoryCache {
 
     async fn exists(&self, scope: CacheScope, key: &str) -> Result<bool, CacheError> {
         check_key(key, &self.limits)?;
-        Ok(self.live(&full_key(scope, key), Instant::now()).is_some())
+        Ok(self
+            .live(&full_key(scope, key), self.clock.instant())
+            .is_some())
     }
 
     async fn increment(&self, scope: CacheScope, key: &str, delta: i64) -> Result<i64, CacheError> {

@@ -403,3 +403,44 @@ async fn quota_is_per_tenant_and_freed_by_delete_overwrite_and_expiry() {
     })
     .await;
 }
+
+/// A clock that moves only when told to.
+struct ManualClock(std::sync::Mutex<Instant>);
+
+impl crate::clock::Clock for ManualClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::<chrono::Utc>::UNIX_EPOCH
+    }
+
+    fn instant(&self) -> Instant {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn memory_ttls_follow_the_injected_clock() {
+    let clock = Arc::new(ManualClock(std::sync::Mutex::new(Instant::now())));
+    let store = MemoryCache::with_clock(limits(), clock.clone());
+    let sc = scope(TenantId::new());
+    let advance = |by: Duration| *clock.0.lock().unwrap() += by;
+    let (second, minute) = (Duration::from_secs(1), Duration::from_secs(60));
+    for key in ["short", "extended", "counter"] {
+        store.set(sc, key, "1", Some(second)).await.unwrap();
+    }
+    store.set(sc, "forever", "1", None).await.unwrap();
+    assert!(store.expire(sc, "extended", minute).await.unwrap());
+    assert_eq!(store.increment(sc, "counter", 1).await.unwrap(), 2);
+    advance(Duration::from_millis(999));
+    assert!(store.exists(sc, "short").await.unwrap(), "not yet");
+    advance(Duration::from_millis(2));
+    assert_eq!(store.get(sc, "short").await.unwrap(), None);
+    assert!(
+        !store.exists(sc, "counter").await.unwrap(),
+        "increment kept the TTL"
+    );
+    assert!(store.exists(sc, "extended").await.unwrap(), "extended");
+    assert!(store.exists(sc, "forever").await.unwrap(), "no TTL");
+    advance(minute);
+    assert!(!store.exists(sc, "extended").await.unwrap());
+    assert!(store.exists(sc, "forever").await.unwrap());
+}
