@@ -28,6 +28,11 @@ impl ValidationErrors {
             .or_insert_with(|| message.to_string());
     }
 
+    /// Records a problem that is the root cause of whatever was recorded for `field` before.
+    pub fn replace(&mut self, field: impl Into<String>, message: impl fmt::Display) {
+        self.fields.insert(field.into(), message.to_string());
+    }
+
     /// Parses with `parse`, recording its error under `field`; returns the value if it parsed.
     pub fn check<T, E: fmt::Display>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
         match parsed {

@@ -81,21 +81,29 @@ impl ExecutionService {
         tenant: domain::TenantId,
         spec: &ScriptSpec,
     ) -> Result<(), ValidationErrors> {
-        let source = spec.source.as_str();
-        match self.engine.check(tenant, source, spec.script_type()).await {
-            Ok(()) => Ok(()),
-            Err(error) => {
+        self.check_text(tenant, spec.source.as_str(), spec.script_type())
+            .await
+            .map_err(|message| ValidationErrors::single("source", message))
+    }
+
+    /// Compiles a source text; the error's message with its line and column.
+    pub async fn check_text(
+        &self,
+        tenant: domain::TenantId,
+        source: &str,
+        script_type: domain::script::ScriptType,
+    ) -> Result<(), String> {
+        self.engine
+            .check(tenant, source, script_type)
+            .await
+            .map_err(|error| {
                 let at = match (error.line, error.column) {
                     (Some(line), Some(column)) => format!(" (line {line}, column {column})"),
                     (Some(line), None) => format!(" (line {line})"),
                     _ => String::new(),
                 };
-                Err(ValidationErrors::single(
-                    "source",
-                    format!("{}{at}", error.message),
-                ))
-            }
-        }
+                format!("{}{at}", error.message)
+            })
     }
 
     /// Marks what a previous process left unfinished as failed; run once at start-up.

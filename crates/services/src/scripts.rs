@@ -13,7 +13,8 @@ use domain::execution::{
 use domain::paging::{Page, PageRequest, ScriptFilter};
 use domain::repository::{RepoError, ScriptRepository};
 use domain::script::{
-    Script, ScriptInput, ScriptRules, ScriptSpec, ScriptType, ScriptVersion, change_summary,
+    Script, ScriptInput, ScriptRules, ScriptSpec, ScriptType, ScriptVersion, Source,
+    change_summary, find_entry_point,
 };
 use domain::{Actor, Permission, ScriptId, ValidationErrors};
 use serde::Serialize;
@@ -201,10 +202,39 @@ impl ScriptService {
         }
     }
 
+    /// Parses a script's input. When the source's only fault is a missing entry point, a syntax
+    /// error in it is the author's real problem, so it is reported instead.
+    async fn parse_input(
+        &self,
+        actor: &Actor,
+        input: &ScriptInput,
+    ) -> Result<ScriptSpec, ValidationErrors> {
+        let mut errors = match self.rules.parse(input) {
+            Ok(spec) => return Ok(spec),
+            Err(errors) => errors,
+        };
+        let script_type = input
+            .script_type
+            .trim()
+            .parse()
+            .unwrap_or(ScriptType::OneOff);
+        let only_the_entry = find_entry_point(&input.source, script_type).is_err()
+            && Source::parse(&input.source, self.rules.max_source_bytes).is_ok();
+        if only_the_entry
+            && let Err(syntax) = self
+                .executions
+                .check_text(actor.tenant_id, &input.source, script_type)
+                .await
+        {
+            errors.replace("source", syntax);
+        }
+        Err(errors)
+    }
+
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id))]
     pub async fn create(&self, actor: &Actor, input: &ScriptInput) -> Result<Script, ScriptError> {
         actor.require(Permission::ScriptsCreate)?;
-        let spec = self.rules.parse(input)?;
+        let spec = self.parse_input(actor, input).await?;
         self.executions.check_source(actor.tenant_id, &spec).await?;
         Self::check_endpoint_permission(actor, &[&spec])?;
         let script = Script::create(actor.tenant_id, spec, actor.user_id, self.clock.now());
@@ -254,7 +284,7 @@ impl ScriptService {
         command: &UpdateScript,
     ) -> Result<Script, ScriptError> {
         actor.require(Permission::ScriptsUpdate)?;
-        let parsed = self.rules.parse(&command.input);
+        let parsed = self.parse_input(actor, &command.input).await;
         let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
         if command
             .change_summary

@@ -254,6 +254,28 @@ async fn bad_input_and_conflicts_write_nothing() {
             }
             other => panic!("expected invalid input, got {other:?}"),
         }
+        // A syntax error is the real fault of a source that also lacks an entry point.
+        let mut broken = oneoff("Broken");
+        broken.source = "function helper( { return 1 }\n".into();
+        match service.create(&admin, &broken).await {
+            Err(ScriptError::Invalid(errors)) => {
+                let message = errors.get("source").unwrap_or_default();
+                assert!(message.contains("line 1"), "{message}");
+                assert!(!message.contains("entry point"), "{message}");
+            }
+            other => panic!("expected invalid input, got {other:?}"),
+        }
+        let mut no_entry = oneoff("No entry");
+        no_entry.source = "function helper() { return 1 }\n".into();
+        match service.create(&admin, &no_entry).await {
+            Err(ScriptError::Invalid(errors)) => {
+                assert!(
+                    errors.get("source").unwrap_or_default().contains("main"),
+                    "{errors}"
+                );
+            }
+            other => panic!("expected invalid input, got {other:?}"),
+        }
         assert!(matches!(
             service.create(&admin, &oneoff("Orders")).await,
             Err(ScriptError::Conflict(_))
