@@ -128,9 +128,11 @@ impl HttpGateway {
         })
     }
 
-    fn refuse(&self, url: &Url, why: &str) -> HostError {
+    /// Counts and logs a refused request; the log names the registry entries that refused its
+    /// addresses, the script's error does not (it would tell the script what a name resolves to).
+    fn refuse(&self, url: &Url, why: &str, entries: &[String]) -> HostError {
         self.blocked.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(url = %url, why, "sdk.http request blocked");
+        tracing::warn!(url = %url, why, entries = ?entries, "sdk.http request blocked");
         failure(
             "SSRF_BLOCKED",
             format!(
@@ -164,18 +166,21 @@ impl HttpGateway {
                 found.map(|socket| socket.ip()).collect()
             }
         };
-        let allowed: Vec<SocketAddr> = candidates
-            .iter()
-            .filter(|ip| by_name || policy.allows_ip(**ip))
-            .map(|ip| SocketAddr::new(*ip, port))
-            .collect();
+        let mut allowed = Vec::with_capacity(candidates.len());
+        let mut refused = Vec::new();
+        for ip in candidates {
+            match policy.refusal(ip).filter(|_| !by_name) {
+                None => allowed.push(SocketAddr::new(ip, port)),
+                Some(entry) => refused.push(format!("{ip}: {entry}")),
+            }
+        }
         if allowed.is_empty() {
-            let why = if candidates.is_empty() {
+            let why = if refused.is_empty() {
                 "it has no address"
             } else {
-                "it is (or resolves to) a private or reserved address"
+                "it is (or resolves to) an address that is not globally reachable"
             };
-            return Err(self.refuse(url, why));
+            return Err(self.refuse(url, why, &refused));
         }
         Ok(allowed)
     }
@@ -243,7 +248,7 @@ impl HttpGateway {
                     failure("HTTP_ERROR", "the redirect location is not a valid URL")
                 })?;
                 if !matches!(url.scheme(), "http" | "https") {
-                    return Err(self.refuse(&url, "a redirect left http(s)"));
+                    return Err(self.refuse(&url, "a redirect left http(s)", &[]));
                 }
                 if status == reqwest::StatusCode::SEE_OTHER
                     || (method == reqwest::Method::POST && status.as_u16() < 303)

@@ -6,6 +6,7 @@ pub mod db;
 pub mod events;
 pub mod host;
 pub mod http;
+pub mod http_addresses;
 pub mod http_policy;
 pub mod http_request;
 pub mod registry;
