@@ -185,3 +185,64 @@ async fn oversized_requests_are_refused_before_anything_is_sent() {
         .unwrap();
     assert_eq!(echoed["body"], "POST /echo HTTP/1.1 [1,2]");
 }
+
+#[tokio::test]
+async fn connection_level_headers_are_refused_before_anything_is_resolved() {
+    // Regression: a script-set `Host` reached the server as given.
+    let allowed = serve().await;
+    let forbidden = serve().await.port;
+    let gateway = gateway(&[allowed.port]);
+    let names = [
+        "Host",
+        "host",
+        "HOST",
+        "Connection",
+        "Transfer-Encoding",
+        "content-length",
+        "Upgrade",
+        "TE",
+        "Trailer",
+        "Keep-Alive",
+        "Proxy-Authorization",
+        "proxy-connection",
+        "Proxy-Anything",
+    ];
+    for name in names {
+        for target in [
+            allowed.url("/echo"),
+            format!("http://127.0.0.1:{forbidden}/echo"),
+        ] {
+            let args = json!(["POST", target, "body", {"headers": {name: "evil.example"}}]);
+            let error = gateway.request(&args, later()).await.unwrap_err();
+            assert_eq!(
+                error.code, "FORBIDDEN_HEADER",
+                "{name} to {target}: {error}"
+            );
+        }
+    }
+    let bad_names = ["bad name", "x-a\r\nhost", ":authority", ""];
+    for name in bad_names {
+        let args = json!(["GET", allowed.url("/echo"), null, {"headers": {name: "v"}}]);
+        let error = gateway.request(&args, later()).await.unwrap_err();
+        assert_eq!(error.code, "INVALID_REQUEST", "{name:?}: {error}");
+    }
+    let args = json!(["GET", allowed.url("/echo"), null, {"headers": {"x-a": "v\r\nhost: evil"}}]);
+    let error = gateway.request(&args, later()).await.unwrap_err();
+    assert_eq!(error.code, "INVALID_REQUEST", "{error}");
+    assert!(allowed.seen().is_empty(), "nothing was sent");
+    assert_eq!(
+        gateway.blocked_count(),
+        0,
+        "nothing reached the address check"
+    );
+    // Ordinary headers still go out as given.
+    let args = json!(["GET", allowed.url("/record"), null, {"headers": {"X-Trace": "1", "Accept": "text/plain"}}]);
+    gateway.request(&args, later()).await.unwrap();
+    let seen = allowed.seen();
+    assert_eq!(seen[0].header("x-trace"), Some("1"));
+    assert_eq!(seen[0].header("accept"), Some("text/plain"));
+    assert_eq!(
+        seen[0].header("host"),
+        Some(format!("127.0.0.1:{}", allowed.port).as_str())
+    );
+}

@@ -48,7 +48,7 @@ struct Request {
     method: reqwest::Method,
     url: Url,
     body: Body,
-    headers: Vec<(String, String)>,
+    headers: reqwest::header::HeaderMap,
     timeout: Duration,
 }
 
@@ -209,17 +209,14 @@ impl HttpGateway {
             let client = builder
                 .build()
                 .map_err(|e| failure("HTTP_ERROR", format!("cannot prepare the request: {e}")))?;
-            let mut request = client.request(method.clone(), url.clone());
-            for (name, value) in &headers {
-                request = request.header(name, value);
-            }
+            let mut request = client
+                .request(method.clone(), url.clone())
+                .headers(headers.clone());
             request = match &body {
                 Body::Empty => request,
                 Body::Text(text) => request.body(text.clone()),
                 Body::Json(bytes) => {
-                    let typed = headers
-                        .iter()
-                        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+                    let typed = headers.contains_key(reqwest::header::CONTENT_TYPE);
                     let request = if typed {
                         request
                     } else {
