@@ -1,8 +1,10 @@
 //! `sdk.http`: requests from scripts to the outside, checked hop by hop against the address
 //! policy. Each hop resolves its host once, drops forbidden addresses, and connects only to
-//! the addresses it checked (the client is pinned to them, so nothing resolves the name again).
+//! the addresses it checked (the client is pinned to them, so nothing resolves the name again);
+//! a redirect changes the request as `http_redirect` says.
 
 use super::http_policy::AddressPolicy;
+use super::http_redirect::{self, Hop};
 use super::http_request::{Body, RequestLimits};
 use runtime::HostError;
 use serde_json::{Map, Value};
@@ -45,10 +47,7 @@ fn failure(code: &str, message: impl Into<String>) -> HostError {
 
 /// What a script asked for: `request(method, url, body, options)`.
 struct Request {
-    method: reqwest::Method,
-    url: Url,
-    body: Body,
-    headers: reqwest::header::HeaderMap,
+    first: Hop,
     timeout: Duration,
 }
 
@@ -120,10 +119,12 @@ impl HttpGateway {
             ));
         }
         Ok(Request {
-            method,
-            url,
-            body,
-            headers,
+            first: Hop {
+                method,
+                url,
+                body,
+                headers,
+            },
             timeout: wanted.min(left),
         })
     }
@@ -185,82 +186,79 @@ impl HttpGateway {
         Ok(allowed)
     }
 
-    /// Runs a script's request and returns `{status, headers, body}`.
+    /// Runs a script's request and returns `{status, headers, body}`, following redirects
+    /// hop by hop (see `http_redirect`).
     pub async fn request(&self, args: &Value, deadline: Instant) -> Result<Value, HostError> {
         let Request {
-            mut method,
-            mut url,
-            mut body,
-            headers,
+            first: mut hop,
             timeout,
         } = self.parse(args, deadline)?;
         let started = Instant::now();
         for _ in 0..=self.settings.max_redirects {
             let left = timeout.saturating_sub(started.elapsed());
-            let port = url.port_or_known_default().unwrap_or(80);
-            let addresses = self.addresses(&url, port, left).await?;
-            let mut builder = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .timeout(left);
-            if let Some(Host::Domain(name)) = url.host() {
-                builder = builder.resolve_to_addrs(name, &addresses);
-            }
-            let client = builder
-                .build()
-                .map_err(|e| failure("HTTP_ERROR", format!("cannot prepare the request: {e}")))?;
-            let mut request = client
-                .request(method.clone(), url.clone())
-                .headers(headers.clone());
-            request = match &body {
-                Body::Empty => request,
-                Body::Text(text) => request.body(text.clone()),
-                Body::Json(bytes) => {
-                    let typed = headers.contains_key(reqwest::header::CONTENT_TYPE);
-                    let request = if typed {
-                        request
-                    } else {
-                        request.header(reqwest::header::CONTENT_TYPE, "application/json")
-                    };
-                    request.body(bytes.clone())
-                }
-            };
-            let response = request.send().await.map_err(|e| {
-                if e.is_timeout() {
-                    failure("TIMEOUT", format!("the request to {url} timed out"))
-                } else {
-                    failure(
-                        "HTTP_ERROR",
-                        format!("the request to {url} failed: {}", e.without_url()),
-                    )
-                }
-            })?;
+            let response = self.send(&hop, left).await?;
             let status = response.status();
             let location = response
                 .headers()
                 .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok());
-            if let Some(location) = location.filter(|_| status.is_redirection()) {
-                url = url.join(location).map_err(|_| {
-                    failure("HTTP_ERROR", "the redirect location is not a valid URL")
-                })?;
-                if !matches!(url.scheme(), "http" | "https") {
-                    return Err(self.refuse(&url, "a redirect left http(s)", &[]));
-                }
-                if status == reqwest::StatusCode::SEE_OTHER
-                    || (method == reqwest::Method::POST && status.as_u16() < 303)
-                {
-                    method = reqwest::Method::GET;
-                    body = Body::Empty;
-                }
-                continue;
+                .and_then(|l| l.to_str().ok())
+                .filter(|_| http_redirect::is_followed(status));
+            let Some(location) = location else {
+                return self.read(response).await;
+            };
+            let next = hop
+                .url
+                .join(location)
+                .map_err(|_| failure("HTTP_ERROR", "the redirect location is not a valid URL"))?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(self.refuse(&next, "a redirect left http(s)", &[]));
             }
-            return self.read(response).await;
+            hop.redirect(status, next);
         }
         Err(failure(
             "HTTP_ERROR",
             format!("more than {} redirects", self.settings.max_redirects),
         ))
+    }
+
+    /// Sends one hop to the addresses its host was checked for.
+    async fn send(&self, hop: &Hop, left: Duration) -> Result<reqwest::Response, HostError> {
+        let url = &hop.url;
+        let port = url.port_or_known_default().unwrap_or(80);
+        let addresses = self.addresses(url, port, left).await?;
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(left);
+        if let Some(Host::Domain(name)) = url.host() {
+            builder = builder.resolve_to_addrs(name, &addresses);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| failure("HTTP_ERROR", format!("cannot prepare the request: {e}")))?;
+        let request = client
+            .request(hop.method.clone(), url.clone())
+            .headers(hop.headers.clone());
+        let request = match &hop.body {
+            Body::Empty => request,
+            Body::Text(text) => request.body(text.clone()),
+            Body::Json(bytes) if hop.headers.contains_key(reqwest::header::CONTENT_TYPE) => {
+                request.body(bytes.clone())
+            }
+            Body::Json(bytes) => request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+        };
+        request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                failure("TIMEOUT", format!("the request to {url} timed out"))
+            } else {
+                failure(
+                    "HTTP_ERROR",
+                    format!("the request to {url} failed: {}", e.without_url()),
+                )
+            }
+        })
     }
 
     async fn read(&self, mut response: reqwest::Response) -> Result<Value, HostError> {

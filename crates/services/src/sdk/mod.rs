@@ -8,6 +8,7 @@ pub mod host;
 pub mod http;
 pub mod http_addresses;
 pub mod http_policy;
+mod http_redirect;
 pub mod http_request;
 pub mod registry;
 pub mod script_cache;
