@@ -3,99 +3,12 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use serde_json::{Value, json};
-use services::sdk::http::{HttpGateway, HttpSettings};
-use services::sdk::http_policy::{AddressPolicy, AllowRule};
+use services::sdk::http::HttpGateway;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-/// A small HTTP server: `/json`, `/echo` (the request body back), `/big`, `/slow`,
-/// `/redirect?to=URL`. Returns its port.
-async fn serve() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buffer = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    let n = socket.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buffer.extend_from_slice(&chunk[..n]);
-                    if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break at + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().unwrap_or(0))
-                    })
-                    .unwrap_or(0);
-                while buffer.len() < head_end + length {
-                    let n = socket.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buffer.extend_from_slice(&chunk[..n]);
-                }
-                let body = String::from_utf8_lossy(&buffer[head_end..]).to_string();
-                let target = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let (status, headers, reply) = if target.starts_with("/json") {
-                    (
-                        "200 OK",
-                        "content-type: application/json\r\nx-test: yes\r\n".to_owned(),
-                        json!({"ok": true, "target": target}).to_string(),
-                    )
-                } else if target.starts_with("/echo") {
-                    (
-                        "200 OK",
-                        "content-type: text/plain\r\n".to_owned(),
-                        format!("{} {body}", head.lines().next().unwrap_or("")),
-                    )
-                } else if target.starts_with("/big") {
-                    ("200 OK", String::new(), "x".repeat(64 * 1024))
-                } else if target.starts_with("/slow") {
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                    ("200 OK", String::new(), String::new())
-                } else if let Some(to) = target.strip_prefix("/redirect?to=") {
-                    ("302 Found", format!("location: {to}\r\n"), String::new())
-                } else {
-                    ("404 Not Found", String::new(), String::new())
-                };
-                let response = format!(
-                    "HTTP/1.1 {status}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{reply}",
-                    reply.len()
-                );
-                let _ = socket.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    port
-}
-
-fn gateway(allowed_port: u16) -> HttpGateway {
-    let rules = vec![AllowRule::HostPort("127.0.0.1".into(), allowed_port)];
-    HttpGateway::new(HttpSettings {
-        policy: AddressPolicy::new(rules),
-        max_response_bytes: 16 * 1024,
-        ..HttpSettings::default()
-    })
-}
-
-fn later() -> Instant {
-    Instant::now() + Duration::from_secs(30)
-}
+use support::{gateway, later, serve};
 
 async fn get(gateway: &HttpGateway, url: &str) -> Result<Value, runtime::HostError> {
     gateway
@@ -105,8 +18,8 @@ async fn get(gateway: &HttpGateway, url: &str) -> Result<Value, runtime::HostErr
 
 #[tokio::test]
 async fn allowed_targets_answer_with_status_headers_and_parsed_json() {
-    let allowed = serve().await;
-    let gateway = gateway(allowed);
+    let allowed = serve().await.port;
+    let gateway = gateway(&[allowed]);
     let response = gateway
         .request(&json!(["GET", format!("http://127.0.0.1:{allowed}/json"), null, {"query": {"q": "a b", "n": 2}}]), later())
         .await
@@ -139,9 +52,9 @@ async fn allowed_targets_answer_with_status_headers_and_parsed_json() {
 
 #[tokio::test]
 async fn every_forbidden_address_form_is_refused() {
-    let allowed = serve().await;
-    let forbidden = serve().await;
-    let gateway = gateway(allowed);
+    let allowed = serve().await.port;
+    let forbidden = serve().await.port;
+    let gateway = gateway(&[allowed]);
     let targets = [
         format!("http://127.0.0.1:{forbidden}/json"),
         format!("http://2130706433:{forbidden}/json"),
@@ -164,6 +77,14 @@ async fn every_forbidden_address_form_is_refused() {
         "http://224.0.0.1/".to_owned(),
         "http://[ff02::1]/".to_owned(),
         "http://[::]/".to_owned(),
+        // Regression: embedded and tunnelled forms that used to get through.
+        format!("http://[::ffff:0:127.0.0.1]:{forbidden}/json"),
+        format!("http://[64:ff9b:1::7f00:1]:{forbidden}/json"),
+        format!("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:{forbidden}/json"),
+        "http://[::ffff:0:a9fe:a9fe]/latest/meta-data/".to_owned(),
+        "http://[3fff::1]/".to_owned(),
+        "http://[5f00::1]/".to_owned(),
+        "http://168.63.129.16/machine?comp=goalstate".to_owned(),
         format!("http://127.0.0.1:{allowed}/redirect?to=http://127.0.0.1:{forbidden}/json"),
         format!("http://127.0.0.1:{allowed}/redirect?to=http://169.254.169.254/"),
         format!("http://127.0.0.1:{allowed}/redirect?to=http://localhost:{forbidden}/json"),
@@ -186,8 +107,8 @@ async fn every_forbidden_address_form_is_refused() {
 
 #[tokio::test]
 async fn responses_are_capped_and_time_is_bounded() {
-    let allowed = serve().await;
-    let gateway = gateway(allowed);
+    let allowed = serve().await.port;
+    let gateway = gateway(&[allowed]);
     let error = get(&gateway, &format!("http://127.0.0.1:{allowed}/big"))
         .await
         .unwrap_err();
@@ -216,9 +137,9 @@ async fn responses_are_capped_and_time_is_bounded() {
 
 #[tokio::test]
 async fn oversized_requests_are_refused_before_anything_is_sent() {
-    let allowed = serve().await;
-    let forbidden = serve().await;
-    let gateway = gateway(allowed);
+    let allowed = serve().await.port;
+    let forbidden = serve().await.port;
+    let gateway = gateway(&[allowed]);
     let many_headers: serde_json::Map<String, Value> = (0..10_000)
         .map(|i| (format!("x-h{i}"), json!("v")))
         .collect();
@@ -263,4 +184,65 @@ async fn oversized_requests_are_refused_before_anything_is_sent() {
         .await
         .unwrap();
     assert_eq!(echoed["body"], "POST /echo HTTP/1.1 [1,2]");
+}
+
+#[tokio::test]
+async fn connection_level_headers_are_refused_before_anything_is_resolved() {
+    // Regression: a script-set `Host` reached the server as given.
+    let allowed = serve().await;
+    let forbidden = serve().await.port;
+    let gateway = gateway(&[allowed.port]);
+    let names = [
+        "Host",
+        "host",
+        "HOST",
+        "Connection",
+        "Transfer-Encoding",
+        "content-length",
+        "Upgrade",
+        "TE",
+        "Trailer",
+        "Keep-Alive",
+        "Proxy-Authorization",
+        "proxy-connection",
+        "Proxy-Anything",
+    ];
+    for name in names {
+        for target in [
+            allowed.url("/echo"),
+            format!("http://127.0.0.1:{forbidden}/echo"),
+        ] {
+            let args = json!(["POST", target, "body", {"headers": {name: "evil.example"}}]);
+            let error = gateway.request(&args, later()).await.unwrap_err();
+            assert_eq!(
+                error.code, "FORBIDDEN_HEADER",
+                "{name} to {target}: {error}"
+            );
+        }
+    }
+    let bad_names = ["bad name", "x-a\r\nhost", ":authority", ""];
+    for name in bad_names {
+        let args = json!(["GET", allowed.url("/echo"), null, {"headers": {name: "v"}}]);
+        let error = gateway.request(&args, later()).await.unwrap_err();
+        assert_eq!(error.code, "INVALID_REQUEST", "{name:?}: {error}");
+    }
+    let args = json!(["GET", allowed.url("/echo"), null, {"headers": {"x-a": "v\r\nhost: evil"}}]);
+    let error = gateway.request(&args, later()).await.unwrap_err();
+    assert_eq!(error.code, "INVALID_REQUEST", "{error}");
+    assert!(allowed.seen().is_empty(), "nothing was sent");
+    assert_eq!(
+        gateway.blocked_count(),
+        0,
+        "nothing reached the address check"
+    );
+    // Ordinary headers still go out as given.
+    let args = json!(["GET", allowed.url("/record"), null, {"headers": {"X-Trace": "1", "Accept": "text/plain"}}]);
+    gateway.request(&args, later()).await.unwrap();
+    let seen = allowed.seen();
+    assert_eq!(seen[0].header("x-trace"), Some("1"));
+    assert_eq!(seen[0].header("accept"), Some("text/plain"));
+    assert_eq!(
+        seen[0].header("host"),
+        Some(format!("127.0.0.1:{}", allowed.port).as_str())
+    );
 }

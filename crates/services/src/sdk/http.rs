@@ -1,9 +1,12 @@
 //! `sdk.http`: requests from scripts to the outside, checked hop by hop against the address
 //! policy. Each hop resolves its host once, drops forbidden addresses, and connects only to
-//! the addresses it checked (the client is pinned to them, so nothing resolves the name again).
+//! the addresses it checked (the client is pinned to them, so nothing resolves the name again);
+//! a redirect changes the request as `http_redirect` says.
 
 use super::http_policy::AddressPolicy;
+use super::http_redirect::{self, Hop};
 use super::http_request::{Body, RequestLimits};
+use crate::clock::{Clock, SystemClock};
 use runtime::HostError;
 use serde_json::{Map, Value};
 use std::net::{IpAddr, SocketAddr};
@@ -37,6 +40,7 @@ impl Default for HttpSettings {
 pub struct HttpGateway {
     settings: HttpSettings,
     blocked: Arc<AtomicU64>,
+    clock: Arc<dyn Clock>,
 }
 
 fn failure(code: &str, message: impl Into<String>) -> HostError {
@@ -45,18 +49,21 @@ fn failure(code: &str, message: impl Into<String>) -> HostError {
 
 /// What a script asked for: `request(method, url, body, options)`.
 struct Request {
-    method: reqwest::Method,
-    url: Url,
-    body: Body,
-    headers: Vec<(String, String)>,
+    first: Hop,
     timeout: Duration,
 }
 
 impl HttpGateway {
     pub fn new(settings: HttpSettings) -> Self {
+        Self::with_clock(settings, Arc::new(SystemClock))
+    }
+
+    /// A gateway whose time budgets follow `clock`.
+    pub fn with_clock(settings: HttpSettings, clock: Arc<dyn Clock>) -> Self {
         Self {
             settings,
             blocked: Arc::default(),
+            clock,
         }
     }
 
@@ -112,7 +119,7 @@ impl HttpGateway {
         let wanted = requested.map_or(self.settings.default_timeout, |ms| {
             Duration::from_millis(ms as u64)
         });
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.saturating_duration_since(self.clock.instant());
         if left.is_zero() {
             return Err(failure(
                 "TIMEOUT",
@@ -120,17 +127,21 @@ impl HttpGateway {
             ));
         }
         Ok(Request {
-            method,
-            url,
-            body,
-            headers,
+            first: Hop {
+                method,
+                url,
+                body,
+                headers,
+            },
             timeout: wanted.min(left),
         })
     }
 
-    fn refuse(&self, url: &Url, why: &str) -> HostError {
+    /// Counts and logs a refused request; the log names the registry entries that refused its
+    /// addresses, the script's error does not (it would tell the script what a name resolves to).
+    fn refuse(&self, url: &Url, why: &str, entries: &[String]) -> HostError {
         self.blocked.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(url = %url, why, "sdk.http request blocked");
+        tracing::warn!(url = %url, why, entries = ?entries, "sdk.http request blocked");
         failure(
             "SSRF_BLOCKED",
             format!(
@@ -164,101 +175,99 @@ impl HttpGateway {
                 found.map(|socket| socket.ip()).collect()
             }
         };
-        let allowed: Vec<SocketAddr> = candidates
-            .iter()
-            .filter(|ip| by_name || policy.allows_ip(**ip))
-            .map(|ip| SocketAddr::new(*ip, port))
-            .collect();
+        let mut allowed = Vec::with_capacity(candidates.len());
+        let mut refused = Vec::new();
+        for ip in candidates {
+            match policy.refusal(ip).filter(|_| !by_name) {
+                None => allowed.push(SocketAddr::new(ip, port)),
+                Some(entry) => refused.push(format!("{ip}: {entry}")),
+            }
+        }
         if allowed.is_empty() {
-            let why = if candidates.is_empty() {
+            let why = if refused.is_empty() {
                 "it has no address"
             } else {
-                "it is (or resolves to) a private or reserved address"
+                "it is (or resolves to) an address that is not globally reachable"
             };
-            return Err(self.refuse(url, why));
+            return Err(self.refuse(url, why, &refused));
         }
         Ok(allowed)
     }
 
-    /// Runs a script's request and returns `{status, headers, body}`.
+    /// Runs a script's request and returns `{status, headers, body}`, following redirects
+    /// hop by hop (see `http_redirect`).
     pub async fn request(&self, args: &Value, deadline: Instant) -> Result<Value, HostError> {
         let Request {
-            mut method,
-            mut url,
-            mut body,
-            headers,
+            first: mut hop,
             timeout,
         } = self.parse(args, deadline)?;
-        let started = Instant::now();
+        let started = self.clock.instant();
         for _ in 0..=self.settings.max_redirects {
-            let left = timeout.saturating_sub(started.elapsed());
-            let port = url.port_or_known_default().unwrap_or(80);
-            let addresses = self.addresses(&url, port, left).await?;
-            let mut builder = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .timeout(left);
-            if let Some(Host::Domain(name)) = url.host() {
-                builder = builder.resolve_to_addrs(name, &addresses);
-            }
-            let client = builder
-                .build()
-                .map_err(|e| failure("HTTP_ERROR", format!("cannot prepare the request: {e}")))?;
-            let mut request = client.request(method.clone(), url.clone());
-            for (name, value) in &headers {
-                request = request.header(name, value);
-            }
-            request = match &body {
-                Body::Empty => request,
-                Body::Text(text) => request.body(text.clone()),
-                Body::Json(bytes) => {
-                    let typed = headers
-                        .iter()
-                        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
-                    let request = if typed {
-                        request
-                    } else {
-                        request.header(reqwest::header::CONTENT_TYPE, "application/json")
-                    };
-                    request.body(bytes.clone())
-                }
-            };
-            let response = request.send().await.map_err(|e| {
-                if e.is_timeout() {
-                    failure("TIMEOUT", format!("the request to {url} timed out"))
-                } else {
-                    failure(
-                        "HTTP_ERROR",
-                        format!("the request to {url} failed: {}", e.without_url()),
-                    )
-                }
-            })?;
+            let spent = self.clock.instant().saturating_duration_since(started);
+            let left = timeout.saturating_sub(spent);
+            let response = self.send(&hop, left).await?;
             let status = response.status();
             let location = response
                 .headers()
                 .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok());
-            if let Some(location) = location.filter(|_| status.is_redirection()) {
-                url = url.join(location).map_err(|_| {
-                    failure("HTTP_ERROR", "the redirect location is not a valid URL")
-                })?;
-                if !matches!(url.scheme(), "http" | "https") {
-                    return Err(self.refuse(&url, "a redirect left http(s)"));
-                }
-                if status == reqwest::StatusCode::SEE_OTHER
-                    || (method == reqwest::Method::POST && status.as_u16() < 303)
-                {
-                    method = reqwest::Method::GET;
-                    body = Body::Empty;
-                }
-                continue;
+                .and_then(|l| l.to_str().ok())
+                .filter(|_| http_redirect::is_followed(status));
+            let Some(location) = location else {
+                return self.read(response).await;
+            };
+            let next = hop
+                .url
+                .join(location)
+                .map_err(|_| failure("HTTP_ERROR", "the redirect location is not a valid URL"))?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(self.refuse(&next, "a redirect left http(s)", &[]));
             }
-            return self.read(response).await;
+            hop.redirect(status, next);
         }
         Err(failure(
             "HTTP_ERROR",
             format!("more than {} redirects", self.settings.max_redirects),
         ))
+    }
+
+    /// Sends one hop to the addresses its host was checked for.
+    async fn send(&self, hop: &Hop, left: Duration) -> Result<reqwest::Response, HostError> {
+        let url = &hop.url;
+        let port = url.port_or_known_default().unwrap_or(80);
+        let addresses = self.addresses(url, port, left).await?;
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(left);
+        if let Some(Host::Domain(name)) = url.host() {
+            builder = builder.resolve_to_addrs(name, &addresses);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| failure("HTTP_ERROR", format!("cannot prepare the request: {e}")))?;
+        let request = client
+            .request(hop.method.clone(), url.clone())
+            .headers(hop.headers.clone());
+        let request = match &hop.body {
+            Body::Empty => request,
+            Body::Text(text) => request.body(text.clone()),
+            Body::Json(bytes) if hop.headers.contains_key(reqwest::header::CONTENT_TYPE) => {
+                request.body(bytes.clone())
+            }
+            Body::Json(bytes) => request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+        };
+        request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                failure("TIMEOUT", format!("the request to {url} timed out"))
+            } else {
+                failure(
+                    "HTTP_ERROR",
+                    format!("the request to {url} failed: {}", e.without_url()),
+                )
+            }
+        })
     }
 
     async fn read(&self, mut response: reqwest::Response) -> Result<Value, HostError> {

@@ -1,7 +1,10 @@
 //! The bounds of what a script sends through `sdk.http`: the URL, the headers and the body are
 //! checked and encoded before any address is resolved or any connection made, so that a huge
-//! body or ten thousand headers end in a clean error instead of a large allocation.
+//! body or ten thousand headers end in a clean error instead of a large allocation, and a
+//! connection-level header (`Host`, `Transfer-Encoding`, …) is refused before it can mislead
+//! the server.
 
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use runtime::HostError;
 use serde_json::{Map, Value};
 use std::io::Write;
@@ -40,6 +43,26 @@ pub(super) enum Body {
 
 fn failure(code: &str, message: impl Into<String>) -> HostError {
     HostError::new(code, message)
+}
+
+/// Headers that belong to the connection or the message framing, which the HTTP client sets
+/// itself: a script setting them could address another virtual host than the URL names
+/// (`Host`), smuggle a second request through the framing, or talk to a proxy.
+const FORBIDDEN_HEADERS: [&str; 8] = [
+    "host",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
+/// Whether a script may not set this header: one of [`FORBIDDEN_HEADERS`] or any `Proxy-*`.
+pub fn is_forbidden_header(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    FORBIDDEN_HEADERS.contains(&name) || name.starts_with("proxy-")
 }
 
 /// A writer that refuses to hold more than `max` bytes.
@@ -87,13 +110,14 @@ impl RequestLimits {
         }
     }
 
-    /// The headers the script set, as text, within the count and size limits.
+    /// The headers the script set, within the count and size limits, each a valid HTTP header
+    /// and none that only the client may set (see [`is_forbidden_header`]).
     pub(super) fn headers(
         &self,
         given: Option<&Map<String, Value>>,
-    ) -> Result<Vec<(String, String)>, HostError> {
+    ) -> Result<HeaderMap, HostError> {
         let Some(given) = given else {
-            return Ok(Vec::new());
+            return Ok(HeaderMap::new());
         };
         if given.len() > self.max_headers {
             return Err(failure(
@@ -102,7 +126,7 @@ impl RequestLimits {
             ));
         }
         let mut total = 0usize;
-        let mut headers = Vec::with_capacity(given.len());
+        let mut headers = HeaderMap::with_capacity(given.len());
         for (name, value) in given {
             let value = value
                 .as_str()
@@ -117,7 +141,25 @@ impl RequestLimits {
                     ),
                 ));
             }
-            headers.push((name.clone(), value));
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                failure(
+                    "INVALID_REQUEST",
+                    format!("{name:?} is not a valid header name"),
+                )
+            })?;
+            if is_forbidden_header(&name) {
+                return Err(failure(
+                    "FORBIDDEN_HEADER",
+                    format!("scripts may not set the {name} header: the HTTP client sets it"),
+                ));
+            }
+            let value = HeaderValue::from_str(&value).map_err(|_| {
+                failure(
+                    "INVALID_REQUEST",
+                    format!("the value of the {name} header is not valid"),
+                )
+            })?;
+            headers.append(name, value);
         }
         Ok(headers)
     }
@@ -183,6 +225,39 @@ mod tests {
         for (headers, refused) in cases {
             let code = small().headers(headers.as_object()).err().map(|e| e.code);
             assert_eq!(code.as_deref(), refused, "{headers}");
+        }
+    }
+
+    #[test]
+    fn connection_level_and_invalid_headers_are_refused() {
+        let limits = RequestLimits::default();
+        let cases = [
+            ("x-trace", "1", None),
+            ("Authorization", "Bearer t", None),
+            ("Cookie", "a=b", None),
+            ("Content-Type", "text/plain", None),
+            ("Host", "evil.example", Some("FORBIDDEN_HEADER")),
+            ("hOsT", "evil.example", Some("FORBIDDEN_HEADER")),
+            ("Connection", "close", Some("FORBIDDEN_HEADER")),
+            ("Keep-Alive", "timeout=5", Some("FORBIDDEN_HEADER")),
+            ("Transfer-Encoding", "chunked", Some("FORBIDDEN_HEADER")),
+            ("Content-Length", "0", Some("FORBIDDEN_HEADER")),
+            ("TE", "trailers", Some("FORBIDDEN_HEADER")),
+            ("Trailer", "x", Some("FORBIDDEN_HEADER")),
+            ("Upgrade", "websocket", Some("FORBIDDEN_HEADER")),
+            ("Proxy-Authorization", "Basic x", Some("FORBIDDEN_HEADER")),
+            ("Proxy-Connection", "keep-alive", Some("FORBIDDEN_HEADER")),
+            ("proxy-anything", "x", Some("FORBIDDEN_HEADER")),
+            ("Host ", "evil.example", Some("INVALID_REQUEST")),
+            (":authority", "evil.example", Some("INVALID_REQUEST")),
+            ("x-a\r\nHost", "evil.example", Some("INVALID_REQUEST")),
+            ("", "x", Some("INVALID_REQUEST")),
+            ("x-a", "b\r\nHost: evil.example", Some("INVALID_REQUEST")),
+        ];
+        for (name, value, refused) in cases {
+            let given = json!({ name: value });
+            let code = limits.headers(given.as_object()).err().map(|e| e.code);
+            assert_eq!(code.as_deref(), refused, "{name:?}: {value:?}");
         }
     }
 
