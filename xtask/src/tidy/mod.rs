@@ -67,6 +67,7 @@ pub fn check(root: &Path) -> Result<Vec<Violation>> {
     violations.extend(rules::file_size(&files));
     violations.extend(rules::clock_reads(&files));
     violations.extend(rules::domain_purity(&files));
+    violations.extend(rules::module_cycles(&files));
     violations.extend(rules::architecture_names(&files, &architecture));
     let edges = graph::workspace_edges(root)?;
     violations.extend(graph::check(&edges, &architecture));

@@ -136,6 +136,36 @@ pub fn domain_purity(files: &[SourceFile]) -> Vec<Violation> {
     found
 }
 
+/// Imports that would close a cycle between modules of one crate: (files, import, why).
+const FORBIDDEN_IMPORTS: &[(&str, &str, &str)] = &[(
+    "crates/runtime/src/modules/",
+    "crate::isolate",
+    "the SDK modules see the execution only through `ModuleHost`",
+)];
+
+/// No module imports what would make a cycle (the isolate installs the modules, not the other
+/// way round).
+pub fn module_cycles(files: &[SourceFile]) -> Vec<Violation> {
+    let mut found = Vec::new();
+    for file in files {
+        for (prefix, import, why) in FORBIDDEN_IMPORTS {
+            if !file.path.starts_with(prefix) {
+                continue;
+            }
+            for (number, line) in production_lines(&file.text) {
+                if line.contains(import) {
+                    found.push(violation(
+                        "module-cycle",
+                        format!("{}:{number}", file.path),
+                        format!("`{import}` imported here: {why}"),
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Crate folders (`crates/<name>`) and their top-level modules (`src/<name>.rs` or
 /// `src/<name>/`), from the file list.
 fn crates_and_modules(files: &[SourceFile]) -> BTreeSet<(String, Option<String>)> {
@@ -274,6 +304,28 @@ mod tests {
                 "crates/domain/src/token.rs:2",
                 "crates/domain/src/event.rs:2"
             ]
+        );
+    }
+
+    #[test]
+    fn modules_never_reach_back_into_the_isolate() {
+        let files = [
+            file(
+                "crates/runtime/src/modules/sdk.rs",
+                "//! S.\nuse crate::isolate::Shared;\n",
+            ),
+            file(
+                "crates/runtime/src/modules/utils.rs",
+                "//! U.\nuse super::ModuleHost;\n",
+            ),
+            file(
+                "crates/runtime/src/isolate/mod.rs",
+                "//! I.\nuse crate::modules;\n",
+            ),
+        ];
+        assert_eq!(
+            rules_hit(module_cycles(&files)),
+            ["crates/runtime/src/modules/sdk.rs:2"]
         );
     }
 

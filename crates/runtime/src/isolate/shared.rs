@@ -336,3 +336,42 @@ impl Shared {
         self.max_log_bytes.saturating_sub(self.log_bytes.get())
     }
 }
+
+impl crate::modules::ModuleHost for Shared {
+    fn log(&self, level: LogLevel, message: String, metadata: serde_json::Value) {
+        Shared::log(self, level, message, metadata);
+    }
+
+    fn log_room(&self) -> usize {
+        Shared::log_room(self)
+    }
+
+    fn add_timer<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        callback: Function<'js>,
+        args: Vec<Value<'js>>,
+        period: Duration,
+        repeat: bool,
+    ) -> Option<u32> {
+        Shared::add_timer(self, ctx, callback, args, period, repeat)
+    }
+
+    fn clear_timer(&self, id: u32) {
+        Shared::clear_timer(self, id);
+    }
+
+    fn call_host<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        module: String,
+        method: String,
+        args: serde_json::Value,
+    ) -> rquickjs::Result<Promise<'js>> {
+        Shared::call_host(self, ctx, module, method, args)
+    }
+
+    fn services(&self) -> &[(String, Vec<String>)] {
+        &self.services
+    }
+}

@@ -2,8 +2,8 @@
 //! metadata and a time. A script that logs past the volume limit is stopped; a message is
 //! formatted only as far as the execution may still log, so a huge one is never built whole.
 
+use super::{Install, ModuleHost};
 use super::{cut, lazy_property, text_prefix};
-use crate::isolate::Shared;
 use domain::execution::LogLevel;
 use rquickjs::function::{Opt, Rest};
 use rquickjs::{Ctx, Function, Object, Result, Value};
@@ -86,7 +86,10 @@ fn console_message<'js>(ctx: &Ctx<'js>, args: &[Value<'js>], room: usize) -> Res
     Ok(message)
 }
 
-fn build_console<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Value<'js>> {
+fn build_console<'js, H: ModuleHost + 'static>(
+    ctx: &Ctx<'js>,
+    shared: &Rc<H>,
+) -> Result<Value<'js>> {
     let console = Object::new(ctx.clone())?;
     for (name, level) in [
         ("log", LogLevel::Info),
@@ -107,7 +110,7 @@ fn build_console<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Value<'js>>
     Ok(console.into_value())
 }
 
-fn build_log<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Value<'js>> {
+fn build_log<'js, H: ModuleHost + 'static>(ctx: &Ctx<'js>, shared: &Rc<H>) -> Result<Value<'js>> {
     let log = Object::new(ctx.clone())?;
     for (name, level) in [
         ("debug", LogLevel::Debug),
@@ -129,7 +132,8 @@ fn build_log<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Value<'js>> {
 }
 
 /// `console` and `sdk.log`, built the first time a script touches them.
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, shared: &Rc<Shared>) -> Result<()> {
+pub(crate) fn install<'js, H: ModuleHost + 'static>(install: &Install<'_, 'js, H>) -> Result<()> {
+    let (ctx, sdk, shared) = (install.ctx, install.sdk, install.host);
     let for_console = shared.clone();
     lazy_property(ctx, &ctx.globals(), "console", false, move |ctx| {
         build_console(ctx, &for_console)

@@ -1,11 +1,13 @@
 //! `context`: the read-only facts of the execution (tenant, script, execution, user, input,
 //! trigger).
 
+use super::{Install, ModuleHost};
 use rquickjs::{Ctx, Function, Object, Result, Value};
 
 /// `context` is parsed and frozen the first time the script reads it.
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, context_json: &str) -> Result<()> {
-    let json = context_json.to_owned();
+pub(crate) fn install<'js, H: ModuleHost + 'static>(install: &Install<'_, 'js, H>) -> Result<()> {
+    let ctx = install.ctx;
+    let json = install.context.to_owned();
     super::lazy_property(ctx, &ctx.globals(), "context", false, move |ctx| {
         build(ctx, &json)
     })

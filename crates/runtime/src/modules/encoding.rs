@@ -1,5 +1,6 @@
 //! `atob` and `btoa`, and the UTF-8 natives behind `TextEncoder` and `TextDecoder`.
 
+use super::{Install, ModuleHost};
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
@@ -40,7 +41,8 @@ fn atob<'js>(ctx: Ctx<'js>, encoded: String) -> Result<String> {
     }
 }
 
-pub(crate) fn install<'js>(ctx: &Ctx<'js>) -> Result<()> {
+pub(crate) fn install<'js, H: ModuleHost + 'static>(install: &Install<'_, 'js, H>) -> Result<()> {
+    let ctx = install.ctx;
     let globals = ctx.globals();
     globals.set("btoa", Function::new(ctx.clone(), btoa)?.with_name("btoa")?)?;
     globals.set("atob", Function::new(ctx.clone(), atob)?.with_name("atob")?)?;

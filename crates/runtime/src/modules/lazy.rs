@@ -3,6 +3,7 @@
 //! touches one of them, so that scripts which do not use them pay nothing.
 
 use super::encoding;
+use super::{Install, ModuleHost};
 use crate::compile::compile_internal;
 use rquickjs::function::Opt;
 use rquickjs::{Ctx, Exception, Function, Module, Object, Result, Value};
@@ -128,7 +129,8 @@ fn load<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     Ok(globals)
 }
 
-pub(crate) fn install<'js>(ctx: &Ctx<'js>) -> Result<()> {
+pub(crate) fn install<'js, H: ModuleHost + 'static>(install: &Install<'_, 'js, H>) -> Result<()> {
+    let ctx = install.ctx;
     for name in NAMES {
         super::lazy_property(ctx, &ctx.globals(), name, false, move |ctx| {
             load(ctx)?.get(name)

@@ -1,5 +1,7 @@
-//! The globals a script sees, one file per module, each with an `install` entry. The list in
-//! `install_all` is the whole surface; `declarations` (later) must agree with it.
+//! The globals a script sees, one file per module, each with the same `install` entry. The
+//! list in `install_all` is the whole surface (`tests/declarations.rs` holds it in agreement
+//! with `sdk.d.ts`). Modules reach their execution only through the narrow [`ModuleHost`]
+//! trait: they know nothing of the event loop that implements it.
 
 pub(crate) mod console;
 pub(crate) mod context;
@@ -11,28 +13,72 @@ pub(crate) mod services;
 pub(crate) mod timers;
 pub(crate) mod utils;
 
-use crate::isolate::Shared;
-use rquickjs::{Ctx, Result};
+use domain::execution::LogLevel;
+use rquickjs::{Ctx, Function, Object, Promise, Result, Value};
 use std::rc::Rc;
+use std::time::Duration;
+
+/// What modules may ask of the execution they are installed into.
+pub(crate) trait ModuleHost {
+    /// Records a log line (the execution stops once its log volume is spent).
+    fn log(&self, level: LogLevel, message: String, metadata: serde_json::Value);
+    /// Bytes the execution may still log.
+    fn log_room(&self) -> usize;
+    /// Schedules `callback`; `None` when too many timers are pending.
+    fn add_timer<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        callback: Function<'js>,
+        args: Vec<Value<'js>>,
+        period: Duration,
+        repeat: bool,
+    ) -> Option<u32>;
+    fn clear_timer(&self, id: u32);
+    /// Starts a host call; the promise settles with its result.
+    fn call_host<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        module: String,
+        method: String,
+        args: serde_json::Value,
+    ) -> Result<Promise<'js>>;
+    /// The host's services: names with their methods.
+    fn services(&self) -> &[(String, Vec<String>)];
+}
+
+/// What every module's `install` gets.
+pub(crate) struct Install<'a, 'js, H> {
+    pub(crate) ctx: &'a Ctx<'js>,
+    /// The `sdk` global, filled by the modules that add to it.
+    pub(crate) sdk: &'a Object<'js>,
+    pub(crate) host: &'a Rc<H>,
+    /// `context` as JSON.
+    pub(crate) context: &'a str,
+}
 
 /// Installs every module into a fresh context.
-pub(crate) fn install_all<'js>(
+pub(crate) fn install_all<'js, H: ModuleHost + 'static>(
     ctx: &Ctx<'js>,
-    shared: &Rc<Shared>,
-    context_json: &str,
+    host: &Rc<H>,
+    context: &str,
 ) -> Result<()> {
-    context::install(ctx, context_json)?;
-    let sdk = rquickjs::Object::new(ctx.clone())?;
-    console::install(ctx, &sdk, shared)?;
-    sdk::install(ctx, &sdk, shared)?;
-    ctx.globals().set("sdk", sdk)?;
-    timers::install(ctx, shared)?;
-    encoding::install(ctx)?;
-    crypto::install(ctx)?;
-    utils::install(ctx)?;
-    lazy::install(ctx)?;
-    services::install(ctx, shared)?;
-    Ok(())
+    let sdk = Object::new(ctx.clone())?;
+    let install = Install {
+        ctx,
+        sdk: &sdk,
+        host,
+        context,
+    };
+    context::install(&install)?;
+    console::install(&install)?;
+    sdk::install(&install)?;
+    timers::install(&install)?;
+    encoding::install(&install)?;
+    crypto::install(&install)?;
+    utils::install(&install)?;
+    lazy::install(&install)?;
+    services::install(&install)?;
+    ctx.globals().set("sdk", sdk)
 }
 
 /// Defines `name` on `target` as an accessor that builds the value on first use and then

@@ -3,8 +3,8 @@
 //! the first time a script touches one of them.
 
 use super::services::json_arguments;
+use super::{Install, ModuleHost};
 use crate::compile::compile_internal;
-use crate::isolate::Shared;
 use rquickjs::function::Rest;
 use rquickjs::object::{Accessor, Property};
 use rquickjs::{Ctx, Exception, Function, Module, Object, Result, Value};
@@ -18,7 +18,10 @@ fn glue_bytecode() -> &'static std::result::Result<Vec<u8>, String> {
     BYTECODE.get_or_init(|| compile_internal("iota:sdk", GLUE).map_err(|e| e.message))
 }
 
-fn native_call<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Function<'js>> {
+fn native_call<'js, H: ModuleHost + 'static>(
+    ctx: &Ctx<'js>,
+    shared: &Rc<H>,
+) -> Result<Function<'js>> {
     let shared = shared.clone();
     Function::new(
         ctx.clone(),
@@ -31,7 +34,7 @@ fn native_call<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Function<'js>
 
 /// Loads the glue, builds its objects over the native, and puts them in place of the lazy
 /// accessors. The native reaches the glue as an argument, never through a global.
-fn load<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Object<'js>> {
+fn load<'js, H: ModuleHost + 'static>(ctx: &Ctx<'js>, shared: &Rc<H>) -> Result<Object<'js>> {
     let bytecode = glue_bytecode()
         .as_ref()
         .map_err(|e| Exception::throw_internal(ctx, e))?;
@@ -54,7 +57,8 @@ fn load<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<Object<'js>> {
     Ok(built)
 }
 
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, sdk: &Object<'js>, shared: &Rc<Shared>) -> Result<()> {
+pub(crate) fn install<'js, H: ModuleHost + 'static>(install: &Install<'_, 'js, H>) -> Result<()> {
+    let (ctx, sdk, shared) = (install.ctx, install.sdk, install.host);
     for name in ["http", "db", "cache"] {
         let shared = shared.clone();
         let getter = move |ctx: Ctx<'js>| -> Result<Value<'js>> { load(&ctx, &shared)?.get(name) };

@@ -1,10 +1,9 @@
 //! `services.<name>.<method>(...args)`: the host application's own services. Each call goes
 //! through the host port with the execution's tenant and user, and returns a promise.
 
-use crate::isolate::Shared;
+use super::{Install, ModuleHost};
 use rquickjs::function::Rest;
 use rquickjs::{Ctx, Function, Object, Result, Value};
-use std::rc::Rc;
 
 /// The arguments of a call as one JSON array.
 pub(crate) fn json_arguments<'js>(
@@ -23,9 +22,10 @@ pub(crate) fn json_arguments<'js>(
     Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Array(Vec::new())))
 }
 
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<()> {
+pub(crate) fn install<'js, H: ModuleHost + 'static>(install: &Install<'_, 'js, H>) -> Result<()> {
+    let (ctx, shared) = (install.ctx, install.host);
     let services = Object::new(ctx.clone())?;
-    for (service, methods) in shared.services.iter() {
+    for (service, methods) in shared.services() {
         let object = Object::new(ctx.clone())?;
         for method in methods {
             let shared = shared.clone();

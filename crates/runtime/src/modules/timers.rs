@@ -2,10 +2,9 @@
 //! execution's event loop and never outlive the execution's time limit.
 
 use super::coded_error;
-use crate::isolate::Shared;
+use super::{Install, ModuleHost};
 use rquickjs::function::{Opt, Rest};
 use rquickjs::{Ctx, Function, Result, Value};
-use std::rc::Rc;
 use std::time::Duration;
 
 /// More pending timers than this is a runaway script, not a schedule.
@@ -16,9 +15,9 @@ fn delay(ms: Option<f64>) -> Duration {
     Duration::from_micros((ms.min(1e12) * 1000.0) as u64)
 }
 
-fn schedule<'js>(
+fn schedule<'js, H: ModuleHost>(
     ctx: &Ctx<'js>,
-    shared: &Shared,
+    shared: &H,
     callback: Function<'js>,
     ms: Opt<f64>,
     args: Rest<Value<'js>>,
@@ -36,13 +35,14 @@ fn schedule<'js>(
         })
 }
 
-pub(crate) fn install<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> Result<()> {
+pub(crate) fn install<'js, H: ModuleHost + 'static>(install: &Install<'_, 'js, H>) -> Result<()> {
+    let (ctx, shared) = (install.ctx, install.host);
     let globals = ctx.globals();
     for (name, repeat) in [("setTimeout", false), ("setInterval", true)] {
         let shared = shared.clone();
         let set =
             move |ctx: Ctx<'js>, callback: Function<'js>, ms: Opt<f64>, args: Rest<Value<'js>>| {
-                schedule(&ctx, &shared, callback, ms, args, repeat)
+                schedule(&ctx, shared.as_ref(), callback, ms, args, repeat)
             };
         globals.set(name, Function::new(ctx.clone(), set)?.with_name(name)?)?;
     }

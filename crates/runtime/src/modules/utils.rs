@@ -2,6 +2,7 @@
 //! a constant-time comparison, date formatting in a timezone, and `{{name}}` templates. Text
 //! they build is capped at `MAX_NATIVE_STRING_BYTES` (`OUTPUT_LIMIT` past it).
 
+use super::{Install, ModuleHost};
 use super::{MAX_NATIVE_STRING_BYTES, coded_error};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -216,7 +217,8 @@ fn push_within(ctx: &Ctx<'_>, out: &mut String, piece: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn install<'js>(ctx: &Ctx<'js>) -> Result<()> {
+pub(crate) fn install<'js, H: ModuleHost + 'static>(install: &Install<'_, 'js, H>) -> Result<()> {
+    let ctx = install.ctx;
     super::lazy_property(ctx, &ctx.globals(), "utils", false, |ctx| {
         let utils = Object::new(ctx.clone())?;
         utils.set("hash", Function::new(ctx.clone(), hash)?.with_name("hash")?)?;
