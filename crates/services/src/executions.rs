@@ -58,6 +58,26 @@ pub struct RunRequest {
     pub event_depth: u32,
 }
 
+impl RunRequest {
+    /// A run that `actor` starts over the API (or by hand) with `input`: the first attempt,
+    /// outside any chain of events.
+    pub fn api(actor: &Actor, input: Value) -> Self {
+        Self {
+            trigger: domain::execution::Trigger {
+                kind: domain::execution::TriggerKind::Api,
+                details: domain::execution::TriggerDetails {
+                    user_id: actor.user_id,
+                    ..Default::default()
+                },
+            },
+            input,
+            argument: None,
+            attempt: 1,
+            event_depth: 0,
+        }
+    }
+}
+
 impl ExecutionService {
     pub fn new(
         scripts: Arc<dyn ScriptRepository>,

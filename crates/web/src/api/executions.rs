@@ -8,7 +8,7 @@ use super::query::{Query, page_request};
 use crate::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::execution::{ExecutionStatus, Trigger, TriggerDetails, TriggerKind};
+use domain::execution::ExecutionStatus;
 use domain::{ExecutionId, ScriptId, ValidationErrors};
 use serde_json::Value;
 use services::RunRequest;
@@ -60,21 +60,10 @@ async fn execute(
         Some(other) => errors.add("mode", format!("\"{other}\" is not one of sync, async")),
     }
     errors.into_result()?;
-    let trigger = Trigger {
-        kind: TriggerKind::Api,
-        details: TriggerDetails {
-            user_id: auth.0.user_id,
-            ..TriggerDetails::default()
-        },
-    };
-    let run = RunRequest {
-        trigger,
-        input,
-        argument: None,
-        attempt: 1,
-        event_depth: 0,
-    };
-    let execution = state.executions.run(&auth.0, id, run).await?;
+    let execution = state
+        .executions
+        .run(&auth.0, id, RunRequest::api(&auth.0, input))
+        .await?;
     Ok(HttpResponse::build(status_of(execution.status)).json(ExecutionView::from(&execution)))
 }
 
