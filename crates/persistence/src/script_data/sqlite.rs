@@ -49,6 +49,15 @@ fn set_length_limit(handle: &mut LockedSqliteHandle<'_>, bytes: i32) -> i32 {
     }
 }
 
+/// Forgets the connection's last inserted rowid, so that the next user of the pooled
+/// connection (another execution, maybe another tenant) cannot learn it. The guard refuses
+/// `last_insert_rowid()`, `changes()` and `total_changes()` too; this is the second line.
+#[allow(unsafe_code)]
+fn forget_last_insert(handle: &mut LockedSqliteHandle<'_>) {
+    // SAFETY: as in `set_length_limit`: the locked handle is sqlx's open connection.
+    unsafe { libsqlite3_sys::sqlite3_set_last_insert_rowid(handle.as_raw_handle().as_ptr(), 0) }
+}
+
 fn sqlite_row_to_json(
     row: &SqliteRow,
     budget: &mut ResultBudget,
@@ -158,6 +167,7 @@ pub(super) async fn sqlite_statement(
     if let Ok(mut handle) = connection.lock_handle().await {
         handle.remove_progress_handler();
         set_length_limit(&mut handle, previous_limit);
+        forget_last_insert(&mut handle);
     }
     outcome
 }

@@ -1,0 +1,133 @@
+//! Regressions of `sdk.db` and of execution records found with one tenant's token against two
+//! tenants' rows, each on SQLite and PostgreSQL, with tenant B's rows checked afterwards.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+use persistence::Backend;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use services::sdk::ServiceRegistry;
+use support::{TestApp, parts, spawn_app_full};
+use testkit::{TestDatabaseRef, each_backend};
+
+async fn setup(db: &TestDatabaseRef) -> (TestApp, String, String) {
+    let connection = sea_orm::Database::connect(&db.url).await.unwrap();
+    let tenant_type = if db.backend == Backend::Postgres {
+        "uuid"
+    } else {
+        "text"
+    };
+    connection
+        .execute_unprepared(&format!(
+            "CREATE TABLE clients (id INTEGER PRIMARY KEY, tenant_id {tenant_type} NOT NULL, \
+             name TEXT NOT NULL, balance NUMERIC(10,2))"
+        ))
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    let app = spawn_app_full(
+        db,
+        |s| s.sdk_db.tables = "clients".into(),
+        ServiceRegistry::new(),
+    )
+    .await;
+    let tenant = |token: String| {
+        let accounts = app.components.accounts.clone();
+        async move {
+            accounts
+                .authenticate_token(&token)
+                .await
+                .unwrap()
+                .tenant_id
+                .to_string()
+        }
+    };
+    let a = tenant(app.admin.clone()).await;
+    let b = tenant(app.other_tenant.clone()).await;
+    (app, a, b)
+}
+
+/// Runs `source` as a new script of the tenant of `token`; the HTTP status and the execution.
+async fn run(app: &TestApp, token: &str, source: &str, input: Value) -> (u16, Value) {
+    let name = format!("Door {}", uuid::Uuid::new_v4());
+    let body = json!({ "name": name, "type": "oneoff", "source": source, "limits": { "maxApiCallsPerMinute": 1000 } });
+    let (status, created) = parts(app.post("/api/v1/scripts", token, &body).await).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/v1/scripts/{id}/execute");
+    parts(app.post(&path, token, &json!({ "input": input })).await).await
+}
+
+/// Each statement as tenant A: its rows, or `{code, message}`.
+async fn attempts(app: &TestApp, statements: &[&str]) -> Vec<Value> {
+    let list = serde_json::to_string(statements).unwrap();
+    let source = format!(
+        "export default async () => {{
+            const out = [];
+            for (const sql of {list}) {{
+                try {{ out.push(await sdk.db.query(sql)); }}
+                catch (e) {{ out.push({{ code: e.code, message: e.message }}); }}
+            }}
+            return out;
+        }}"
+    );
+    let (_, execution) = run(app, &app.admin, &source, json!({})).await;
+    assert_eq!(execution["status"], "completed", "{execution}");
+    execution["output"].as_array().unwrap().clone()
+}
+
+async fn stored_names(db: &TestDatabaseRef) -> Vec<(i64, String)> {
+    let connection = sea_orm::Database::connect(&db.url).await.unwrap();
+    let backend = connection.get_database_backend();
+    let sql = "SELECT id, name FROM clients ORDER BY id";
+    let rows = connection
+        .query_all_raw(sea_orm::Statement::from_string(backend, sql))
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                i64::from(r.try_get::<i32>("", "id").unwrap()),
+                r.try_get("", "name").unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Regression: another tenant's last insert was readable through SQLite's connection state.
+#[tokio::test]
+async fn connection_and_server_state_is_out_of_a_scripts_reach() {
+    each_backend(|db| async move {
+        let (app, _, _) = setup(&db).await;
+        let insert = "export default async () => sdk.db.execute(\"INSERT INTO clients (id, name) VALUES (987654, 'Bea')\")";
+        let (_, inserted) = run(&app, &app.other_tenant, insert, json!({})).await;
+        assert_eq!(inserted["output"], 1, "{inserted}");
+        let statements = [
+            "SELECT last_insert_rowid() AS r, total_changes() AS t",
+            "SELECT changes() AS c",
+            "SELECT sqlite_version() AS v",
+            "SELECT randomblob(8) AS v",
+            "SELECT lastval() AS v",
+            "SELECT current_setting('iota.tenant_id') AS v",
+            "SELECT set_config('iota.tenant_id', 'x', false) AS v",
+            "SELECT version() AS v",
+            "SELECT inet_server_addr() AS v",
+            "SELECT txid_current() AS v",
+            "SELECT pg_backend_pid() AS v",
+        ];
+        let results = attempts(&app, &statements).await;
+        for (sql, result) in statements.iter().zip(&results) {
+            let function = sql.trim_start_matches("SELECT ").split('(').next().unwrap();
+            assert_eq!(result["code"], "UNAUTHORIZED_OPERATION", "{sql}: {result}");
+            let message = result["message"].as_str().unwrap();
+            assert!(message.contains(&format!("`{function}`")), "{sql}: {message}");
+        }
+        assert!(!results.iter().any(|r| r.to_string().contains("987654")));
+        assert_eq!(stored_names(&db).await, vec![(987654, "Bea".into())], "tenant B's row is as it was");
+        app.stop().await;
+    })
+    .await;
+}
