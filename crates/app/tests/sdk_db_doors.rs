@@ -131,3 +131,75 @@ async fn connection_and_server_state_is_out_of_a_scripts_reach() {
     })
     .await;
 }
+
+/// Regression: a taken key answered `UNIQUE constraint failed: clients.id` / `"clients_pkey"`.
+#[tokio::test]
+async fn database_errors_have_codes_and_name_no_table_column_or_key() {
+    each_backend(|db| async move {
+        let (app, _, b) = setup(&db).await;
+        let connection = sea_orm::Database::connect(&db.url).await.unwrap();
+        connection
+            .execute_unprepared(&format!(
+                "INSERT INTO clients (id, tenant_id, name) VALUES (5, '{b}', 'Bea')"
+            ))
+            .await
+            .unwrap();
+        connection.close().await.unwrap();
+        let postgres = db.backend == Backend::Postgres;
+        // (the statement, its code on SQLite, on PostgreSQL)
+        let cases = [
+            (
+                "INSERT INTO clients (id, name) VALUES (5, 'Mallory') RETURNING id",
+                "CONSTRAINT_VIOLATION",
+                "CONSTRAINT_VIOLATION",
+            ),
+            (
+                "INSERT INTO clients (id) VALUES (6) RETURNING id",
+                "CONSTRAINT_VIOLATION",
+                "CONSTRAINT_VIOLATION",
+            ),
+            (
+                "SELECT secret_column FROM clients",
+                "INVALID_SQL",
+                "INVALID_SQL",
+            ),
+            (
+                "SELECT id FROM clients WHERE id = 'abc' || 1",
+                "",
+                "TYPE_MISMATCH",
+            ),
+        ];
+        let statements: Vec<&str> = cases.iter().map(|c| c.0).collect();
+        let results = attempts(&app, &statements).await;
+        for ((sql, lite, pg), result) in cases.iter().zip(&results) {
+            let expected = if postgres { pg } else { lite };
+            if expected.is_empty() {
+                assert!(result.is_array(), "{sql}: {result}");
+                continue;
+            }
+            assert_eq!(result["code"], *expected, "{sql}: {result}");
+            let message = result["message"].as_str().unwrap();
+            for name in [
+                "clients",
+                "pkey",
+                "\"id\"",
+                ".id",
+                "(id)",
+                "\"name\"",
+                ".name",
+                "secret_column",
+                "tenant",
+                "Key",
+            ] {
+                assert!(!message.contains(name), "{sql}: `{name}` in {message}");
+            }
+        }
+        assert_eq!(
+            stored_names(&db).await,
+            vec![(5, "Bea".into())],
+            "tenant B's row is as it was"
+        );
+        app.stop().await;
+    })
+    .await;
+}

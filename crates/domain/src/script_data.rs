@@ -29,7 +29,8 @@ pub struct SqlOutcome {
 }
 
 /// A failure the script sees with this code (`QUERY_TIMEOUT`, `ROW_LIMIT`, `RESULT_TOO_LARGE`,
-/// `SQL_ERROR`, `TRANSACTION_NOT_FOUND`, `UNAVAILABLE`).
+/// `CONSTRAINT_VIOLATION`, `INVALID_SQL`, `TYPE_MISMATCH`, `DATABASE_ERROR`,
+/// `TRANSACTION_NOT_FOUND`, `UNAVAILABLE`). Its message never quotes the database's own text.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct SqlFailure {

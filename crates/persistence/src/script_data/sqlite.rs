@@ -2,7 +2,8 @@
 //! progress handler stops a statement at its deadline and whose length limit stops it from
 //! building an oversized value or row, and turns the rows into JSON as they are read.
 
-use super::budget::{ResultBudget, TOO_LARGE};
+use super::budget::ResultBudget;
+use super::failures::from_sqlx;
 use domain::script_data::{SqlBounds, SqlFailure, SqlOutcome, SqlStatement};
 use futures::TryStreamExt;
 use sea_orm::sqlx::pool::PoolConnection;
@@ -12,25 +13,7 @@ use serde_json::{Map, Value};
 use std::time::Instant;
 
 pub(super) fn sqlite_error(error: sea_orm::sqlx::Error) -> SqlFailure {
-    let text = error.to_string();
-    if text.contains("interrupted") {
-        return SqlFailure::new(
-            "QUERY_TIMEOUT",
-            "the statement ran longer than its time limit and was stopped",
-        );
-    }
-    if text.contains("too big") {
-        return SqlFailure::new(
-            TOO_LARGE,
-            "the statement built a value or row larger than sdk.db allows",
-        );
-    }
-    let message = text
-        .rsplit("error returned from database: ")
-        .next()
-        .unwrap_or(&text)
-        .to_owned();
-    SqlFailure::new("SQL_ERROR", message)
+    from_sqlx(&error)
 }
 
 /// Sets the connection's limit on the length of a string, blob or row (`SQLITE_LIMIT_LENGTH`)
