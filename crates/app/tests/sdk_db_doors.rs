@@ -203,3 +203,24 @@ async fn database_errors_have_codes_and_name_no_table_column_or_key() {
     })
     .await;
 }
+
+/// Regression: a PostgreSQL NUMERIC came back as `null`.
+#[tokio::test]
+async fn numeric_values_come_back_exactly() {
+    each_backend(|db| async move {
+        let (app, _, _) = setup(&db).await;
+        let source = "export default async () => {
+            await sdk.db.execute(\"INSERT INTO clients (id, name, balance) VALUES (1, 'Ada', 12.5)\");
+            return sdk.db.queryOne('SELECT balance, balance * 2 AS twice FROM clients');
+        }";
+        let (_, execution) = run(&app, &app.admin, source, json!({})).await;
+        let expected = if db.backend == Backend::Postgres {
+            json!({ "balance": "12.50", "twice": "25.00" })
+        } else {
+            json!({ "balance": 12.5, "twice": 25 })
+        };
+        assert_eq!(execution["output"], expected, "{execution}");
+        app.stop().await;
+    })
+    .await;
+}

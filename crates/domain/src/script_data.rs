@@ -57,7 +57,7 @@ pub struct SqlBounds {
 
 /// How large a statement's result may be, checked while its rows are read, so that a result
 /// past them never materialises (`RESULT_TOO_LARGE`). Sizes are of the values as the script
-/// receives them (a blob as hex text).
+/// receives them (a blob as base64 text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResultSizes {
     /// Bytes of one value.

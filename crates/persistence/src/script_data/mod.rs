@@ -6,6 +6,7 @@
 
 mod budget;
 mod failures;
+mod pg_values;
 mod rows;
 mod sqlite;
 

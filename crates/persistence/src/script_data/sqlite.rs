@@ -4,6 +4,9 @@
 
 use super::budget::ResultBudget;
 use super::failures::from_sqlx;
+use super::pg_values;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use domain::script_data::{SqlBounds, SqlFailure, SqlOutcome, SqlStatement};
 use futures::TryStreamExt;
 use sea_orm::sqlx::pool::PoolConnection;
@@ -41,39 +44,50 @@ fn forget_last_insert(handle: &mut LockedSqliteHandle<'_>) {
     unsafe { libsqlite3_sys::sqlite3_set_last_insert_rowid(handle.as_raw_handle().as_ptr(), 0) }
 }
 
+/// One SQLite value as JSON by its storage class: integers as numbers (past 2^53 as
+/// strings; in a column declared BOOLEAN as `true`/`false`), reals as numbers, text as
+/// strings, blobs in base64. Each is measured in place before anything is copied out.
+fn sqlite_value(
+    row: &SqliteRow,
+    index: usize,
+    declared: &str,
+    budget: &ResultBudget,
+) -> Result<Value, SqlFailure> {
+    let raw = row.try_get_raw(index).map_err(|e| from_sqlx(&e))?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let decoded = match raw.type_info().name() {
+        "INTEGER" => {
+            let integer = row.try_get::<i64, _>(index);
+            match integer.map_err(|e| from_sqlx(&e))? {
+                i @ (0 | 1) if declared == "BOOLEAN" => Value::Bool(i == 1),
+                i => pg_values::integer(i),
+            }
+        }
+        "REAL" => pg_values::float(row.try_get::<f64, _>(index).map_err(|e| from_sqlx(&e))?),
+        storage => {
+            let bytes = row.try_get_unchecked::<&[u8], _>(index).unwrap_or_default();
+            if storage == "BLOB" {
+                budget.check_raw(bytes.len().div_ceil(3).saturating_mul(4))?;
+                Value::from(BASE64.encode(bytes))
+            } else {
+                budget.check_raw(bytes.len())?;
+                Value::from(String::from_utf8_lossy(bytes))
+            }
+        }
+    };
+    Ok(decoded)
+}
+
 fn sqlite_row_to_json(
     row: &SqliteRow,
     budget: &mut ResultBudget,
 ) -> Result<Map<String, Value>, SqlFailure> {
     let mut map = Map::new();
     for (index, column) in row.columns().iter().enumerate() {
-        let value = match row.try_get_raw(index) {
-            Ok(raw) if raw.is_null() => Value::Null,
-            Ok(raw) => match raw.type_info().name() {
-                "INTEGER" => row
-                    .try_get::<i64, _>(index)
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-                "REAL" => row
-                    .try_get::<f64, _>(index)
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-                blob_or_text => {
-                    // Measured in place, before anything is copied out of the row.
-                    let bytes = row.try_get_unchecked::<&[u8], _>(index).unwrap_or_default();
-                    if blob_or_text == "BLOB" {
-                        budget.check_raw(bytes.len().saturating_mul(2))?;
-                        Value::from(bytes.iter().map(|x| format!("{x:02x}")).collect::<String>())
-                    } else {
-                        budget.check_raw(bytes.len())?;
-                        row.try_get::<String, _>(index)
-                            .map(Value::from)
-                            .unwrap_or(Value::Null)
-                    }
-                }
-            },
-            Err(_) => Value::Null,
-        };
+        let declared = column.type_info().name();
+        let value = sqlite_value(row, index, declared, budget)?;
         map.insert(column.name().to_owned(), value);
     }
     budget.add_row(&map)?;
