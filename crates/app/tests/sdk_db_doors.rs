@@ -224,3 +224,42 @@ async fn numeric_values_come_back_exactly() {
     })
     .await;
 }
+
+/// Regression: a U+0000 answered 500 on PostgreSQL and left the run `running`.
+#[tokio::test]
+async fn nul_in_input_output_and_logs_never_leaves_a_run_running() {
+    each_backend(|db| async move {
+        let (app, _, _) = setup(&db).await;
+        let source = "export default async (input) => {
+            await sdk.db.execute(\"INSERT INTO clients (id, name) VALUES (1, 'Ada')\");
+            console.log('nul \\u0000 here', input.s);
+            return { text: 'a\\u0000b', echoed: input.s, ['k\\u0000']: 1 };
+        }";
+        let (status, execution) = run(&app, &app.admin, source, json!({ "s": "in\u{0}put" })).await;
+        assert_eq!(
+            (status, execution["status"].as_str()),
+            (200, Some("completed")),
+            "{execution}"
+        );
+        let stored = json!({ "text": "a\u{FFFD}b", "echoed": "in\u{FFFD}put", "k\u{FFFD}": 1 });
+        let id = execution["id"].as_str().unwrap();
+        let (status, read) = parts(
+            app.get(&format!("/api/v1/executions/{id}"), &app.admin)
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{read}");
+        assert_eq!(read["status"], "completed");
+        assert_eq!(read["output"], stored);
+        assert_eq!(read["input"], json!({ "s": "in\u{FFFD}put" }));
+        let log = read["logs"][0]["message"].as_str().unwrap();
+        assert!(log.contains('\u{FFFD}') && !log.contains('\u{0}'), "{log}");
+        assert_eq!(
+            stored_names(&db).await,
+            vec![(1, "Ada".into())],
+            "the script's write is committed"
+        );
+        app.stop().await;
+    })
+    .await;
+}
