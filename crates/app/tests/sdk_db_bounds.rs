@@ -54,8 +54,8 @@ async fn oversized_results_end_in_result_too_large() {
             },
             // One value over 1 MiB.
             format!("SELECT {} AS v", text(1_100_000)),
-            // A blob whose hex text is over 1 MiB.
-            if sqlite { "SELECT zeroblob(600000) AS b".to_owned() } else { "SELECT decode(repeat('00', 600000), 'hex') AS b".to_owned() },
+            // A blob whose base64 text is over 1 MiB.
+            if sqlite { "SELECT zeroblob(800000) AS b".to_owned() } else { "SELECT decode(repeat('00', 800000), 'hex') AS b".to_owned() },
             // Three values under 1 MiB, a row over 2 MiB.
             format!("SELECT {0} AS a, {0} AS b, {0} AS c", text(900_000)),
             // Rows under 2 MiB, twenty of them over 8 MiB.

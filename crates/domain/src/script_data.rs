@@ -29,7 +29,8 @@ pub struct SqlOutcome {
 }
 
 /// A failure the script sees with this code (`QUERY_TIMEOUT`, `ROW_LIMIT`, `RESULT_TOO_LARGE`,
-/// `SQL_ERROR`, `TRANSACTION_NOT_FOUND`, `UNAVAILABLE`).
+/// `CONSTRAINT_VIOLATION`, `INVALID_SQL`, `TYPE_MISMATCH`, `DATABASE_ERROR`,
+/// `TRANSACTION_NOT_FOUND`, `UNAVAILABLE`). Its message never quotes the database's own text.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct SqlFailure {
@@ -56,7 +57,7 @@ pub struct SqlBounds {
 
 /// How large a statement's result may be, checked while its rows are read, so that a result
 /// past them never materialises (`RESULT_TOO_LARGE`). Sizes are of the values as the script
-/// receives them (a blob as hex text).
+/// receives them (a blob as base64 text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResultSizes {
     /// Bytes of one value.

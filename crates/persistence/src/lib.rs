@@ -9,6 +9,7 @@ mod errors;
 mod paging;
 mod repositories;
 mod script_data;
+mod storable;
 
 pub use connection::{Backend, Database, DatabaseError};
 pub use repositories::{

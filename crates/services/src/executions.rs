@@ -243,10 +243,41 @@ impl ExecutionService {
             Err(RepoError::Stale) => {
                 tracing::warn!(execution = %execution.id, "execution was finalised elsewhere")
             }
-            Err(other) => return Err(other.into()),
+            Err(cause) => execution = self.record_unstorable(execution, cause).await?,
         }
         tracing::info!(execution = %execution.id, status = %execution.status, duration_ms = execution.duration_ms, "execution finished");
         Ok(execution)
+    }
+
+    /// An execution whose record cannot be stored as it is still gets a final status: it is
+    /// stored as `failed` with `RECORD_UNSTORABLE` and the cause, without its output and logs.
+    async fn record_unstorable(
+        &self,
+        execution: Execution,
+        cause: RepoError,
+    ) -> Result<Execution, ExecutionServiceError> {
+        tracing::error!(execution = %execution.id, error = %cause, "the execution's record cannot be stored; storing it as failed");
+        let fallback = Execution {
+            status: ExecutionStatus::Failed,
+            output: None,
+            logs: Vec::new(),
+            error: Some(ExecutionError {
+                code: "RECORD_UNSTORABLE".into(),
+                message: format!(
+                    "the execution ended as {} but its record could not be stored ({cause}); \
+                     its output and logs are lost",
+                    execution.status
+                ),
+                line: None,
+                column: None,
+                stack: None,
+            }),
+            ..execution
+        };
+        match self.executions.update(&fallback).await {
+            Ok(()) | Err(RepoError::Stale) => Ok(fallback),
+            Err(again) => Err(again.into()),
+        }
     }
 
     pub async fn get(

@@ -29,7 +29,7 @@ impl EventOutbox for SeaEventOutbox {
             id: Set(event.event_id),
             tenant_id: Set(event.tenant_id.0),
             event_type: Set(event.event_type.as_str().to_owned()),
-            payload: Set(event.payload.clone()),
+            payload: Set(crate::storable::storable(&event.payload)),
             source_script_id: Set(event.source_script_id.map(|s| s.0)),
             depth: Set(i32::try_from(event.depth).unwrap_or(i32::MAX)),
             created_at: Set(event.timestamp),

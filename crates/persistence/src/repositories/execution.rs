@@ -4,6 +4,7 @@ use crate::connection::Database;
 use crate::entities::script_execution as row;
 use crate::errors::{corrupt, storage};
 use crate::paging::fetch_page;
+use crate::storable::storable;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::execution::{Execution, ExecutionError, ExecutionStatus};
@@ -28,8 +29,11 @@ impl SeaExecutionRepository {
 
 const UNFINISHED: [&str; 2] = ["pending", "running"];
 
+/// A value as storable JSON (U+0000 in its text stored as U+FFFD; see `storable`).
 fn to_json<T: serde::Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
+    serde_json::to_value(value)
+        .map(|v| storable(&v))
+        .unwrap_or(Value::Null)
 }
 
 fn to_active(execution: &Execution) -> row::ActiveModel {
@@ -40,8 +44,8 @@ fn to_active(execution: &Execution) -> row::ActiveModel {
         script_version: Set(execution.script_version),
         status: Set(execution.status.as_str().to_owned()),
         trigger: Set(to_json(&execution.trigger)),
-        input: Set(execution.input.clone()),
-        output: Set(execution.output.clone()),
+        input: Set(storable(&execution.input)),
+        output: Set(execution.output.as_ref().map(storable)),
         error: Set(execution.error.as_ref().map(to_json)),
         logs: Set(to_json(&execution.logs)),
         created_at: Set(execution.created_at),

@@ -5,6 +5,8 @@
 //! statement is cancelled by the server.
 
 mod budget;
+mod failures;
+mod pg_values;
 mod rows;
 mod sqlite;
 
@@ -15,15 +17,15 @@ use domain::script_data::{
     ScriptDatabase, SqlBounds, SqlDialect, SqlFailure, SqlOutcome, SqlStatement,
 };
 use domain::{ExecutionId, TenantId};
+use failures::from_db_err;
 use futures::TryStreamExt;
 use rows::{row_to_json, to_value};
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::sqlite::Sqlite;
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement, StreamTrait,
-    TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, DbBackend, Statement, StreamTrait, TransactionTrait,
 };
-use sqlite::{sqlite_error, sqlite_exec, sqlite_statement};
+use sqlite::{sqlite_exec, sqlite_statement};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -49,24 +51,6 @@ pub struct SeaScriptDatabase {
     row_security: AtomicBool,
     open: std::sync::Mutex<HashMap<(ExecutionId, u64), Open>>,
     next: AtomicU64,
-}
-
-fn sql_error(error: DbErr) -> SqlFailure {
-    let text = error.to_string();
-    if text.contains("statement timeout") || text.contains("canceling statement") {
-        return SqlFailure::new(
-            "QUERY_TIMEOUT",
-            "the statement ran longer than its time limit and was cancelled",
-        );
-    }
-    // The database's message helps the author (a missing column, a type mismatch); it names
-    // only the script's own tables and columns.
-    let message = text
-        .rsplit("error returned from database: ")
-        .next()
-        .unwrap_or(&text)
-        .to_owned();
-    SqlFailure::new("SQL_ERROR", message)
 }
 
 impl SeaScriptDatabase {
@@ -148,7 +132,7 @@ impl SeaScriptDatabase {
             .connection()
             .begin()
             .await
-            .map_err(sql_error)?;
+            .map_err(from_db_err)?;
         if self.database.backend() == Backend::Postgres {
             let tenant_text = tenant.to_string();
             let set = Statement::from_sql_and_values(
@@ -156,18 +140,18 @@ impl SeaScriptDatabase {
                 "SELECT set_config('iota.tenant_id', $1, true)",
                 [sea_orm::Value::String(Some(tenant_text))],
             );
-            transaction.execute_raw(set).await.map_err(sql_error)?;
+            transaction.execute_raw(set).await.map_err(from_db_err)?;
             if self.row_security.load(Ordering::Acquire) {
                 transaction
                     .execute_unprepared(&format!("SET LOCAL ROLE {SCRIPT_ROLE}"))
                     .await
-                    .map_err(sql_error)?;
+                    .map_err(from_db_err)?;
             }
             let timeout_ms = bounds.map_or(5_000, |b| b.timeout.as_millis().max(1));
             transaction
                 .execute_unprepared(&format!("SET LOCAL statement_timeout = {timeout_ms}"))
                 .await
-                .map_err(sql_error)?;
+                .map_err(from_db_err)?;
         }
         Ok(transaction)
     }
@@ -196,10 +180,10 @@ impl SeaScriptDatabase {
                 let mut stream = transaction
                     .stream_raw(Statement::from_sql_and_values(backend, sql, values))
                     .await
-                    .map_err(sql_error)?;
+                    .map_err(from_db_err)?;
                 let mut budget = ResultBudget::new(bounds.sizes, bounds.max_rows);
                 let mut rows = Vec::new();
-                while let Some(result) = stream.try_next().await.map_err(sql_error)? {
+                while let Some(result) = stream.try_next().await.map_err(from_db_err)? {
                     rows.push(row_to_json(&result, &mut budget)?);
                 }
                 let affected = rows.len() as u64;
@@ -212,7 +196,7 @@ impl SeaScriptDatabase {
                         values,
                     ))
                     .await
-                    .map_err(sql_error)?;
+                    .map_err(from_db_err)?;
                 Ok(SqlOutcome {
                     rows: Vec::new(),
                     affected: result.rows_affected(),
@@ -222,7 +206,7 @@ impl SeaScriptDatabase {
         match tokio::time::timeout(bounds.timeout, run).await {
             Ok(outcome) => outcome,
             Err(_) => Err(SqlFailure::new(
-                "QUERY_TIMEOUT",
+                failures::TIMEOUT,
                 "the statement ran longer than its time limit",
             )),
         }
@@ -238,7 +222,7 @@ impl SeaScriptDatabase {
             Backend::Postgres => self.start(tenant, bounds).await.map(Held::Postgres),
             Backend::Sqlite => {
                 let pool = self.database.connection().get_sqlite_connection_pool();
-                let mut connection = pool.acquire().await.map_err(sqlite_error)?;
+                let mut connection = pool.acquire().await.map_err(|e| failures::from_sqlx(&e))?;
                 sqlite_exec(&mut connection, "BEGIN").await?;
                 Ok(Held::Sqlite(connection))
             }
@@ -260,8 +244,10 @@ impl SeaScriptDatabase {
     /// Commits or rolls back; a SQLite connection goes back to the pool outside any transaction.
     async fn end_held(&self, held: Held, commit: bool) -> Result<(), SqlFailure> {
         match held {
-            Held::Postgres(transaction) if commit => transaction.commit().await.map_err(sql_error),
-            Held::Postgres(transaction) => transaction.rollback().await.map_err(sql_error),
+            Held::Postgres(transaction) if commit => {
+                transaction.commit().await.map_err(from_db_err)
+            }
+            Held::Postgres(transaction) => transaction.rollback().await.map_err(from_db_err),
             Held::Sqlite(mut connection) => {
                 let ended =
                     sqlite_exec(&mut connection, if commit { "COMMIT" } else { "ROLLBACK" }).await;
@@ -332,7 +318,7 @@ impl ScriptDatabase for SeaScriptDatabase {
             .count();
         if held >= MAX_OPEN_TRANSACTIONS {
             return Err(SqlFailure::new(
-                "SQL_ERROR",
+                failures::INVALID,
                 "a transaction is already open; transactions cannot be nested",
             ));
         }

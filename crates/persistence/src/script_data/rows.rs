@@ -1,10 +1,14 @@
 //! JSON to and from sea-orm values on the PostgreSQL path: the statement's bound parameters
-//! in, its result rows out as JSON objects, each value measured before it is decoded.
+//! in, its result rows out as JSON objects (values decoded in `pg_values`), each value
+//! measured before it is decoded.
 
 use super::budget::ResultBudget;
+use super::failures::{GENERIC, from_sqlx};
+use super::pg_values;
 use domain::script_data::SqlFailure;
 use sea_orm::QueryResult;
-use sea_orm::sqlx::{Row, TypeInfo, ValueRef};
+use sea_orm::sqlx::postgres::{PgRow, PgTypeKind, PgValueFormat};
+use sea_orm::sqlx::{Column, Row, ValueRef};
 use serde_json::{Map, Value};
 
 pub(super) fn to_value(json: &Value) -> sea_orm::Value {
@@ -20,56 +24,35 @@ pub(super) fn to_value(json: &Value) -> sea_orm::Value {
     }
 }
 
-/// One column of a row as JSON, whatever its type: the decoders are tried from the most to
-/// the least specific (SQLite reports the value's own type; PostgreSQL the column's).
-fn column_to_json(row: &QueryResult, index: usize) -> Value {
-    macro_rules! attempt {
-        ($t:ty, $map:expr) => {
-            if let Ok(value) = row.try_get_by_index::<Option<$t>>(index) {
-                return value.map($map).unwrap_or(Value::Null);
-            }
-        };
-    }
-    attempt!(i64, Value::from);
-    attempt!(i32, Value::from);
-    attempt!(i16, Value::from);
-    attempt!(f64, Value::from);
-    attempt!(f32, Value::from);
-    attempt!(bool, Value::from);
-    attempt!(String, Value::from);
-    attempt!(Value, |v| v);
-    attempt!(uuid::Uuid, |v| Value::from(v.to_string()));
-    attempt!(chrono::DateTime<chrono::Utc>, |v| Value::from(
-        v.to_rfc3339()
-    ));
-    attempt!(chrono::NaiveDateTime, |v| Value::from(v.to_string()));
-    attempt!(chrono::NaiveDate, |v| Value::from(v.to_string()));
-    attempt!(chrono::NaiveTime, |v| Value::from(v.to_string()));
-    attempt!(Vec<u8>, |v| Value::from(
-        v.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ));
-    Value::Null
-}
-
-/// Refuses a PostgreSQL value whose bytes on the wire are already past the value limit
-/// (a `bytea`, which the script receives as hex, counts twice), before it is decoded.
-fn check_raw(row: &QueryResult, index: usize, budget: &ResultBudget) -> Result<(), SqlFailure> {
-    let Some(raw) = row
-        .try_as_pg_row()
-        .and_then(|pg| pg.try_get_raw(index).ok())
-    else {
-        return Ok(());
-    };
+/// One column of a PostgreSQL row as JSON, decoded by its type (a domain by its base type),
+/// refused before decoding when its bytes on the wire are already past the value limit (a
+/// `bytea`, which the script receives in base64, counts as four bytes for every three).
+fn column_to_json(row: &PgRow, index: usize, budget: &ResultBudget) -> Result<Value, SqlFailure> {
+    let raw = row.try_get_raw(index).map_err(|e| from_sqlx(&e))?;
     if raw.is_null() {
-        return Ok(());
+        return Ok(Value::Null);
     }
-    let bytes = raw.as_bytes().map(<[u8]>::len).unwrap_or(0);
-    let factor = if raw.type_info().name() == "BYTEA" {
-        2
-    } else {
-        1
+    let info = raw.type_info().into_owned();
+    let bytes = raw.as_bytes().unwrap_or_default();
+    let (oid, array) = match info.kind() {
+        PgTypeKind::Domain(base) => (base.oid(), matches!(base.kind(), PgTypeKind::Array(_))),
+        kind => (info.oid(), matches!(kind, PgTypeKind::Array(_))),
     };
-    budget.check_raw(bytes.saturating_mul(factor))
+    let oid = oid.map_or(0, |o| o.0);
+    let wire = if oid == 17 {
+        bytes.len().div_ceil(3).saturating_mul(4)
+    } else {
+        bytes.len()
+    };
+    budget.check_raw(wire)?;
+    if raw.format() == PgValueFormat::Text {
+        return Ok(pg_values::fallback(bytes));
+    }
+    Ok(if array || pg_values::is_array_oid(oid) {
+        pg_values::array(bytes).unwrap_or_else(|| pg_values::fallback(bytes))
+    } else {
+        pg_values::decode(oid, bytes)
+    })
 }
 
 /// One row as JSON, counted against the statement's result limits.
@@ -77,10 +60,12 @@ pub(super) fn row_to_json(
     row: &QueryResult,
     budget: &mut ResultBudget,
 ) -> Result<Map<String, Value>, SqlFailure> {
+    let pg = row
+        .try_as_pg_row()
+        .ok_or_else(|| SqlFailure::new(GENERIC, "the database returned an unexpected row"))?;
     let mut map = Map::new();
-    for (index, name) in row.column_names().into_iter().enumerate() {
-        check_raw(row, index, budget)?;
-        map.insert(name, column_to_json(row, index));
+    for (index, column) in pg.columns().iter().enumerate() {
+        map.insert(column.name().to_owned(), column_to_json(pg, index, budget)?);
     }
     budget.add_row(&map)?;
     Ok(map)

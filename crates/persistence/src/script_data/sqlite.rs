@@ -2,7 +2,11 @@
 //! progress handler stops a statement at its deadline and whose length limit stops it from
 //! building an oversized value or row, and turns the rows into JSON as they are read.
 
-use super::budget::{ResultBudget, TOO_LARGE};
+use super::budget::ResultBudget;
+use super::failures::from_sqlx;
+use super::pg_values;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use domain::script_data::{SqlBounds, SqlFailure, SqlOutcome, SqlStatement};
 use futures::TryStreamExt;
 use sea_orm::sqlx::pool::PoolConnection;
@@ -12,25 +16,7 @@ use serde_json::{Map, Value};
 use std::time::Instant;
 
 pub(super) fn sqlite_error(error: sea_orm::sqlx::Error) -> SqlFailure {
-    let text = error.to_string();
-    if text.contains("interrupted") {
-        return SqlFailure::new(
-            "QUERY_TIMEOUT",
-            "the statement ran longer than its time limit and was stopped",
-        );
-    }
-    if text.contains("too big") {
-        return SqlFailure::new(
-            TOO_LARGE,
-            "the statement built a value or row larger than sdk.db allows",
-        );
-    }
-    let message = text
-        .rsplit("error returned from database: ")
-        .next()
-        .unwrap_or(&text)
-        .to_owned();
-    SqlFailure::new("SQL_ERROR", message)
+    from_sqlx(&error)
 }
 
 /// Sets the connection's limit on the length of a string, blob or row (`SQLITE_LIMIT_LENGTH`)
@@ -49,39 +35,59 @@ fn set_length_limit(handle: &mut LockedSqliteHandle<'_>, bytes: i32) -> i32 {
     }
 }
 
+/// Forgets the connection's last inserted rowid, so that the next user of the pooled
+/// connection (another execution, maybe another tenant) cannot learn it. The guard refuses
+/// `last_insert_rowid()`, `changes()` and `total_changes()` too; this is the second line.
+#[allow(unsafe_code)]
+fn forget_last_insert(handle: &mut LockedSqliteHandle<'_>) {
+    // SAFETY: as in `set_length_limit`: the locked handle is sqlx's open connection.
+    unsafe { libsqlite3_sys::sqlite3_set_last_insert_rowid(handle.as_raw_handle().as_ptr(), 0) }
+}
+
+/// One SQLite value as JSON by its storage class: integers as numbers (past 2^53 as
+/// strings; in a column declared BOOLEAN as `true`/`false`), reals as numbers, text as
+/// strings, blobs in base64. Each is measured in place before anything is copied out.
+fn sqlite_value(
+    row: &SqliteRow,
+    index: usize,
+    declared: &str,
+    budget: &ResultBudget,
+) -> Result<Value, SqlFailure> {
+    let raw = row.try_get_raw(index).map_err(|e| from_sqlx(&e))?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let decoded = match raw.type_info().name() {
+        "INTEGER" => {
+            let integer = row.try_get::<i64, _>(index);
+            match integer.map_err(|e| from_sqlx(&e))? {
+                i @ (0 | 1) if declared == "BOOLEAN" => Value::Bool(i == 1),
+                i => pg_values::integer(i),
+            }
+        }
+        "REAL" => pg_values::float(row.try_get::<f64, _>(index).map_err(|e| from_sqlx(&e))?),
+        storage => {
+            let bytes = row.try_get_unchecked::<&[u8], _>(index).unwrap_or_default();
+            if storage == "BLOB" {
+                budget.check_raw(bytes.len().div_ceil(3).saturating_mul(4))?;
+                Value::from(BASE64.encode(bytes))
+            } else {
+                budget.check_raw(bytes.len())?;
+                Value::from(String::from_utf8_lossy(bytes))
+            }
+        }
+    };
+    Ok(decoded)
+}
+
 fn sqlite_row_to_json(
     row: &SqliteRow,
     budget: &mut ResultBudget,
 ) -> Result<Map<String, Value>, SqlFailure> {
     let mut map = Map::new();
     for (index, column) in row.columns().iter().enumerate() {
-        let value = match row.try_get_raw(index) {
-            Ok(raw) if raw.is_null() => Value::Null,
-            Ok(raw) => match raw.type_info().name() {
-                "INTEGER" => row
-                    .try_get::<i64, _>(index)
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-                "REAL" => row
-                    .try_get::<f64, _>(index)
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-                blob_or_text => {
-                    // Measured in place, before anything is copied out of the row.
-                    let bytes = row.try_get_unchecked::<&[u8], _>(index).unwrap_or_default();
-                    if blob_or_text == "BLOB" {
-                        budget.check_raw(bytes.len().saturating_mul(2))?;
-                        Value::from(bytes.iter().map(|x| format!("{x:02x}")).collect::<String>())
-                    } else {
-                        budget.check_raw(bytes.len())?;
-                        row.try_get::<String, _>(index)
-                            .map(Value::from)
-                            .unwrap_or(Value::Null)
-                    }
-                }
-            },
-            Err(_) => Value::Null,
-        };
+        let declared = column.type_info().name();
+        let value = sqlite_value(row, index, declared, budget)?;
         map.insert(column.name().to_owned(), value);
     }
     budget.add_row(&map)?;
@@ -158,6 +164,7 @@ pub(super) async fn sqlite_statement(
     if let Ok(mut handle) = connection.lock_handle().await {
         handle.remove_progress_handler();
         set_length_limit(&mut handle, previous_limit);
+        forget_last_insert(&mut handle);
     }
     outcome
 }

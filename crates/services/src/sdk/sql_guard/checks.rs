@@ -1,39 +1,9 @@
-//! The syntax the guard refuses outright, whatever the tables: forbidden functions and the
-//! dialect extras of SELECT, set operations and table references. Pure checks, no rewriting.
+//! The syntax the guard refuses outright, whatever the tables: the dialect extras of SELECT,
+//! set operations and table references. Pure checks, no rewriting (functions: `functions`).
 
-use sqlparser::ast::{ObjectName, Select, SelectFlavor, SetExpr, TableFactor};
+use sqlparser::ast::{Select, SelectFlavor, SetExpr, TableFactor};
 
-use super::{Res, SqlDialectKind, idents, refused};
-
-/// Functions refused anywhere: by prefix, by name (`_to_xml` anywhere in the name: they run SQL).
-const FORBIDDEN_PREFIXES: [&str; 4] = ["pg_", "lo_", "dblink", "sqlite_"];
-const FORBIDDEN_FUNCTIONS: &str = "current_setting set_config version load_extension readfile \
-    writefile edit fts3_tokenizer inet_server_addr inet_server_port inet_client_addr \
-    inet_client_port current_database current_catalog current_schema current_schemas txid_current \
-    xmlparse copy system exec eval define ts_stat ts_rewrite setval";
-/// PostgreSQL functions callable without parentheses that reveal server details.
-const PG_NILADIC: &str =
-    "current_catalog current_schema current_user current_role session_user user system_user";
-
-/// Refuses calls of functions that reach outside the tenant's rows or reveal server details
-/// (`called` is false for a bare name, which PostgreSQL may read as a niladic function).
-pub(super) fn check_function(dialect: SqlDialectKind, name: &ObjectName, called: bool) -> Res {
-    let function = match idents(name).as_deref() {
-        Some([f]) => f.value.to_ascii_lowercase(),
-        Some([s, f]) if s.value.eq_ignore_ascii_case(dialect.default_schema()) => {
-            f.value.to_ascii_lowercase()
-        }
-        _ => return Err(refused(format!("function `{name}` is not allowed"))),
-    };
-    let named = |list: &str| list.split_whitespace().any(|f| f == function);
-    let niladic = dialect == SqlDialectKind::Postgres && named(PG_NILADIC);
-    deny! {
-        niladic || (called && named(FORBIDDEN_FUNCTIONS)) => format!("`{function}`"),
-        called && FORBIDDEN_PREFIXES.iter().any(|p| function.starts_with(p)) => format!("`{function}`"),
-        called && function.contains("_to_xml") => format!("`{function}`"),
-    }
-    Ok(())
-}
+use super::{Res, refused};
 
 /// Refuses table functions and dialect extras on a plain table reference.
 pub(super) fn check_table_syntax(factor: &TableFactor) -> Res {

@@ -7,7 +7,8 @@
 //!
 //! This file holds the public API and the pipeline; the steps live beside it: `emit` (placeholder
 //! numbering, normalising and re-checking the printed SQL), `rewrite` (the tree walk that scopes
-//! table reads to the tenant), `dml` (INSERT/UPDATE/DELETE) and `checks` (refused syntax).
+//! table reads to the tenant), `dml` (INSERT/UPDATE/DELETE), `checks` (refused syntax) and
+//! `functions` (the functions scripts may call).
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -31,6 +32,7 @@ macro_rules! deny {
 mod checks;
 mod dml;
 mod emit;
+mod functions;
 mod rewrite;
 #[cfg(test)]
 mod tests;

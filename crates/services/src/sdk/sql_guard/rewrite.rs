@@ -10,7 +10,8 @@ use sqlparser::ast::{
 use sqlparser::keywords::ALL_KEYWORDS;
 use sqlparser::parser::Parser;
 
-use super::checks::{check_body, check_function, check_select, check_table_syntax};
+use super::checks::{check_body, check_select, check_table_syntax};
+use super::functions::{check_bare_name, check_call};
 use super::{Res, SqlDialectKind, SqlGuardError, SqlPolicy, flow, idents, invalid, refused};
 
 /// A name from the policy, quoted unless it reads back as itself unquoted.
@@ -255,9 +256,9 @@ impl VisitorMut for Rewriter<'_> {
 
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<SqlGuardError> {
         flow(match expr {
-            Expr::Function(f) => check_function(self.dialect, &f.name, true),
+            Expr::Function(f) => check_call(self.dialect, &f.name, &f.args),
             Expr::Identifier(i) if i.quote_style.is_none() => {
-                check_function(self.dialect, &i.clone().into(), false)
+                check_bare_name(self.dialect, &i.value)
             }
             _ => Ok(()),
         })
