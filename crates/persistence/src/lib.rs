@@ -3,6 +3,7 @@
 //! Repositories implement the ports of `domain::repository` and return domain types; the
 //! entities stay inside this crate.
 
+mod clock;
 mod connection;
 mod entities;
 mod errors;

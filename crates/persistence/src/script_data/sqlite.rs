@@ -13,7 +13,6 @@ use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::sqlite::{LockedSqliteHandle, Sqlite, SqliteRow};
 use sea_orm::sqlx::{Column, Row, TypeInfo, ValueRef};
 use serde_json::{Map, Value};
-use std::time::Instant;
 
 pub(super) fn sqlite_error(error: sea_orm::sqlx::Error) -> SqlFailure {
     from_sqlx(&error)
@@ -100,11 +99,11 @@ pub(super) async fn sqlite_statement(
     statement: &SqlStatement,
     bounds: SqlBounds,
 ) -> Result<SqlOutcome, SqlFailure> {
-    let deadline = Instant::now() + bounds.timeout;
+    let deadline = crate::clock::now() + bounds.timeout;
     let length_limit = i32::try_from(bounds.sizes.max_row_bytes).unwrap_or(i32::MAX);
     let previous_limit = {
         let mut handle = connection.lock_handle().await.map_err(sqlite_error)?;
-        handle.set_progress_handler(1_000, move || Instant::now() < deadline);
+        handle.set_progress_handler(1_000, move || crate::clock::now() < deadline);
         set_length_limit(&mut handle, length_limit)
     };
     let sql = if statement.is_query {

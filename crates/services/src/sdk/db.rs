@@ -2,6 +2,7 @@
 //! `ScriptDatabase` port in the script's tenant, with its row limit and statement timeout.
 
 use super::sql_guard::{SqlDialectKind, SqlPolicy, StatementKind, guard};
+use crate::clock::{Clock, SystemClock};
 use domain::script_data::{ResultSizes, ScriptDatabase, SqlBounds, SqlDialect, SqlStatement};
 use runtime::{CallScope, HostError};
 use serde_json::Value;
@@ -36,6 +37,7 @@ pub struct ScriptDb {
     database: Arc<dyn ScriptDatabase>,
     policy: SqlPolicy,
     settings: DbSettings,
+    clock: Arc<dyn Clock>,
 }
 
 fn failure(code: &str, message: impl Into<String>) -> HostError {
@@ -52,6 +54,7 @@ impl ScriptDb {
             database,
             policy,
             settings,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -63,7 +66,7 @@ impl ScriptDb {
     }
 
     fn bounds(&self, deadline: Instant) -> Result<SqlBounds, HostError> {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.saturating_duration_since(self.clock.instant());
         if left.is_zero() {
             return Err(failure(
                 "TIMEOUT",
