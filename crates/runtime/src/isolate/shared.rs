@@ -160,87 +160,6 @@ impl Shared {
         self.logs.take()
     }
 
-    /// Records a log line. Every call counts toward the execution's log volume (entries and
-    /// bytes), past which the execution is stopped. (The supervisor applies the script's
-    /// per-minute log budget to the lines it receives.)
-    pub(crate) fn log(&self, level: LogLevel, message: String, metadata: serde_json::Value) {
-        let size = message.len()
-            + if metadata.is_null() {
-                0
-            } else {
-                metadata.to_string().len()
-            };
-        let attempts = self.log_attempts.get() + 1;
-        self.log_attempts.set(attempts);
-        self.log_bytes.set(self.log_bytes.get() + size);
-        if attempts > self.max_log_entries || self.log_bytes.get() > self.max_log_bytes {
-            let message = format!(
-                "the script logged more than {} entries or {} bytes",
-                self.max_log_entries, self.max_log_bytes
-            );
-            self.control.fail(error("LOG_LIMIT", message));
-            return;
-        }
-        let mut logs = self.logs.borrow_mut();
-        logs.push(LogEntry {
-            level,
-            message,
-            metadata,
-            ts: crate::clock::utc(),
-        });
-    }
-
-    pub(crate) fn add_timer<'js>(
-        &self,
-        ctx: &Ctx<'js>,
-        callback: Function<'js>,
-        args: Vec<Value<'js>>,
-        period: Duration,
-        repeat: bool,
-    ) -> Option<u32> {
-        if self.timers.borrow().len() >= MAX_TIMERS {
-            return None;
-        }
-        let id = self.next_timer.get().wrapping_add(1).max(1);
-        self.next_timer.set(id);
-        let timer = Timer {
-            callback: Persistent::save(ctx, callback),
-            args: args.into_iter().map(|a| Persistent::save(ctx, a)).collect(),
-            period: repeat.then_some(period.max(Duration::from_millis(1))),
-        };
-        self.timers.borrow_mut().insert(id, timer);
-        self.due
-            .borrow_mut()
-            .insert((crate::clock::now() + period, id), ());
-        Some(id)
-    }
-
-    pub(crate) fn clear_timer(&self, id: u32) {
-        self.timers.borrow_mut().remove(&id);
-    }
-
-    /// Starts a host call: returns a promise that the event loop settles with its result.
-    pub(crate) fn call_host<'js>(
-        &self,
-        ctx: &Ctx<'js>,
-        module: String,
-        method: String,
-        args: serde_json::Value,
-    ) -> rquickjs::Result<Promise<'js>> {
-        let (promise, resolve, reject) = ctx.promise()?;
-        let id = self.next_call.get() + 1;
-        self.next_call.set(id);
-        self.pending.borrow_mut().insert(
-            id,
-            (
-                Persistent::save(ctx, resolve),
-                Persistent::save(ctx, reject),
-            ),
-        );
-        self.link.call(self.run, id, module, method, args);
-        Ok(promise)
-    }
-
     pub(super) fn next_due(&self) -> Option<Instant> {
         self.due.borrow().keys().next().map(|(at, _)| *at)
     }
@@ -330,20 +249,37 @@ impl Shared {
         self.due.borrow_mut().clear();
         self.pending.borrow_mut().clear();
     }
-
-    /// Bytes of log the execution may still write before it is stopped with `LOG_LIMIT`.
-    pub(crate) fn log_room(&self) -> usize {
-        self.max_log_bytes.saturating_sub(self.log_bytes.get())
-    }
 }
 
 impl crate::modules::ModuleHost for Shared {
+    /// Records a log line. Every call counts toward the execution's log volume (entries and
+    /// bytes), past which the execution is stopped. (The supervisor applies the script's
+    /// per-minute log budget to the lines it receives.)
     fn log(&self, level: LogLevel, message: String, metadata: serde_json::Value) {
-        Shared::log(self, level, message, metadata);
-    }
-
-    fn log_room(&self) -> usize {
-        Shared::log_room(self)
+        let size = message.len()
+            + if metadata.is_null() {
+                0
+            } else {
+                metadata.to_string().len()
+            };
+        let attempts = self.log_attempts.get() + 1;
+        self.log_attempts.set(attempts);
+        self.log_bytes.set(self.log_bytes.get() + size);
+        if attempts > self.max_log_entries || self.log_bytes.get() > self.max_log_bytes {
+            let message = format!(
+                "the script logged more than {} entries or {} bytes",
+                self.max_log_entries, self.max_log_bytes
+            );
+            self.control.fail(error("LOG_LIMIT", message));
+            return;
+        }
+        let mut logs = self.logs.borrow_mut();
+        logs.push(LogEntry {
+            level,
+            message,
+            metadata,
+            ts: crate::clock::utc(),
+        });
     }
 
     fn add_timer<'js>(
@@ -354,13 +290,28 @@ impl crate::modules::ModuleHost for Shared {
         period: Duration,
         repeat: bool,
     ) -> Option<u32> {
-        Shared::add_timer(self, ctx, callback, args, period, repeat)
+        if self.timers.borrow().len() >= MAX_TIMERS {
+            return None;
+        }
+        let id = self.next_timer.get().wrapping_add(1).max(1);
+        self.next_timer.set(id);
+        let timer = Timer {
+            callback: Persistent::save(ctx, callback),
+            args: args.into_iter().map(|a| Persistent::save(ctx, a)).collect(),
+            period: repeat.then_some(period.max(Duration::from_millis(1))),
+        };
+        self.timers.borrow_mut().insert(id, timer);
+        self.due
+            .borrow_mut()
+            .insert((crate::clock::now() + period, id), ());
+        Some(id)
     }
 
     fn clear_timer(&self, id: u32) {
-        Shared::clear_timer(self, id);
+        self.timers.borrow_mut().remove(&id);
     }
 
+    /// Starts a host call: returns a promise that the event loop settles with its result.
     fn call_host<'js>(
         &self,
         ctx: &Ctx<'js>,
@@ -368,7 +319,23 @@ impl crate::modules::ModuleHost for Shared {
         method: String,
         args: serde_json::Value,
     ) -> rquickjs::Result<Promise<'js>> {
-        Shared::call_host(self, ctx, module, method, args)
+        let (promise, resolve, reject) = ctx.promise()?;
+        let id = self.next_call.get() + 1;
+        self.next_call.set(id);
+        self.pending.borrow_mut().insert(
+            id,
+            (
+                Persistent::save(ctx, resolve),
+                Persistent::save(ctx, reject),
+            ),
+        );
+        self.link.call(self.run, id, module, method, args);
+        Ok(promise)
+    }
+
+    /// Bytes of log the execution may still write before it is stopped with `LOG_LIMIT`.
+    fn log_room(&self) -> usize {
+        self.max_log_bytes.saturating_sub(self.log_bytes.get())
     }
 
     fn services(&self) -> &[(String, Vec<String>)] {
