@@ -293,3 +293,24 @@ async fn a_program_that_is_not_a_worker_is_reported_clearly() {
     .await;
     assert_eq!(failure(&report).code, "SANDBOX_CRASHED");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_cannot_flood_the_host_with_pending_calls() {
+    let engine = engine();
+    let source = "export default async () => {
+        const calls = Array.from({ length: 200 }, (_, i) => services.math.add(i, 1).then(() => 'ok', (e) => e.code));
+        const results = await Promise.all(calls);
+        return { ok: results.filter((r) => r === 'ok').length, refused: results.filter((r) => r === 'TOO_MANY_CALLS').length };
+    }";
+    let value = output(&run(&engine, with_time(TenantId::new(), source, 10_000)).await);
+    assert_eq!(
+        value["ok"].as_u64().unwrap() + value["refused"].as_u64().unwrap(),
+        200,
+        "{value}"
+    );
+    assert!(value["ok"].as_u64().unwrap() >= 64, "{value}");
+    assert!(
+        value["refused"].as_u64().unwrap() > 0,
+        "at most 64 calls are pending: {value}"
+    );
+}
