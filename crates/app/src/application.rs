@@ -65,11 +65,8 @@ impl Components {
         database.migrate().await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let db_settings = settings.db_settings()?;
-        let script_data = SeaScriptDatabase::new(
-            database.clone(),
-            db_settings.tables.iter().cloned().collect(),
-            db_settings.tenant_column.clone(),
-        );
+        let script_data =
+            SeaScriptDatabase::connect(database.clone(), settings.script_data_config()?).await?;
         script_data.prepare().await;
         let limits = CacheLimits::default();
         let store: Arc<dyn CacheStore> = if settings.cache.redis_url.is_empty() {

@@ -198,7 +198,8 @@ async fn tenants_see_and_touch_only_their_own_rows() {
         // On PostgreSQL, row-level security confines even a statement that skipped the rewrite.
         if db.backend == Backend::Postgres {
             use domain::script_data::{ScriptDatabase, SqlBounds, SqlStatement};
-            let direct = persistence::SeaScriptDatabase::new(app.components.database.clone(), vec!["orders".into(), "customers".into()], "tenant_id".into());
+            let config = persistence::ScriptDataConfig { tables: vec!["orders".into(), "customers".into()], ..Default::default() };
+            let direct = persistence::SeaScriptDatabase::connect(app.components.database.clone(), config).await.unwrap();
             direct.prepare().await;
             let tenant: domain::TenantId = a.parse().unwrap();
             let raw = SqlStatement { sql: "SELECT id FROM orders".into(), params: vec![], returns_rows: true, is_query: true };

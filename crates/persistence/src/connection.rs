@@ -33,6 +33,19 @@ pub enum DatabaseError {
 pub struct Database {
     connection: DatabaseConnection,
     backend: Backend,
+    url: String,
+}
+
+/// The pool `sdk.db` statements use, apart from the product's own, so that scripts can never
+/// take the connections (or, on PostgreSQL, the sessions) the product needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ScriptPoolOptions {
+    pub connections: u32,
+    pub acquire_timeout: Duration,
+    /// SQLite: how long a statement waits for the write lock. PostgreSQL: how long a session
+    /// may sit idle inside a transaction before the server ends it.
+    pub lock_wait: Duration,
+    pub idle_in_transaction: Duration,
 }
 
 impl Database {
@@ -70,7 +83,47 @@ impl Database {
         Ok(Self {
             connection,
             backend,
+            url: url.to_owned(),
         })
+    }
+
+    /// Opens the separate, bounded pool of `sdk.db` on the same database. An in-memory SQLite
+    /// database cannot be opened twice, so there scripts share the product's pool.
+    pub(crate) async fn script_pool(
+        &self,
+        pool: ScriptPoolOptions,
+    ) -> Result<DatabaseConnection, DatabaseError> {
+        if self.backend == Backend::Sqlite && self.url.contains(":memory:") {
+            return Ok(self.connection.clone());
+        }
+        let mut options = ConnectOptions::new(self.url.clone());
+        options
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(pool.acquire_timeout)
+            .max_connections(pool.connections)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(60))
+            .sqlx_logging(false);
+        if self.backend == Backend::Sqlite {
+            options.map_sqlx_sqlite_opts(move |sqlite| {
+                sqlite
+                    .create_if_missing(false)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(pool.lock_wait)
+            });
+        } else {
+            let idle_ms = pool.idle_in_transaction.as_millis().max(1);
+            options.map_sqlx_postgres_opts(move |postgres| {
+                postgres
+                    .application_name("iota-scripts sdk.db")
+                    .options([("idle_in_transaction_session_timeout", idle_ms.to_string())])
+            });
+        }
+        sea_orm::Database::connect(options)
+            .await
+            .map_err(|e| DatabaseError::Connect(e.to_string()))
     }
 
     /// Applies every pending migration.

@@ -17,4 +17,4 @@ pub use repositories::{
     SeaEventOutbox, SeaExecutionRepository, SeaScriptRepository, SeaTenantRepository,
     SeaTokenRepository, SeaUserRepository,
 };
-pub use script_data::SeaScriptDatabase;
+pub use script_data::{ScriptDataConfig, SeaScriptDatabase};

@@ -6,7 +6,7 @@
 
 use domain::script_data::{ScriptDatabase, SqlBounds, SqlStatement};
 use domain::{ExecutionId, TenantId};
-use persistence::{Backend, SeaScriptDatabase};
+use persistence::{Backend, ScriptDataConfig, SeaScriptDatabase};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -131,7 +131,9 @@ async fn every_column_type_comes_back_with_its_value() {
         }
         connection.close().await.unwrap();
 
-        let door = SeaScriptDatabase::new(db.database.clone(), vec![], "tenant_id".into());
+        let door = SeaScriptDatabase::connect(db.database.clone(), ScriptDataConfig::default())
+            .await
+            .unwrap();
         let statement = SqlStatement {
             sql: "SELECT * FROM typed".into(),
             params: vec![],

@@ -2,6 +2,7 @@
 //! environment variables (and `DATABASE_URL`). Unknown keys and bad values are refused with
 //! the name of the setting.
 
+mod sdk_db;
 mod sections;
 
 pub use sections::{
@@ -146,67 +147,6 @@ impl Settings {
         })
     }
 
-    pub fn db_settings(&self) -> Result<services::sdk::db::DbSettings, SettingsError> {
-        let mut tables = std::collections::BTreeSet::new();
-        for table in self
-            .sdk_db
-            .tables
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            let valid = table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !table.starts_with(|c: char| c.is_ascii_digit());
-            if !valid {
-                return Err(invalid(
-                    "sdk_db.tables",
-                    format!("\"{table}\" is not a plain table name"),
-                ));
-            }
-            tables.insert(table.to_ascii_lowercase());
-        }
-        let column = &self.sdk_db.tenant_column;
-        if column.is_empty()
-            || !column
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(invalid(
-                "sdk_db.tenant_column",
-                format!("\"{column}\" is not a plain column name"),
-            ));
-        }
-        if !(1..=100_000).contains(&self.sdk_db.max_rows) || self.sdk_db.statement_timeout_ms == 0 {
-            return Err(invalid(
-                "sdk_db",
-                "max_rows must be 1–100000 and statement_timeout_ms more than 0",
-            ));
-        }
-        let db = &self.sdk_db;
-        let sizes = domain::script_data::ResultSizes {
-            max_value_bytes: db.max_value_bytes,
-            max_row_bytes: db.max_row_bytes,
-            max_result_bytes: db.max_result_bytes,
-        };
-        let ordered = 0 < sizes.max_value_bytes
-            && sizes.max_value_bytes <= sizes.max_row_bytes
-            && sizes.max_row_bytes <= sizes.max_result_bytes
-            && i32::try_from(sizes.max_row_bytes).is_ok();
-        if !ordered {
-            return Err(invalid(
-                "sdk_db",
-                "need 0 < max_value_bytes <= max_row_bytes <= max_result_bytes, and max_row_bytes below 2 GiB",
-            ));
-        }
-        Ok(services::sdk::db::DbSettings {
-            tables,
-            tenant_column: column.to_ascii_lowercase(),
-            max_rows: db.max_rows,
-            statement_timeout: std::time::Duration::from_millis(db.statement_timeout_ms),
-            result_sizes: sizes,
-        })
-    }
-
     pub fn engine_config(&self) -> runtime::EngineConfig {
         use std::time::Duration;
         let engine = &self.engine;
@@ -258,7 +198,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), SettingsError> {
         self.http_settings()?;
-        self.db_settings()?;
+        self.script_data_config()?;
         let engine = &self.engine;
         for (name, value) in [
             (
@@ -367,6 +307,15 @@ mod tests {
                 "http_client.allow",
             ),
             ("[sdk_db]\ntables = \"orders; drop\"", "sdk_db.tables"),
+            ("[sdk_db]\npool_size = 0", "sdk_db.pool_size"),
+            (
+                "[sdk_db]\nmax_transaction_ms = 0",
+                "sdk_db.max_transaction_ms",
+            ),
+            (
+                "[sdk_db]\npool_size = 2\nper_tenant_connections = 3",
+                "sdk_db.per_tenant_connections",
+            ),
             ("not toml at all [", "configuration"),
         ];
         for (text, expected) in cases {

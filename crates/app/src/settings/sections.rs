@@ -21,11 +21,23 @@ pub struct SdkDbSettings {
     pub max_row_bytes: usize,
     /// Bytes of a whole result.
     pub max_result_bytes: usize,
+    /// Connections of the pool scripts use, apart from the product's own.
+    pub pool_size: u32,
+    /// Connections one tenant's scripts may hold at once on one node.
+    pub per_tenant_connections: usize,
+    /// How long a statement waits for a connection before `DATABASE_BUSY`, in milliseconds.
+    pub acquire_timeout_ms: u64,
+    /// How long a script may keep a transaction open before it is rolled back, in milliseconds.
+    pub max_transaction_ms: u64,
+    /// SQLite: how long a script may hold the database's single write lock, in milliseconds
+    /// (the product's own writes wait behind it).
+    pub sqlite_write_lock_ms: u64,
 }
 
 impl Default for SdkDbSettings {
     fn default() -> Self {
         let sizes = domain::script_data::ResultSizes::default();
+        let pool = persistence::ScriptDataConfig::default();
         Self {
             tables: String::new(),
             tenant_column: "tenant_id".into(),
@@ -34,6 +46,11 @@ impl Default for SdkDbSettings {
             max_value_bytes: sizes.max_value_bytes,
             max_row_bytes: sizes.max_row_bytes,
             max_result_bytes: sizes.max_result_bytes,
+            pool_size: pool.pool_size,
+            per_tenant_connections: pool.per_tenant_connections,
+            acquire_timeout_ms: millis(pool.acquire_timeout),
+            max_transaction_ms: millis(pool.max_transaction),
+            sqlite_write_lock_ms: millis(pool.sqlite_write_lock),
         }
     }
 }
@@ -255,4 +272,8 @@ impl Default for LogSettings {
             level: "info,sea_orm_migration=warn,sqlx=warn".into(),
         }
     }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

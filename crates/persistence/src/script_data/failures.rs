@@ -14,6 +14,10 @@ pub(super) const TIMEOUT: &str = "QUERY_TIMEOUT";
 pub(super) const INVALID: &str = "INVALID_SQL";
 pub(super) const MISMATCH: &str = "TYPE_MISMATCH";
 pub(super) const GENERIC: &str = "DATABASE_ERROR";
+/// Every connection scripts may use is taken, or a lock is held by someone else: try again.
+pub(super) const BUSY: &str = "DATABASE_BUSY";
+/// The transaction was kept open past its limit and rolled back.
+pub(super) const EXPIRED: &str = "TRANSACTION_EXPIRED";
 
 const TIMED_OUT: &str = "the statement ran longer than its time limit and was stopped";
 
@@ -23,6 +27,9 @@ pub(super) fn from_db_err(error: DbErr) -> SqlFailure {
         DbErr::Exec(RuntimeErr::SqlxError(e))
         | DbErr::Query(RuntimeErr::SqlxError(e))
         | DbErr::Conn(RuntimeErr::SqlxError(e)) => from_sqlx(e),
+        DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout) => {
+            SqlFailure::new(BUSY, "every sdk.db connection is in use; try again")
+        }
         DbErr::ConnectionAcquire(_) => {
             tracing::warn!(%error, "sdk.db: no database connection");
             SqlFailure::new(GENERIC, "the database is unavailable; try again")
@@ -46,7 +53,10 @@ pub(super) fn from_sqlx(error: &sea_orm::sqlx::Error) -> SqlFailure {
             MISMATCH,
             "a value could not be converted between the script and the database",
         ),
-        Error::PoolTimedOut | Error::PoolClosed | Error::Io(_) | Error::Tls(_) => {
+        Error::PoolTimedOut => {
+            SqlFailure::new(BUSY, "every sdk.db connection is in use; try again")
+        }
+        Error::PoolClosed | Error::Io(_) | Error::Tls(_) => {
             tracing::warn!(%error, "sdk.db: database unavailable");
             SqlFailure::new(GENERIC, "the database is unavailable; try again")
         }
@@ -92,7 +102,10 @@ fn sqlite(extended: i32, message: &str) -> SqlFailure {
         19 => (CONSTRAINT, "the statement breaks a constraint of the table"),
         20 => (MISMATCH, "a value has the wrong type for its column"),
         25 => (INVALID, "a parameter is out of range"),
-        5 | 6 => (GENERIC, "the database is busy; try again"),
+        5 | 6 => (
+            BUSY,
+            "another writer holds the database's write lock; try again",
+        ),
         1 => sqlite_generic(message),
         _ => (GENERIC, "the database could not run the statement"),
     };
@@ -188,8 +201,16 @@ fn postgres(sqlstate: &str) -> SqlFailure {
             "an earlier statement of this transaction failed; it can only be rolled back",
         ),
         "40001" | "40P01" => (
-            GENERIC,
+            BUSY,
             "the statement conflicted with a concurrent one; try again",
+        ),
+        "55P03" => (
+            BUSY,
+            "a row or table is locked by another transaction; try again",
+        ),
+        "25P03" => (
+            EXPIRED,
+            "the transaction was ended: it sat idle longer than its limit",
         ),
         s if s.starts_with("23") => (CONSTRAINT, "the statement breaks a constraint of the table"),
         s if s.starts_with("42") => (INVALID, "the statement is not valid for this database"),
@@ -270,7 +291,9 @@ mod tests {
                 INVALID,
                 "could not run",
             ),
-            (Some(sqlite(5, "database is locked")), GENERIC, "busy"),
+            (Some(sqlite(5, "database is locked")), BUSY, "write lock"),
+            (Some(postgres("55P03")), BUSY, "locked"),
+            (Some(postgres("40P01")), BUSY, "concurrent"),
         ];
         for (failure, code, words) in cases {
             let Some(failure) = failure else {

@@ -1,83 +1,118 @@
-//! `ScriptDatabase` on sea-orm: runs `sdk.db` statements in short transactions with the
-//! script's tenant set. On PostgreSQL each transaction also switches to the `iota_script`
-//! role, which row-level security confines to the tenant in `iota.tenant_id` (a second line
-//! of defence behind the statement rewrite), and sets `statement_timeout`, so that a slow
-//! statement is cancelled by the server.
+//! `ScriptDatabase` on sea-orm: runs `sdk.db` statements on a pool of their own, in short
+//! transactions with the script's tenant set, never on the product's connections. On
+//! PostgreSQL each transaction also switches to the `iota_script` role, which row-level
+//! security confines to the tenant in `iota.tenant_id` (a second line of defence behind the
+//! statement rewrite). A transaction a script keeps open is rolled back at its deadline; on
+//! SQLite, where one write lock serves the whole database, a script holds it only briefly.
 
 mod budget;
 mod failures;
 mod pg_values;
+mod pool;
+mod postgres;
 mod rows;
 mod sqlite;
+mod transactions;
 
-use crate::connection::{Backend, Database};
+use crate::connection::{Backend, Database, DatabaseError, ScriptPoolOptions};
 use async_trait::async_trait;
-use budget::ResultBudget;
 use domain::script_data::{
     ScriptDatabase, SqlBounds, SqlDialect, SqlFailure, SqlOutcome, SqlStatement,
 };
 use domain::{ExecutionId, TenantId};
-use failures::from_db_err;
-use futures::TryStreamExt;
-use rows::{row_to_json, to_value};
-use sea_orm::sqlx::pool::PoolConnection;
-use sea_orm::sqlx::sqlite::Sqlite;
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, Statement, StreamTrait, TransactionTrait,
-};
+use pool::{Held, Lease, ScriptPool};
+use postgres::SCRIPT_ROLE;
+use sea_orm::ConnectionTrait;
 use sqlite::{sqlite_exec, sqlite_statement};
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use tokio::sync::Mutex;
+use std::time::Duration;
+use transactions::{Transactions, TxState, end, not_found};
 
-const SCRIPT_ROLE: &str = "iota_script";
 /// Open transactions an execution may hold at once.
 const MAX_OPEN_TRANSACTIONS: usize = 1;
 
-/// An open `sdk.db` transaction: a sea-orm transaction on PostgreSQL; on SQLite a pooled
-/// connection inside `BEGIN`, held directly so that its progress handler can stop a statement.
-enum Held {
-    Postgres(DatabaseTransaction),
-    Sqlite(PoolConnection<Sqlite>),
+/// What `sdk.db` may use of the database, and for how long.
+#[derive(Clone, Debug)]
+pub struct ScriptDataConfig {
+    /// The operator's tables scripts may use.
+    pub tables: Vec<String>,
+    /// Their tenant column.
+    pub tenant_column: String,
+    /// Connections of the pool scripts use, apart from the product's own.
+    pub pool_size: u32,
+    /// Connections one tenant's scripts may hold at once on this node.
+    pub per_tenant_connections: usize,
+    /// How long a statement waits for a connection before `DATABASE_BUSY`.
+    pub acquire_timeout: Duration,
+    /// How long a script may keep a transaction open.
+    pub max_transaction: Duration,
+    /// SQLite: how long a script may hold the database's write lock (every write of the
+    /// product waits behind it), in a transaction or in one statement.
+    pub sqlite_write_lock: Duration,
 }
 
-type Open = Arc<Mutex<Option<(TenantId, Held)>>>;
+impl Default for ScriptDataConfig {
+    fn default() -> Self {
+        Self {
+            tables: Vec::new(),
+            tenant_column: "tenant_id".into(),
+            pool_size: 8,
+            per_tenant_connections: 4,
+            acquire_timeout: Duration::from_secs(2),
+            max_transaction: Duration::from_secs(5),
+            sqlite_write_lock: Duration::from_millis(1000),
+        }
+    }
+}
 
 pub struct SeaScriptDatabase {
     database: Database,
-    tables: Vec<String>,
-    tenant_column: String,
+    config: ScriptDataConfig,
+    pool: ScriptPool,
+    transactions: Transactions,
     row_security: AtomicBool,
-    open: std::sync::Mutex<HashMap<(ExecutionId, u64), Open>>,
     next: AtomicU64,
 }
 
 impl SeaScriptDatabase {
-    /// `tables` are the operator's tables scripts may use; `tenant_column` their tenant column.
-    pub fn new(database: Database, tables: Vec<String>, tenant_column: String) -> Self {
-        Self {
+    /// Opens the scripts' pool on `database`.
+    pub async fn connect(
+        database: Database,
+        config: ScriptDataConfig,
+    ) -> Result<Self, DatabaseError> {
+        let connection = database
+            .script_pool(ScriptPoolOptions {
+                connections: config.pool_size.max(1),
+                acquire_timeout: config.acquire_timeout,
+                lock_wait: config.sqlite_write_lock,
+                idle_in_transaction: config.max_transaction + Duration::from_secs(1),
+            })
+            .await?;
+        let pool = ScriptPool::new(
+            connection,
+            database.backend(),
+            config.per_tenant_connections,
+            config.acquire_timeout,
+        );
+        Ok(Self {
             database,
-            tables,
-            tenant_column,
+            config,
+            pool,
+            transactions: Transactions::default(),
             row_security: AtomicBool::new(false),
-            open: std::sync::Mutex::default(),
             next: AtomicU64::new(1),
-        }
+        })
     }
 
-    fn backend(&self) -> DbBackend {
-        match self.database.backend() {
-            Backend::Sqlite => DbBackend::Sqlite,
-            Backend::Postgres => DbBackend::Postgres,
-        }
+    fn is_sqlite(&self) -> bool {
+        self.database.backend() == Backend::Sqlite
     }
 
     /// On PostgreSQL: creates the `iota_script` role and the row-level security policies of
     /// the tables. A table that does not exist yet is skipped with a warning; if the database
     /// user may not do this, scripts still run, protected by the rewrite alone.
     pub async fn prepare(&self) {
-        if self.database.backend() != Backend::Postgres || self.tables.is_empty() {
+        if self.database.backend() != Backend::Postgres || self.config.tables.is_empty() {
             return;
         }
         let connection = self.database.connection();
@@ -92,8 +127,8 @@ impl SeaScriptDatabase {
         let _ = connection
             .execute_unprepared(&format!("GRANT {SCRIPT_ROLE} TO CURRENT_USER"))
             .await;
-        let column = &self.tenant_column;
-        for table in &self.tables {
+        let column = &self.config.tenant_column;
+        for table in &self.config.tables {
             let statements = [
                 format!(
                     "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE \"{table}\" TO {SCRIPT_ROLE}"
@@ -118,159 +153,59 @@ impl SeaScriptDatabase {
             }
         }
         self.row_security.store(true, Ordering::Release);
-        tracing::info!(tables = ?self.tables, "row-level security set up for sdk.db tables");
+        tracing::info!(tables = ?self.config.tables, "row-level security set up for sdk.db tables");
     }
 
-    /// Starts a transaction scoped to `tenant`, with the statement timeout on PostgreSQL.
-    async fn start(
+    /// A connection for `tenant`, scoped to it on PostgreSQL and inside `BEGIN` on SQLite.
+    async fn open(
         &self,
         tenant: TenantId,
-        bounds: Option<SqlBounds>,
-    ) -> Result<DatabaseTransaction, SqlFailure> {
-        let transaction = self
-            .database
-            .connection()
-            .begin()
-            .await
-            .map_err(from_db_err)?;
-        if self.database.backend() == Backend::Postgres {
-            let tenant_text = tenant.to_string();
-            let set = Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT set_config('iota.tenant_id', $1, true)",
-                [sea_orm::Value::String(Some(tenant_text))],
-            );
-            transaction.execute_raw(set).await.map_err(from_db_err)?;
-            if self.row_security.load(Ordering::Acquire) {
-                transaction
-                    .execute_unprepared(&format!("SET LOCAL ROLE {SCRIPT_ROLE}"))
-                    .await
-                    .map_err(from_db_err)?;
+        wait: Duration,
+        statement_timeout: Duration,
+    ) -> Result<Lease, SqlFailure> {
+        let mut lease = self.pool.lease(tenant, wait).await?;
+        match &mut lease.held {
+            Held::Postgres(transaction) => {
+                let row_security = self.row_security.load(Ordering::Acquire);
+                postgres::scope(transaction, tenant, row_security, statement_timeout).await?;
             }
-            let timeout_ms = bounds.map_or(5_000, |b| b.timeout.as_millis().max(1));
-            transaction
-                .execute_unprepared(&format!("SET LOCAL statement_timeout = {timeout_ms}"))
-                .await
-                .map_err(from_db_err)?;
+            Held::Sqlite(connection) => sqlite_exec(connection, "BEGIN").await?,
         }
-        Ok(transaction)
-    }
-
-    async fn statement(
-        &self,
-        transaction: &DatabaseTransaction,
-        statement: &SqlStatement,
-        bounds: SqlBounds,
-    ) -> Result<SqlOutcome, SqlFailure> {
-        let values: Vec<sea_orm::Value> = statement.params.iter().map(to_value).collect();
-        let backend = self.backend();
-        let run = async {
-            if statement.returns_rows {
-                let sql = if statement.is_query {
-                    format!(
-                        "SELECT * FROM ({}) AS iota_rows LIMIT {}",
-                        statement.sql,
-                        bounds.max_rows + 1
-                    )
-                } else {
-                    statement.sql.clone()
-                };
-                // Rows are decoded and counted one at a time, so a result past its limits
-                // stops the read instead of being held whole.
-                let mut stream = transaction
-                    .stream_raw(Statement::from_sql_and_values(backend, sql, values))
-                    .await
-                    .map_err(from_db_err)?;
-                let mut budget = ResultBudget::new(bounds.sizes, bounds.max_rows);
-                let mut rows = Vec::new();
-                while let Some(result) = stream.try_next().await.map_err(from_db_err)? {
-                    rows.push(row_to_json(&result, &mut budget)?);
-                }
-                let affected = rows.len() as u64;
-                Ok(SqlOutcome { rows, affected })
-            } else {
-                let result = transaction
-                    .execute_raw(Statement::from_sql_and_values(
-                        backend,
-                        &statement.sql,
-                        values,
-                    ))
-                    .await
-                    .map_err(from_db_err)?;
-                Ok(SqlOutcome {
-                    rows: Vec::new(),
-                    affected: result.rows_affected(),
-                })
-            }
-        };
-        match tokio::time::timeout(bounds.timeout, run).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(SqlFailure::new(
-                failures::TIMEOUT,
-                "the statement ran longer than its time limit",
-            )),
-        }
-    }
-
-    /// Opens a transaction for `tenant` on the backend's terms.
-    async fn open_held(
-        &self,
-        tenant: TenantId,
-        bounds: Option<SqlBounds>,
-    ) -> Result<Held, SqlFailure> {
-        match self.database.backend() {
-            Backend::Postgres => self.start(tenant, bounds).await.map(Held::Postgres),
-            Backend::Sqlite => {
-                let pool = self.database.connection().get_sqlite_connection_pool();
-                let mut connection = pool.acquire().await.map_err(|e| failures::from_sqlx(&e))?;
-                sqlite_exec(&mut connection, "BEGIN").await?;
-                Ok(Held::Sqlite(connection))
-            }
-        }
+        Ok(lease)
     }
 
     async fn on_held(
-        &self,
         held: &mut Held,
         statement: &SqlStatement,
         bounds: SqlBounds,
     ) -> Result<SqlOutcome, SqlFailure> {
         match held {
-            Held::Postgres(transaction) => self.statement(transaction, statement, bounds).await,
+            Held::Postgres(transaction) => {
+                postgres::statement(transaction, statement, bounds).await
+            }
             Held::Sqlite(connection) => sqlite_statement(connection, statement, bounds).await,
         }
     }
 
-    /// Commits or rolls back; a SQLite connection goes back to the pool outside any transaction.
-    async fn end_held(&self, held: Held, commit: bool) -> Result<(), SqlFailure> {
-        match held {
-            Held::Postgres(transaction) if commit => {
-                transaction.commit().await.map_err(from_db_err)
-            }
-            Held::Postgres(transaction) => transaction.rollback().await.map_err(from_db_err),
-            Held::Sqlite(mut connection) => {
-                let ended =
-                    sqlite_exec(&mut connection, if commit { "COMMIT" } else { "ROLLBACK" }).await;
-                if ended.is_err() {
-                    let _ = sqlite_exec(&mut connection, "ROLLBACK").await;
-                }
-                ended
-            }
+    /// Whether `statement` takes SQLite's write lock: anything but a query does.
+    fn takes_write_lock(&self, statement: &SqlStatement) -> bool {
+        self.is_sqlite() && !statement.is_query
+    }
+
+    /// One statement in a transaction of its own.
+    async fn run_alone(
+        &self,
+        tenant: TenantId,
+        statement: SqlStatement,
+        mut bounds: SqlBounds,
+    ) -> Result<SqlOutcome, SqlFailure> {
+        if self.takes_write_lock(&statement) {
+            bounds.timeout = bounds.timeout.min(self.config.sqlite_write_lock);
         }
-    }
-
-    fn take(&self, execution: ExecutionId, tx: u64) -> Result<Open, SqlFailure> {
-        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.get(&(execution, tx))
-            .cloned()
-            .ok_or_else(|| SqlFailure::new("TRANSACTION_NOT_FOUND", "the transaction is not open"))
-    }
-
-    fn forget(&self, execution: ExecutionId, tx: u64) {
-        self.open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(execution, tx));
+        let mut lease = self.open(tenant, bounds.timeout, bounds.timeout).await?;
+        let outcome = Self::on_held(&mut lease.held, &statement, bounds).await;
+        let ended = end(lease.held, outcome.is_ok()).await;
+        outcome.and_then(|outcome| ended.map(|()| outcome))
     }
 }
 
@@ -289,55 +224,61 @@ impl ScriptDatabase for SeaScriptDatabase {
         execution: ExecutionId,
         tx: Option<u64>,
         statement: SqlStatement,
-        bounds: SqlBounds,
+        mut bounds: SqlBounds,
     ) -> Result<SqlOutcome, SqlFailure> {
         let Some(id) = tx else {
-            let mut held = self.open_held(tenant, Some(bounds)).await?;
-            let outcome = self.on_held(&mut held, &statement, bounds).await;
-            let ended = self.end_held(held, outcome.is_ok()).await;
-            return outcome.and_then(|outcome| ended.map(|()| outcome));
+            return self.run_alone(tenant, statement, bounds).await;
         };
-        let open = self.take(execution, id)?;
-        let mut guard = open.lock().await;
-        match guard.as_mut() {
-            Some((owner, held)) if *owner == tenant => self.on_held(held, &statement, bounds).await,
-            _ => Err(SqlFailure::new(
-                "TRANSACTION_NOT_FOUND",
-                "the transaction is not open",
-            )),
+        let open = self.transactions.get((execution, id), tenant)?;
+        let mut state = open.state.lock().await;
+        let lease = match &mut *state {
+            TxState::Active(lease) => lease,
+            TxState::Expired => return Err(open.expired()),
+            TxState::Ended => return Err(not_found()),
+        };
+        let now = crate::clock::now();
+        if self.takes_write_lock(&statement) {
+            open.shorten(now + self.config.sqlite_write_lock);
         }
+        let left = open.deadline().saturating_duration_since(now);
+        if left.is_zero() {
+            if let TxState::Active(lease) = std::mem::replace(&mut *state, TxState::Expired) {
+                let _ = end(lease.held, false).await;
+            }
+            return Err(open.expired());
+        }
+        bounds.timeout = bounds.timeout.min(left);
+        Self::on_held(&mut lease.held, &statement, bounds).await
     }
 
     async fn begin(&self, tenant: TenantId, execution: ExecutionId) -> Result<u64, SqlFailure> {
-        let held = self
-            .open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .filter(|(e, _)| *e == execution)
-            .count();
-        if held >= MAX_OPEN_TRANSACTIONS {
+        if self.transactions.count_of(execution) >= MAX_OPEN_TRANSACTIONS {
             return Err(SqlFailure::new(
                 failures::INVALID,
                 "a transaction is already open; transactions cannot be nested",
             ));
         }
-        let held = self.open_held(tenant, None).await?;
+        let allowed = self.config.max_transaction;
+        let lease = self
+            .open(tenant, self.config.acquire_timeout, allowed)
+            .await?;
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((execution, id), Arc::new(Mutex::new(Some((tenant, held)))));
+        self.transactions
+            .insert((execution, id), tenant, lease, crate::clock::now(), allowed);
         Ok(id)
     }
 
     async fn commit(&self, execution: ExecutionId, tx: u64) -> Result<(), SqlFailure> {
-        let open = self.take(execution, tx)?;
-        self.forget(execution, tx);
-        let taken = open.lock().await.take();
-        match taken {
-            Some((_, held)) => self.end_held(held, true).await,
-            None => Err(SqlFailure::new(
+        let open = self.transactions.remove((execution, tx))?;
+        let mut state = open.state.lock().await;
+        match std::mem::replace(&mut *state, TxState::Ended) {
+            TxState::Active(lease) if crate::clock::now() >= open.deadline() => {
+                let _ = end(lease.held, false).await;
+                Err(open.expired())
+            }
+            TxState::Active(lease) => end(lease.held, true).await,
+            TxState::Expired => Err(open.expired()),
+            TxState::Ended => Err(SqlFailure::new(
                 "TRANSACTION_NOT_FOUND",
                 "the transaction has ended",
             )),
@@ -345,31 +286,19 @@ impl ScriptDatabase for SeaScriptDatabase {
     }
 
     async fn rollback(&self, execution: ExecutionId, tx: u64) -> Result<(), SqlFailure> {
-        let open = self.take(execution, tx)?;
-        self.forget(execution, tx);
-        let taken = open.lock().await.take();
-        match taken {
-            Some((_, held)) => self.end_held(held, false).await,
-            None => Ok(()),
+        let open = self.transactions.remove((execution, tx))?;
+        let mut state = open.state.lock().await;
+        match std::mem::replace(&mut *state, TxState::Ended) {
+            TxState::Active(lease) => end(lease.held, false).await,
+            TxState::Expired | TxState::Ended => Ok(()),
         }
     }
 
     async fn release(&self, execution: ExecutionId) {
-        let left: Vec<Open> = {
-            let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-            let keys: Vec<_> = open
-                .keys()
-                .filter(|(e, _)| *e == execution)
-                .copied()
-                .collect();
-            keys.into_iter()
-                .filter_map(|key| open.remove(&key))
-                .collect()
-        };
-        for open in left {
-            let taken = open.lock().await.take();
-            if let Some((_, held)) = taken {
-                let _ = self.end_held(held, false).await;
+        for open in self.transactions.remove_all(execution) {
+            let mut state = open.state.lock().await;
+            if let TxState::Active(lease) = std::mem::replace(&mut *state, TxState::Ended) {
+                let _ = end(lease.held, false).await;
             }
         }
     }
