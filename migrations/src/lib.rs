@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_accounts;
 mod m20261122_000002_scripts;
 mod m20261122_000003_event_outbox;
+mod m20261130_000004_schedule_ticks;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_accounts::Migration),
             Box::new(m20261122_000002_scripts::Migration),
             Box::new(m20261122_000003_event_outbox::Migration),
+            Box::new(m20261130_000004_schedule_ticks::Migration),
         ]
     }
 }

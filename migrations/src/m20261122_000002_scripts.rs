@@ -14,7 +14,7 @@ use crate::{cascade, index};
 pub struct Migration;
 
 #[derive(DeriveIden)]
-enum Scripts {
+pub(crate) enum Scripts {
     Table,
     Id,
     TenantId,

@@ -5,8 +5,9 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
 use async_trait::async_trait;
 use persistence::{
-    Database, DatabaseError, SeaEventOutbox, SeaExecutionRepository, SeaScriptDatabase,
-    SeaScriptRepository, SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+    Database, DatabaseError, SeaEventOutbox, SeaExecutionRepository, SeaScheduleRepository,
+    SeaScriptDatabase, SeaScriptRepository, SeaTenantRepository, SeaTokenRepository,
+    SeaUserRepository,
 };
 use runtime::Engine;
 use services::sdk::cache::{CacheLimits, CacheStore, MemoryCache, RedisCache};
@@ -15,7 +16,7 @@ use services::sdk::events::EventPublisher;
 use services::sdk::http::HttpGateway;
 use services::sdk::script_cache::ScriptCache;
 use services::sdk::{ScriptHost, ServiceRegistry};
-use services::{AccountService, Clock, ExecutionService, ScriptService, SystemClock};
+use services::{AccountService, Clock, ExecutionService, Scheduler, ScriptService, SystemClock};
 use std::net::TcpListener;
 use std::sync::Arc;
 use web::{AppState, HealthCheck, HealthChecks};
@@ -47,6 +48,8 @@ pub struct Components {
     pub executions: Arc<ExecutionService>,
     pub accounts: Arc<AccountService>,
     pub engine: Engine,
+    /// This node's cron scheduler; `Application` runs its passes when `[scheduler] enabled`.
+    pub scheduler: Arc<Scheduler>,
 }
 
 impl Components {
@@ -108,6 +111,13 @@ impl Components {
             .recover_abandoned()
             .await
             .map_err(|e| StartError::Recover(e.to_string()))?;
+        let scheduler = Arc::new(Scheduler::new(
+            Arc::new(SeaScheduleRepository::new(database.clone())),
+            script_repository.clone(),
+            executions.clone(),
+            clock.clone(),
+            settings.scheduler_config(node_name())?,
+        ));
         let scripts = Arc::new(ScriptService::new(
             script_repository,
             rules,
@@ -126,8 +136,16 @@ impl Components {
             executions,
             accounts,
             engine,
+            scheduler,
         })
     }
+}
+
+/// A name for this node in the ticks it claims: its process id and a random suffix, unique
+/// among nodes sharing a database.
+fn node_name() -> String {
+    let suffix = domain::ids::fresh_uuid().simple().to_string();
+    format!("node-{}-{}", std::process::id(), &suffix[..8])
 }
 
 struct DatabaseCheck(Database);
@@ -147,6 +165,7 @@ impl HealthCheck for DatabaseCheck {
 pub struct Application {
     port: u16,
     server: Server,
+    scheduler_enabled: bool,
     pub components: Components,
 }
 
@@ -194,6 +213,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            scheduler_enabled: settings.scheduler.enabled,
             components,
         })
     }
@@ -207,8 +227,16 @@ impl Application {
         self.port
     }
 
-    /// Serves until the server is stopped (Ctrl-C or SIGTERM stop it gracefully).
+    /// Serves (and fires cron schedules, when enabled) until the server is stopped (Ctrl-C or
+    /// SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let scheduler = self
+            .scheduler_enabled
+            .then(|| self.components.scheduler.clone().spawn());
+        let served = self.server.await;
+        if let Some(scheduler) = scheduler {
+            scheduler.abort();
+        }
+        served
     }
 }

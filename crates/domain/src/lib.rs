@@ -9,6 +9,7 @@ pub mod execution;
 pub mod ids;
 pub mod paging;
 pub mod repository;
+pub mod schedule;
 pub mod script;
 pub mod script_data;
 pub mod tenant;

@@ -119,3 +119,42 @@ pub trait EventOutbox: Send + Sync {
         limit: u64,
     ) -> Result<Vec<crate::event::DomainEvent>, RepoError>;
 }
+
+/// Cron ticks and the scripts they fire, across tenants (only the scheduler uses this port).
+#[async_trait]
+pub trait ScheduleRepository: Send + Sync {
+    /// Active scheduled scripts whose `next_run_at` is at or before `now`, earliest first.
+    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Script>, RepoError>;
+    /// In one transaction: moves the script's `next_run_at` from the tick's instant to the
+    /// claim's next one (only if it still holds that instant and the script is active) and
+    /// stores the tick. `false` when another node claimed it first or the script changed.
+    async fn claim(&self, claim: &crate::schedule::TickClaim) -> Result<bool, RepoError>;
+    /// Records that the tick's run was started, and later (`execution` given) which execution
+    /// it was.
+    async fn started(
+        &self,
+        script: ScriptId,
+        scheduled_for: DateTime<Utc>,
+        execution: Option<ExecutionId>,
+    ) -> Result<(), RepoError>;
+    /// Ticks still `claimed` since before `before`: their node died between claim and run.
+    async fn stale_claims(
+        &self,
+        before: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<crate::schedule::Tick>, RepoError>;
+    /// Takes over a stale claim for `node`, if nobody did first.
+    async fn take_over(
+        &self,
+        tick: &crate::schedule::Tick,
+        node: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
+    /// A script's ticks, newest first.
+    async fn ticks(
+        &self,
+        tenant: TenantId,
+        script: ScriptId,
+        limit: u64,
+    ) -> Result<Vec<crate::schedule::Tick>, RepoError>;
+}

@@ -162,12 +162,37 @@ impl ExecutionService {
             .get(actor.tenant_id, script_id)
             .await?
             .ok_or(ExecutionServiceError::ScriptNotFound)?;
-        self.run_script(actor, &script, request).await
+        self.run_script(actor.user_id, &script, request).await
+    }
+
+    /// Runs a script that a trigger fired (no one asked for it: there is no actor to check),
+    /// and waits for the end; the execution is recorded whatever happens.
+    #[tracing::instrument(skip_all, fields(tenant = %script.tenant_id, script = %script.id))]
+    pub async fn run_unattended(
+        &self,
+        script: &Script,
+        request: RunRequest,
+    ) -> Result<Execution, ExecutionServiceError> {
+        self.run_script(None, script, request).await
+    }
+
+    /// Whether a run of the script is going on, on any node.
+    pub async fn is_running(
+        &self,
+        tenant: domain::TenantId,
+        script: ScriptId,
+    ) -> Result<bool, ExecutionServiceError> {
+        let page = domain::paging::PageRequest { page: 1, limit: 1 };
+        let running = self
+            .executions
+            .list_for_script(tenant, script, Some(ExecutionStatus::Running), page)
+            .await?;
+        Ok(!running.items.is_empty())
     }
 
     async fn run_script(
         &self,
-        actor: &Actor,
+        user: Option<domain::UserId>,
         script: &Script,
         request: RunRequest,
     ) -> Result<Execution, ExecutionServiceError> {
@@ -188,7 +213,7 @@ impl ExecutionService {
             tenant_id: script.tenant_id,
             script_id: script.id,
             script_version: script.version,
-            user_id: actor.user_id,
+            user_id: user,
             script_type: script.spec.script_type(),
             source: script.spec.source.as_str().into(),
             limits: script.spec.limits,

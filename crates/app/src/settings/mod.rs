@@ -7,8 +7,8 @@ mod sections;
 
 pub use sections::{
     BootstrapSettings, BoundsSettings, CacheSettings, DatabaseSettings, EngineSettings,
-    HttpClientSettings, LogSettings, SandboxSettings, ScriptSettings, SdkDbSettings,
-    ServerSettings,
+    HttpClientSettings, LogSettings, SandboxSettings, SchedulerSettings, ScriptSettings,
+    SdkDbSettings, ServerSettings,
 };
 
 use domain::script::{LimitBounds, ScriptRules};
@@ -28,6 +28,7 @@ pub struct Settings {
     pub http_client: HttpClientSettings,
     pub sdk_db: SdkDbSettings,
     pub cache: CacheSettings,
+    pub scheduler: SchedulerSettings,
     pub log: LogSettings,
 }
 
@@ -199,6 +200,7 @@ impl Settings {
     fn validate(&self) -> Result<(), SettingsError> {
         self.http_settings()?;
         self.script_data_config()?;
+        self.scheduler_config(String::new())?;
         let engine = &self.engine;
         for (name, value) in [
             (

@@ -1,5 +1,6 @@
-//! The `[sdk_db]` settings checked and turned into the configuration of the `sdk.db` door
-//! (services) and of the scripts' own connection pool (persistence).
+//! The `[sdk_db]` and `[scheduler]` settings checked and turned into the configuration of the
+//! `sdk.db` door (services), of the scripts' own connection pool (persistence) and of the
+//! cron scheduler.
 
 use super::{Settings, SettingsError, invalid};
 use std::time::Duration;
@@ -100,6 +101,33 @@ impl Settings {
             acquire_timeout: Duration::from_millis(db.acquire_timeout_ms),
             max_transaction: Duration::from_millis(db.max_transaction_ms),
             sqlite_write_lock: Duration::from_millis(db.sqlite_write_lock_ms),
+        })
+    }
+
+    /// The cron scheduler of this node, named `node` in the ticks it claims.
+    pub fn scheduler_config(
+        &self,
+        node: String,
+    ) -> Result<services::SchedulerConfig, SettingsError> {
+        let scheduler = &self.scheduler;
+        for (name, value) in [
+            ("scheduler.poll_interval_ms", scheduler.poll_interval_ms),
+            ("scheduler.missed_after_ms", scheduler.missed_after_ms),
+            (
+                "scheduler.stale_claim_after_ms",
+                scheduler.stale_claim_after_ms,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(name, "must be more than 0"));
+            }
+        }
+        Ok(services::SchedulerConfig {
+            node,
+            poll_interval: Duration::from_millis(scheduler.poll_interval_ms),
+            missed_after: Duration::from_millis(scheduler.missed_after_ms),
+            stale_claim_after: Duration::from_millis(scheduler.stale_claim_after_ms),
+            ..services::SchedulerConfig::default()
         })
     }
 }

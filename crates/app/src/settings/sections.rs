@@ -55,6 +55,32 @@ impl Default for SdkDbSettings {
     }
 }
 
+/// The cron scheduler of this node.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerSettings {
+    /// Whether this node fires cron schedules (every node may: a tick is claimed once).
+    pub enabled: bool,
+    /// How often due ticks are looked for, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// A tick later than this, in milliseconds, fell due while no node was running.
+    pub missed_after_ms: u64,
+    /// A claimed tick not started after this long, in milliseconds, is taken over.
+    pub stale_claim_after_ms: u64,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        let config = services::SchedulerConfig::default();
+        Self {
+            enabled: true,
+            poll_interval_ms: millis(config.poll_interval),
+            missed_after_ms: millis(config.missed_after),
+            stale_claim_after_ms: millis(config.stale_claim_after),
+        }
+    }
+}
+
 /// `sdk.cache`: in this process, or in Redis to share it between nodes.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -64,6 +64,8 @@ pub async fn spawn_app_full(
     settings.server.workers = 1;
     // Scripts run in workers started from the product's own binary, as in production.
     settings.sandbox.program = env!("CARGO_BIN_EXE_iota-scripts").into();
+    // Cron fires only where a test drives the scheduler (or turns it back on).
+    settings.scheduler.enabled = false;
     configure(&mut settings);
     let components = Components::build_with(&settings, registry)
         .await

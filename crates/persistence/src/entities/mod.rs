@@ -4,6 +4,7 @@ pub mod api_token;
 pub mod event_outbox;
 pub mod role;
 pub mod role_permission;
+pub mod schedule_tick;
 pub mod script;
 pub mod script_execution;
 pub mod script_http_route;

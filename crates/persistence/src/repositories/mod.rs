@@ -3,10 +3,12 @@
 mod accounts;
 mod events;
 mod execution;
+mod schedule;
 mod script;
 mod script_mapping;
 
 pub use accounts::{SeaTenantRepository, SeaTokenRepository, SeaUserRepository};
 pub use events::SeaEventOutbox;
 pub use execution::SeaExecutionRepository;
+pub use schedule::SeaScheduleRepository;
 pub use script::SeaScriptRepository;

@@ -1,0 +1,181 @@
+//! `ScheduleRepository` on sea-orm: due scheduled scripts across tenants, and ticks claimed by
+//! a compare-and-set on the script's `next_run_at` plus a row unique per script and instant,
+//! both in one transaction, so that exactly one node fires each tick.
+
+use super::script_mapping::script_from_row;
+use crate::connection::Database;
+use crate::entities::{schedule_tick, script};
+use crate::errors::{corrupt, storage};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::repository::{RepoError, ScheduleRepository};
+use domain::schedule::{Tick, TickClaim, TickStatus};
+use domain::script::Script;
+use domain::{ExecutionId, ScriptId, TenantId};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+
+#[derive(Clone, Debug)]
+pub struct SeaScheduleRepository {
+    database: Database,
+}
+
+impl SeaScheduleRepository {
+    pub fn new(database: Database) -> Self {
+        Self { database }
+    }
+}
+
+fn tick_from_row(row: schedule_tick::Model) -> Result<Tick, RepoError> {
+    Ok(Tick {
+        tenant_id: TenantId(row.tenant_id),
+        script_id: ScriptId(row.script_id),
+        scheduled_for: row.scheduled_for,
+        status: TickStatus::parse(&row.status)
+            .ok_or_else(|| corrupt("tick status", &row.status))?,
+        node: row.node,
+        claimed_at: row.claimed_at,
+        execution_id: row.execution_id.map(ExecutionId),
+    })
+}
+
+#[async_trait]
+impl ScheduleRepository for SeaScheduleRepository {
+    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Script>, RepoError> {
+        let rows = script::Entity::find()
+            .filter(script::Column::ScriptType.eq("scheduled"))
+            .filter(script::Column::Status.eq("active"))
+            .filter(script::Column::NextRunAt.lte(now))
+            .order_by_asc(script::Column::NextRunAt)
+            .limit(limit)
+            .all(self.database.connection())
+            .await
+            .map_err(|e| storage("find due scripts", e))?;
+        rows.into_iter().map(script_from_row).collect()
+    }
+
+    async fn claim(&self, claim: &TickClaim) -> Result<bool, RepoError> {
+        let transaction = self
+            .database
+            .connection()
+            .begin()
+            .await
+            .map_err(|e| storage("begin tick claim", e))?;
+        let moved = script::Entity::update_many()
+            .col_expr(script::Column::NextRunAt, Expr::value(claim.next_run_at))
+            .col_expr(script::Column::LastRunAt, Expr::value(claim.scheduled_for))
+            .filter(script::Column::Id.eq(claim.script_id.0))
+            .filter(script::Column::TenantId.eq(claim.tenant_id.0))
+            .filter(script::Column::Status.eq("active"))
+            .filter(script::Column::NextRunAt.eq(claim.scheduled_for))
+            .exec(&transaction)
+            .await
+            .map_err(|e| storage("move next run", e))?;
+        if moved.rows_affected != 1 {
+            // Another node claimed the tick, or the script was edited, paused or deleted.
+            let _ = transaction.rollback().await;
+            return Ok(false);
+        }
+        let row = schedule_tick::ActiveModel {
+            id: Set(domain::ids::fresh_uuid()),
+            tenant_id: Set(claim.tenant_id.0),
+            script_id: Set(claim.script_id.0),
+            scheduled_for: Set(claim.scheduled_for),
+            status: Set(claim.status.as_str().to_owned()),
+            node: Set(claim.node.clone()),
+            claimed_at: Set(claim.claimed_at),
+            execution_id: Set(None),
+            detail: Set(None),
+        };
+        if let Err(error) = schedule_tick::Entity::insert(row).exec(&transaction).await {
+            let _ = transaction.rollback().await;
+            // The same instant stored already: another node got there first.
+            if crate::errors::unique_violation(&error, &["schedule_ticks"]) {
+                return Ok(false);
+            }
+            return Err(storage("store tick", error));
+        }
+        transaction
+            .commit()
+            .await
+            .map_err(|e| storage("commit tick claim", e))?;
+        Ok(true)
+    }
+
+    async fn started(
+        &self,
+        script: ScriptId,
+        scheduled_for: DateTime<Utc>,
+        execution: Option<ExecutionId>,
+    ) -> Result<(), RepoError> {
+        schedule_tick::Entity::update_many()
+            .col_expr(
+                schedule_tick::Column::Status,
+                Expr::value(TickStatus::Started.as_str()),
+            )
+            .col_expr(
+                schedule_tick::Column::ExecutionId,
+                Expr::value(execution.map(|e| e.0)),
+            )
+            .filter(schedule_tick::Column::ScriptId.eq(script.0))
+            .filter(schedule_tick::Column::ScheduledFor.eq(scheduled_for))
+            .exec(self.database.connection())
+            .await
+            .map_err(|e| storage("mark tick started", e))?;
+        Ok(())
+    }
+
+    async fn stale_claims(
+        &self,
+        before: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<Tick>, RepoError> {
+        let rows = schedule_tick::Entity::find()
+            .filter(schedule_tick::Column::Status.eq(TickStatus::Claimed.as_str()))
+            .filter(schedule_tick::Column::ClaimedAt.lt(before))
+            .order_by_asc(schedule_tick::Column::ClaimedAt)
+            .limit(limit)
+            .all(self.database.connection())
+            .await
+            .map_err(|e| storage("find stale ticks", e))?;
+        rows.into_iter().map(tick_from_row).collect()
+    }
+
+    async fn take_over(
+        &self,
+        tick: &Tick,
+        node: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        let taken = schedule_tick::Entity::update_many()
+            .col_expr(schedule_tick::Column::Node, Expr::value(node))
+            .col_expr(schedule_tick::Column::ClaimedAt, Expr::value(at))
+            .filter(schedule_tick::Column::ScriptId.eq(tick.script_id.0))
+            .filter(schedule_tick::Column::ScheduledFor.eq(tick.scheduled_for))
+            .filter(schedule_tick::Column::Status.eq(TickStatus::Claimed.as_str()))
+            .filter(schedule_tick::Column::Node.eq(tick.node.as_str()))
+            .filter(schedule_tick::Column::ClaimedAt.eq(tick.claimed_at))
+            .exec(self.database.connection())
+            .await
+            .map_err(|e| storage("take over tick", e))?;
+        Ok(taken.rows_affected == 1)
+    }
+
+    async fn ticks(
+        &self,
+        tenant: TenantId,
+        script: ScriptId,
+        limit: u64,
+    ) -> Result<Vec<Tick>, RepoError> {
+        let rows = schedule_tick::Entity::find()
+            .filter(schedule_tick::Column::TenantId.eq(tenant.0))
+            .filter(schedule_tick::Column::ScriptId.eq(script.0))
+            .order_by_desc(schedule_tick::Column::ScheduledFor)
+            .limit(limit)
+            .all(self.database.connection())
+            .await
+            .map_err(|e| storage("list ticks", e))?;
+        rows.into_iter().map(tick_from_row).collect()
+    }
+}

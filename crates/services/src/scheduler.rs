@@ -1,0 +1,231 @@
+//! The cron scheduler: each pass (every `poll_interval` on a running node) claims the ticks of
+//! active scheduled scripts that fell due and starts their runs. A claim moves the script's
+//! `next_run_at` on in storage and records the tick in the same transaction, so across any
+//! number of nodes each tick fires once; a tick whose node died between claim and start is
+//! taken over. A tick that comes while the script's last run still goes is skipped and
+//! recorded as such; ticks missed while every node was down run once. Time comes only from
+//! the injected clock.
+
+use crate::clock::Clock;
+use crate::executions::{ExecutionService, RunRequest};
+use chrono::{DateTime, Utc};
+use domain::execution::{Trigger, TriggerDetails, TriggerKind};
+use domain::repository::{RepoError, ScheduleRepository, ScriptRepository};
+use domain::schedule::{MissedRuns, TickClaim, TickStatus, is_missed};
+use domain::script::Script;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+#[derive(Clone, Debug)]
+pub struct SchedulerConfig {
+    /// This node's name in the ticks it claims.
+    pub node: String,
+    /// How often due ticks are looked for (a tick fires at most this late on a live node).
+    pub poll_interval: Duration,
+    /// A tick later than this was missed: no node was running when it fell due.
+    pub missed_after: Duration,
+    /// A claim not started after this long belongs to a node that died: another takes it over.
+    pub stale_claim_after: Duration,
+    /// Ticks handled per pass at most.
+    pub batch: u64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            node: format!("node-{}", std::process::id()),
+            poll_interval: Duration::from_millis(500),
+            missed_after: Duration::from_secs(60),
+            stale_claim_after: Duration::from_secs(30),
+            batch: 500,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Default)]
+pub struct PassReport {
+    /// The runs it started, each ending when its execution is recorded.
+    pub started: Vec<JoinHandle<()>>,
+    pub skipped_overlap: usize,
+    pub skipped_missed: usize,
+    /// Ticks another node claimed first.
+    pub lost: usize,
+    /// Claims of dead nodes this node took over.
+    pub taken_over: usize,
+}
+
+pub struct Scheduler {
+    schedule: Arc<dyn ScheduleRepository>,
+    scripts: Arc<dyn ScriptRepository>,
+    executions: Arc<ExecutionService>,
+    clock: Arc<dyn Clock>,
+    config: SchedulerConfig,
+}
+
+impl Scheduler {
+    pub fn new(
+        schedule: Arc<dyn ScheduleRepository>,
+        scripts: Arc<dyn ScriptRepository>,
+        executions: Arc<ExecutionService>,
+        clock: Arc<dyn Clock>,
+        config: SchedulerConfig,
+    ) -> Self {
+        Self {
+            schedule,
+            scripts,
+            executions,
+            clock,
+            config,
+        }
+    }
+
+    /// Runs passes until the task is aborted.
+    pub fn spawn(self: Arc<Self>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            tracing::info!(node = %self.config.node, "cron scheduler started");
+            loop {
+                if let Err(error) = self.pass().await {
+                    tracing::warn!(%error, "cron scheduler pass failed; retrying");
+                }
+                tokio::time::sleep(self.config.poll_interval).await;
+            }
+        })
+    }
+
+    /// One pass: takes over dead nodes' claims, then claims and fires every due tick.
+    pub async fn pass(&self) -> Result<PassReport, RepoError> {
+        let now = self.clock.now();
+        let mut report = PassReport::default();
+        let stale = chrono::Duration::from_std(self.config.stale_claim_after)
+            .unwrap_or(chrono::Duration::MAX);
+        let before = now.checked_sub_signed(stale).unwrap_or(now);
+        for tick in self
+            .schedule
+            .stale_claims(before, self.config.batch)
+            .await?
+        {
+            if !self
+                .schedule
+                .take_over(&tick, &self.config.node, now)
+                .await?
+            {
+                continue;
+            }
+            report.taken_over += 1;
+            tracing::warn!(script = %tick.script_id, scheduled_for = %tick.scheduled_for, dead_node = %tick.node, "taking over a tick its node claimed but never started");
+            match self.scripts.get(tick.tenant_id, tick.script_id).await? {
+                Some(script) => report
+                    .started
+                    .push(self.fire(script, tick.scheduled_for).await?),
+                None => {
+                    tracing::info!(script = %tick.script_id, "the script of a stale tick is gone")
+                }
+            }
+        }
+        for script in self.schedule.due(now, self.config.batch).await? {
+            self.claim_due(script, now, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn claim_due(
+        &self,
+        script: Script,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), RepoError> {
+        let (Some(due), Some(cron)) = (script.next_run_at, script.spec.cron()) else {
+            return Ok(());
+        };
+        // The next tick after now: ticks between `due` and now are not run one by one.
+        let next_run_at = cron.next_after(now.max(due));
+        let missed = is_missed(due, now, self.config.missed_after);
+        let policy = MissedRuns::default();
+        let status = if missed && policy == MissedRuns::Skip {
+            TickStatus::SkippedMissed
+        } else if self
+            .executions
+            .is_running(script.tenant_id, script.id)
+            .await
+            .map_err(|e| RepoError::Storage(e.to_string()))?
+        {
+            TickStatus::SkippedOverlap
+        } else {
+            TickStatus::Claimed
+        };
+        let claim = TickClaim {
+            tenant_id: script.tenant_id,
+            script_id: script.id,
+            scheduled_for: due,
+            next_run_at,
+            node: self.config.node.clone(),
+            claimed_at: now,
+            status,
+        };
+        if !self.schedule.claim(&claim).await? {
+            report.lost += 1;
+            return Ok(());
+        }
+        match status {
+            TickStatus::SkippedOverlap => {
+                report.skipped_overlap += 1;
+                tracing::warn!(script = %script.id, scheduled_for = %due, "cron tick skipped: the previous run is still going");
+            }
+            TickStatus::SkippedMissed => {
+                report.skipped_missed += 1;
+                tracing::info!(script = %script.id, scheduled_for = %due, "missed cron tick skipped (missedRuns: skip)");
+            }
+            TickStatus::Claimed | TickStatus::Started => {
+                if missed {
+                    tracing::info!(script = %script.id, scheduled_for = %due, "running a missed cron tick once");
+                }
+                report.started.push(self.fire(script, due).await?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the tick started and runs the script in the background.
+    async fn fire(
+        &self,
+        script: Script,
+        scheduled_for: DateTime<Utc>,
+    ) -> Result<JoinHandle<()>, RepoError> {
+        self.schedule
+            .started(script.id, scheduled_for, None)
+            .await?;
+        let request = RunRequest {
+            trigger: Trigger {
+                kind: TriggerKind::Cron,
+                details: TriggerDetails {
+                    cron_time: Some(scheduled_for),
+                    ..Default::default()
+                },
+            },
+            input: Value::Object(serde_json::Map::new()),
+            argument: None,
+            attempt: 1,
+            event_depth: 0,
+        };
+        let executions = self.executions.clone();
+        let schedule = self.schedule.clone();
+        Ok(tokio::spawn(async move {
+            match executions.run_unattended(&script, request).await {
+                Ok(execution) => {
+                    let recorded = schedule
+                        .started(script.id, scheduled_for, Some(execution.id))
+                        .await;
+                    if let Err(error) = recorded {
+                        tracing::warn!(%error, "the tick's execution could not be linked");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, script = %script.id, "a cron run could not be started")
+                }
+            }
+        }))
+    }
+}
