@@ -4,10 +4,12 @@
 pub mod accounts;
 pub mod clock;
 pub mod executions;
+pub mod schedule;
 pub mod scripts;
 pub mod sdk;
 
 pub use accounts::{AccountError, AccountService, FirstAdmin, NewUser};
 pub use clock::{Clock, SystemClock};
 pub use executions::{ExecutionService, ExecutionServiceError, RunRequest};
+pub use schedule::{PreviewSchedule, UpcomingRuns};
 pub use scripts::{ExecutionOutcome, ScriptError, ScriptService, UpdateScript};
