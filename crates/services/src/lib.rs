@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod clock;
 pub mod executions;
+pub mod schedule;
 pub mod scheduler;
 pub mod scripts;
 pub mod sdk;
@@ -11,5 +12,6 @@ pub mod sdk;
 pub use accounts::{AccountError, AccountService, FirstAdmin, NewUser};
 pub use clock::{Clock, SystemClock};
 pub use executions::{ExecutionService, ExecutionServiceError, RunRequest};
+pub use schedule::{PreviewSchedule, UpcomingRuns};
 pub use scheduler::{PassReport, Scheduler, SchedulerConfig};
 pub use scripts::{ExecutionOutcome, ScriptError, ScriptService, UpdateScript};

@@ -78,7 +78,7 @@ pub struct UpdateScript {
 pub struct ScriptService {
     scripts: Arc<dyn ScriptRepository>,
     rules: ScriptRules,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     executions: Arc<ExecutionService>,
 }
 

@@ -8,7 +8,7 @@ mod http_route;
 mod limits;
 mod version;
 
-pub use cron::{CronError, CronSchedule};
+pub use cron::{CronError, CronSchedule, FireTime};
 pub use entry::{EntryPoint, NoEntryPoint, find_entry_point};
 pub use event_type::{EventType, EventTypeError};
 pub use fields::{

@@ -7,6 +7,7 @@ use domain::paging::Page;
 use domain::script::{LimitsInput, ResourceLimits, Script, ScriptInput, ScriptSpec, ScriptVersion};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use services::UpcomingRuns;
 use std::collections::BTreeMap;
 
 /// The body of `POST /scripts` and `PUT /scripts/{id}`: the whole script, plus (on update)
@@ -240,6 +241,49 @@ impl From<&domain::execution::Execution> for ExecutionView {
             duration_ms: execution.duration_ms,
             memory_bytes: execution.memory_bytes,
             attempt: execution.attempt,
+        }
+    }
+}
+
+/// One fire time of a schedule: the instant, its wall time and offset in the schedule's zone,
+/// and whether a daylight-saving change moved it or lies before it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FireTimeView {
+    pub at: DateTime<Utc>,
+    /// ISO 8601 local date and time, without offset.
+    pub local: String,
+    pub offset: String,
+    pub shifted: bool,
+    pub offset_changed: bool,
+}
+
+/// The answer of a schedule preview and of a script's schedule.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpcomingRunsView {
+    pub expression: String,
+    pub timezone: String,
+    pub next: Vec<FireTimeView>,
+}
+
+impl From<&UpcomingRuns> for UpcomingRunsView {
+    fn from(runs: &UpcomingRuns) -> Self {
+        let next = runs
+            .next
+            .iter()
+            .map(|time| FireTimeView {
+                at: time.at,
+                local: time.local.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                offset: time.offset.to_string(),
+                shifted: time.shifted,
+                offset_changed: time.offset_changed,
+            })
+            .collect();
+        Self {
+            expression: runs.expression.clone(),
+            timezone: runs.timezone.clone(),
+            next,
         }
     }
 }

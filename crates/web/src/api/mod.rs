@@ -2,6 +2,7 @@
 //! `{"error": {"code", "message", "fields"?}}`.
 
 mod auth;
+mod cron;
 mod dto;
 mod errors;
 mod executions;
@@ -17,6 +18,7 @@ use actix_web::web;
 pub fn routes(config: &mut web::ServiceConfig) {
     scripts::routes(config);
     executions::routes(config);
+    cron::routes(config);
     config.default_service(web::route().to(not_found));
 }
 

@@ -1,5 +1,5 @@
-//! Query-string parameters shared by list endpoints: `page` and `limit`, each bad value
-//! reported under its own name.
+//! Query-string parameters shared by endpoints: whole numbers, and lists' `page` and
+//! `limit`, each bad value reported under its own name.
 
 use actix_web::web;
 use domain::ValidationErrors;
@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 pub type Query = web::Query<HashMap<String, String>>;
 
-fn integer(query: &Query, key: &str, errors: &mut ValidationErrors) -> Option<i64> {
+/// A whole-number parameter, if present; a bad one is added to `errors`.
+pub fn integer(query: &Query, key: &str, errors: &mut ValidationErrors) -> Option<i64> {
     let raw = query.get(key)?;
     match raw.trim().parse::<i64>() {
         Ok(value) => Some(value),

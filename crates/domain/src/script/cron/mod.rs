@@ -4,8 +4,16 @@
 //! day-of-week are restricted, fires when *either* matches. The `cron` crate numbers weekdays
 //! 1–7 from Sunday and requires both, so the expression is translated: weekdays are expanded
 //! to names, and a doubly restricted expression becomes two schedules whose times are merged.
+//!
+//! The schedules run on wall-clock time: they enumerate naive local times as if the zone
+//! were UTC, and `dst.rs` turns each into an instant, so daylight-saving changes follow the
+//! product's rule (SPEC §6) rather than the `cron` crate's.
 
-use chrono::{DateTime, Utc};
+mod dst;
+
+pub use dst::FireTime;
+
+use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::str::FromStr;
 
@@ -136,12 +144,44 @@ impl CronSchedule {
 
     /// The first time strictly after `after` at which the schedule fires.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let local = after.with_timezone(&self.timezone);
+        self.next_resolved(after).map(|resolved| resolved.at)
+    }
+
+    /// The next `count` fire times strictly after `after`, each with its wall time, offset,
+    /// and whether a daylight-saving change moved it or lies before it.
+    pub fn upcoming(&self, after: DateTime<Utc>, count: usize) -> Vec<FireTime> {
+        let mut times: Vec<FireTime> = Vec::with_capacity(count);
+        let mut from = after;
+        let mut previous_offset = dst::offset_at(self.timezone, after);
+        while times.len() < count {
+            let Some(resolved) = self.next_resolved(from) else {
+                break;
+            };
+            let time = FireTime::new(self.timezone, resolved, previous_offset);
+            from = time.at;
+            previous_offset = time.offset;
+            times.push(time);
+        }
+        times
+    }
+
+    /// The earliest resolved candidate of any of the schedules that lands after `after`.
+    ///
+    /// Candidates start at the wall time of `after`: an earlier wall time resolves no later
+    /// than `after` itself (resolution is monotonic), so none of them could qualify. Several
+    /// skipped wall times of one gap resolve to the same instant; asking strictly after the
+    /// previous fire time runs it once.
+    fn next_resolved(&self, after: DateTime<Utc>) -> Option<dst::Resolved> {
+        let start = Utc.from_utc_datetime(&dst::wall_time(self.timezone, after));
         self.schedules
             .iter()
-            .filter_map(|s| s.after(&local).next())
-            .map(|t| t.with_timezone(&Utc))
-            .min()
+            .filter_map(|schedule| {
+                schedule
+                    .after(&start)
+                    .map_while(|wall| dst::resolve(self.timezone, wall.naive_utc()))
+                    .find(|resolved| resolved.at > after)
+            })
+            .min_by_key(|resolved| resolved.at)
     }
 }
 
@@ -223,87 +263,4 @@ fn expand_field(index: usize, field: &str) -> Result<Vec<u32>, CronError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
-            .single()
-            .expect("valid time")
-    }
-
-    #[test]
-    fn valid_expressions_fire_at_the_right_time() {
-        // 2026-11-22 is a Sunday.
-        let from = utc(2026, 11, 22, 10, 7);
-        let cases = [
-            ("* * * * *", "UTC", utc(2026, 11, 22, 10, 8)),
-            ("*/15 * * * *", "UTC", utc(2026, 11, 22, 10, 15)),
-            ("0 9 * * 1-5", "UTC", utc(2026, 11, 23, 9, 0)),
-            ("0 9 * * MON-FRI", "UTC", utc(2026, 11, 23, 9, 0)),
-            ("0 12 * * 0", "UTC", utc(2026, 11, 22, 12, 0)),
-            ("0 12 * * 7", "UTC", utc(2026, 11, 22, 12, 0)),
-            ("0 12 * * sun", "UTC", utc(2026, 11, 22, 12, 0)),
-            ("30 2 1 JAN *", "UTC", utc(2027, 1, 1, 2, 30)),
-            ("5,10 10 * * *", "UTC", utc(2026, 11, 22, 10, 10)),
-            ("0 9 * * *", "Europe/Berlin", utc(2026, 11, 23, 8, 0)),
-            ("0 9 * * *", "Asia/Tashkent", utc(2026, 11, 23, 4, 0)),
-            // Day-of-month OR day-of-week when both are restricted (the 1st, or any Monday).
-            ("0 0 1 * 1", "UTC", utc(2026, 11, 23, 0, 0)),
-            ("0 0 1 * 5", "UTC", utc(2026, 11, 27, 0, 0)),
-            ("0 0 1,2 * 3", "UTC", utc(2026, 11, 25, 0, 0)),
-            ("0 0 29 2 *", "UTC", utc(2028, 2, 29, 0, 0)),
-        ];
-        for (expression, zone, expected) in cases {
-            let tz = CronSchedule::parse_timezone(zone).expect("zone");
-            let schedule = CronSchedule::parse(expression, tz).expect(expression);
-            assert_eq!(
-                schedule.next_after(from),
-                Some(expected),
-                "{expression} {zone}"
-            );
-        }
-    }
-
-    #[test]
-    fn invalid_expressions_are_refused_precisely() {
-        let cases: &[(&str, &str)] = &[
-            ("", "required"),
-            ("* * * *", "5 fields"),
-            ("0 * * * * *", "5 fields"),
-            ("60 * * * *", "minute field"),
-            ("* 24 * * *", "hour field"),
-            ("* * 0 * *", "day-of-month field"),
-            ("* * 32 * *", "day-of-month field"),
-            ("* * * 13 *", "month field"),
-            ("* * * * 8", "day-of-week field"),
-            ("* * * FOO *", "not a number"),
-            ("*/0 * * * *", "bad step"),
-            ("5-1 * * * *", "backwards"),
-            ("1,,2 * * * *", "empty list item"),
-            ("0 0 30 2 *", "never fires"),
-            ("@daily", "5 fields"),
-        ];
-        for (expression, expected) in cases {
-            let error = CronSchedule::parse(expression, Tz::UTC).expect_err(expression);
-            assert!(
-                error.to_string().contains(expected),
-                "{expression}: {error}"
-            );
-        }
-    }
-
-    #[test]
-    fn timezones() {
-        assert_eq!(CronSchedule::parse_timezone(""), Ok(Tz::UTC));
-        assert_eq!(
-            CronSchedule::parse_timezone("Europe/Moscow"),
-            Ok(Tz::Europe__Moscow)
-        );
-        assert_eq!(
-            CronSchedule::parse_timezone("Mars/Olympus"),
-            Err(CronError::UnknownTimezone("Mars/Olympus".into()))
-        );
-    }
-}
+mod tests;
