@@ -7,6 +7,7 @@ use super::{
     ttl_from_seconds,
 };
 use domain::{ScriptId, TenantId};
+use runtime::HostErrorCode;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -113,10 +114,10 @@ fn json_text(bytes: usize) -> String {
 }
 
 #[track_caller]
-fn fails<T: std::fmt::Debug>(result: Result<T, CacheError>, code: &str) {
+fn fails<T: std::fmt::Debug>(result: Result<T, CacheError>, code: &HostErrorCode) {
     match result {
         Ok(value) => panic!("expected {code}, got Ok({value:?})"),
-        Err(err) => assert_eq!(err.code, code, "{err}"),
+        Err(err) => assert_eq!(&err.code, code, "{err}"),
     }
 }
 
@@ -138,13 +139,13 @@ fn full_key_and_rules() {
     let limits = limits();
     let (long, wide) = ("k".repeat(33), "é".repeat(17));
     for bad in ["", &long, &wide, "a\nb", "a\u{7f}", "a\u{85}b"] {
-        fails(check_key(bad, &limits), CacheError::INVALID_KEY);
+        fails(check_key(bad, &limits), &CacheError::INVALID_KEY);
     }
     for good in ["k", &"k".repeat(32), &"é".repeat(16), "orders:42 {x}"] {
         assert!(check_key(good, &limits).is_ok(), "{good:?}");
     }
     for bad in [f64::NAN, f64::INFINITY, -1.0, 0.0, 3600.5] {
-        fails(ttl_from_seconds(bad, &limits), CacheError::INVALID_TTL);
+        fails(ttl_from_seconds(bad, &limits), &CacheError::INVALID_TTL);
     }
     let quarter = ttl_from_seconds(0.25, &limits);
     assert_eq!(quarter, Ok(Duration::from_millis(250)));
@@ -229,11 +230,11 @@ async fn increment(s: &dyn CacheStore, [tenant]: [TenantId; 1]) {
     ];
     for bad in not_integers {
         s.set(sc, "bad", bad, None).await.unwrap();
-        fails(s.increment(sc, "bad", 1).await, CacheError::NOT_A_NUMBER);
+        fails(s.increment(sc, "bad", 1).await, &CacheError::NOT_A_NUMBER);
         assert_eq!(s.get(sc, "bad").await.unwrap().as_deref(), Some(bad));
     }
     s.set(sc, "big", &i64::MAX.to_string(), None).await.unwrap();
-    fails(s.increment(sc, "big", 1).await, CacheError::NOT_A_NUMBER);
+    fails(s.increment(sc, "big", 1).await, &CacheError::NOT_A_NUMBER);
     assert_eq!(s.increment(sc, "big", -1).await.unwrap(), i64::MAX - 1);
 }
 
@@ -242,24 +243,24 @@ async fn rules(s: &dyn CacheStore, [tenant]: [TenantId; 1]) {
     let sc = scope(tenant);
     assert!(s.set(sc, "v", &json_text(64), None).await.unwrap());
     let too_large = s.set(sc, "v2", &json_text(65), None).await;
-    fails(too_large, CacheError::VALUE_TOO_LARGE);
+    fails(too_large, &CacheError::VALUE_TOO_LARGE);
     assert!(!s.exists(sc, "v2").await.unwrap());
 
     let (invalid, second) = (CacheError::INVALID_KEY, Duration::from_secs(1));
     for bad in ["", &"k".repeat(33), "a\nb"] {
-        fails(s.get(sc, bad).await, invalid);
-        fails(s.set(sc, bad, "1", None).await, invalid);
-        fails(s.delete(sc, bad).await, invalid);
-        fails(s.exists(sc, bad).await, invalid);
-        fails(s.increment(sc, bad, 1).await, invalid);
-        fails(s.expire(sc, bad, second).await, invalid);
+        fails(s.get(sc, bad).await, &invalid);
+        fails(s.set(sc, bad, "1", None).await, &invalid);
+        fails(s.delete(sc, bad).await, &invalid);
+        fails(s.exists(sc, bad).await, &invalid);
+        fails(s.increment(sc, bad, 1).await, &invalid);
+        fails(s.expire(sc, bad, second).await, &invalid);
     }
     assert!(s.set(sc, &"é".repeat(16), "1", None).await.unwrap());
 
     let invalid = CacheError::INVALID_TTL;
     for bad in [Duration::ZERO, Duration::from_secs(3601)] {
-        fails(s.set(sc, "t", "1", Some(bad)).await, invalid);
-        fails(s.expire(sc, "v", bad).await, invalid);
+        fails(s.set(sc, "t", "1", Some(bad)).await, &invalid);
+        fails(s.expire(sc, "v", bad).await, &invalid);
     }
     assert!(!s.exists(sc, "t").await.unwrap());
     let (hour, tiny) = (Duration::from_secs(3600), Duration::from_nanos(1));
@@ -344,8 +345,8 @@ async fn fill_and_free(
     for (sc, key) in [(a, "k1"), (a, "k2"), (b, "k3"), (b, "k4")] {
         s.set(sc, key, &json_text(48), None).await.unwrap();
     }
-    fails(s.set(a, "k5", "1", None).await, full);
-    fails(s.increment(b, "n", 1).await, full);
+    fails(s.set(a, "k5", "1", None).await, &full);
+    fails(s.increment(b, "n", 1).await, &full);
     assert!(
         !s.exists(b, "n").await.unwrap(),
         "refused increment left a key"
@@ -355,13 +356,13 @@ async fn fill_and_free(
 
     s.set(a, "k1", "1", None).await.unwrap(); // 200 - 50 + 3 = 153
     s.set(a, "k5", &json_text(45), None).await.unwrap(); // 200
-    fails(s.set(a, "k6", "1", None).await, full);
+    fails(s.set(a, "k6", "1", None).await, &full);
     assert!(s.delete(b, "k3").await.unwrap()); // 150
     s.set(a, "k6", "1", None).await.unwrap(); // 153
     s.delete(a, "k6").await.unwrap(); // 150
     let second = Some(Duration::from_secs(1));
     s.set(b, "t", &json_text(49), second).await.unwrap(); // 200
-    fails(s.set(a, "k6", "1", None).await, full);
+    fails(s.set(a, "k6", "1", None).await, &full);
     wait_until_gone(s, b, "t").await;
     s.set(a, "k6", "1", None).await.unwrap(); // 153: the expiry freed the space at once
     assert_eq!(s.increment(b, "n", 1).await.unwrap(), 1); // 155
