@@ -192,29 +192,82 @@ async fn round_trip(s: &dyn CacheStore, [tenant]: [TenantId; 1]) {
     assert_eq!(s.get(sc, "doc").await.unwrap(), None);
 }
 
-store_test! { ttl_expires_keys_and_expire_changes_it: limits() => ttl }
-async fn ttl(s: &dyn CacheStore, [tenant]: [TenantId; 1]) {
-    let sc = scope(tenant);
-    let (second, minute) = (Duration::from_secs(1), Duration::from_secs(60));
-    let set_at = Instant::now();
-    for key in ["short", "extended", "counter"] {
-        s.set(sc, key, "1", Some(second)).await.unwrap();
-    }
-    s.set(sc, "forever", "1", None).await.unwrap();
-    assert!(s.expire(sc, "extended", minute).await.unwrap());
-    assert!(s.expire(sc, "forever", second).await.unwrap());
-    assert!(!s.expire(sc, "missing", second).await.unwrap());
-    assert_eq!(s.increment(sc, "counter", 1).await.unwrap(), 2);
-    assert!(s.exists(sc, "short").await.unwrap());
+/// What Redis itself holds for `key` of `sc`: its TTL in milliseconds (`PTTL`: -1 none, -2 no
+/// key) and its score in the tenant's expiry index (`inf` when it never expires).
+async fn server_ttl(
+    conn: &mut ::redis::aio::ConnectionManager,
+    sc: CacheScope,
+    key: &str,
+) -> (i64, Option<String>) {
+    let data_key = format!(
+        "{}:{}",
+        super::redis::tenant_prefix(sc.tenant_id),
+        full_key(sc, key)
+    );
+    let index = format!("{}:keys", super::redis::tenant_prefix(sc.tenant_id));
+    let pttl = ::redis::cmd("PTTL").arg(&data_key).to_owned();
+    let score = ::redis::cmd("ZSCORE").arg(index).arg(&data_key).to_owned();
+    let pttl: i64 = pttl.query_async(conn).await.expect("PTTL");
+    let score: Option<String> = score.query_async(conn).await.expect("ZSCORE");
+    (pttl, score)
+}
 
-    wait_until_gone(s, sc, "short").await;
-    assert!(set_at.elapsed() >= Duration::from_millis(990), "too early");
-    assert_eq!(s.get(sc, "short").await.unwrap(), None);
-    wait_until_gone(s, sc, "forever").await;
-    wait_until_gone(s, sc, "counter").await; // increment kept the TTL
-    assert!(s.exists(sc, "extended").await.unwrap(), "not extended");
-    assert!(!s.expire(sc, "short", minute).await.unwrap());
-    assert!(!s.delete(sc, "short").await.unwrap());
+#[track_caller]
+fn expires_within(found: (i64, Option<String>), ttl: Duration, what: &str) {
+    let ttl = i64::try_from(ttl.as_millis()).unwrap();
+    let (pttl, score) = found;
+    assert!(
+        pttl > ttl - 30_000 && pttl <= ttl,
+        "{what}: PTTL {pttl}, wanted about {ttl}"
+    );
+    let score: f64 = score.expect("indexed").parse().unwrap();
+    assert!(score.is_finite(), "{what}: the index says it never expires");
+}
+
+/// Redis applies TTLs on the server: each is read back there (`PTTL`) right after it is
+/// given, so nothing waits for a key to expire. TTLs are long so that a slow machine cannot
+/// see one run out mid-test; the memory store's expiry runs on an injected clock below.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_keeps_each_ttl_on_the_server() {
+    with_tenants(|[tenant]| async move {
+        let store = redis_store(limits()).await;
+        let client = ::redis::Client::open(REDIS_URL).expect("Redis URL");
+        let mut conn = ::redis::aio::ConnectionManager::new(client)
+            .await
+            .expect("Redis");
+        let sc = scope(tenant);
+        let (minute, hour) = (Duration::from_secs(60), Duration::from_secs(3600));
+        for key in ["short", "extended", "counter"] {
+            assert!(store.set(sc, key, "1", Some(minute)).await.unwrap());
+        }
+        assert!(store.set(sc, "forever", "1", None).await.unwrap());
+        let short = server_ttl(&mut conn, sc, "short").await;
+        expires_within(short, minute, "set with a TTL");
+        let forever = server_ttl(&mut conn, sc, "forever").await;
+        assert_eq!(forever, (-1, Some("inf".into())), "set without a TTL");
+
+        assert!(store.expire(sc, "extended", hour).await.unwrap());
+        let extended = server_ttl(&mut conn, sc, "extended").await;
+        expires_within(extended, hour, "expire");
+        assert!(store.expire(sc, "forever", minute).await.unwrap());
+        let forever = server_ttl(&mut conn, sc, "forever").await;
+        expires_within(forever, minute, "expire on a key without TTL");
+        assert!(!store.expire(sc, "missing", minute).await.unwrap());
+        let missing = server_ttl(&mut conn, sc, "missing").await;
+        assert_eq!(missing, (-2, None), "expire created a key");
+
+        assert_eq!(store.increment(sc, "counter", 1).await.unwrap(), 2);
+        let counter = server_ttl(&mut conn, sc, "counter").await;
+        expires_within(counter, minute, "increment kept the TTL");
+        assert!(store.set(sc, "short", "2", None).await.unwrap());
+        let short = server_ttl(&mut conn, sc, "short").await;
+        assert_eq!(
+            short,
+            (-1, Some("inf".into())),
+            "set without a TTL drops the old one"
+        );
+    })
+    .await;
 }
 
 store_test! { increment_counts_from_zero_and_refuses_non_integers: limits() => increment }
@@ -441,7 +494,16 @@ async fn memory_ttls_follow_the_injected_clock() {
     );
     assert!(store.exists(sc, "extended").await.unwrap(), "extended");
     assert!(store.exists(sc, "forever").await.unwrap(), "no TTL");
+    assert!(!store.expire(sc, "short", minute).await.unwrap(), "expired");
+    assert!(!store.delete(sc, "short").await.unwrap(), "expired");
+    assert!(!store.expire(sc, "missing", second).await.unwrap());
     advance(minute);
     assert!(!store.exists(sc, "extended").await.unwrap());
     assert!(store.exists(sc, "forever").await.unwrap());
+    assert!(store.expire(sc, "forever", second).await.unwrap());
+    advance(second);
+    assert!(
+        !store.exists(sc, "forever").await.unwrap(),
+        "expire on a key without TTL"
+    );
 }
