@@ -1,6 +1,7 @@
 //! The host port: the only way a script reaches anything outside its isolate. SDK modules
 //! call it; the services crate implements it.
 
+pub use crate::error_code::HostErrorCode;
 use async_trait::async_trait;
 use domain::{ExecutionId, ScriptId, TenantId, UserId};
 use serde_json::Value;
@@ -22,14 +23,14 @@ pub struct CallScope {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{code}: {message}")]
 pub struct HostError {
-    pub code: String,
+    pub code: HostErrorCode,
     pub message: String,
 }
 
 impl HostError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: HostErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.into(),
+            code,
             message: message.into(),
         }
     }
@@ -70,7 +71,7 @@ impl HostPort for NoHost {
         _: Value,
     ) -> Result<Value, HostError> {
         Err(HostError::new(
-            "UNAVAILABLE",
+            HostErrorCode::Unavailable,
             format!("{module}.{method} is not available"),
         ))
     }

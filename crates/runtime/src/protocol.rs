@@ -280,6 +280,33 @@ mod tests {
     }
 
     #[test]
+    fn a_host_error_travels_with_its_code_spelled_as_scripts_see_it() {
+        use crate::host::HostErrorCode;
+        for code in [
+            HostErrorCode::RateLimit,
+            HostErrorCode::service("FORBIDDEN_ACTION"),
+        ] {
+            let text = code.as_str().to_owned();
+            let result = Err(HostError::new(code.clone(), "no"));
+            let reply = ToWorker::Reply {
+                run: 1,
+                call: 2,
+                result,
+            };
+            let json = serde_json::to_value(&reply).expect("encode");
+            assert_eq!(json["Reply"]["result"]["Err"]["code"], text.as_str());
+            let back: ToWorker = serde_json::from_value(json).expect("decode");
+            let ToWorker::Reply {
+                result: Err(error), ..
+            } = back
+            else {
+                panic!("not a failed reply: {back:?}");
+            };
+            assert_eq!(error.code, code);
+        }
+    }
+
+    #[test]
     fn oversized_and_garbled_frames_are_refused() {
         let mut huge = Vec::new();
         huge.extend_from_slice(&(u32::MAX).to_le_bytes());

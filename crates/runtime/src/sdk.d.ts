@@ -130,35 +130,77 @@ interface ScriptEvent {
  */
 interface SdkError extends Error {
   /**
-   * What went wrong:
-   * - `SSRF_BLOCKED`: `sdk.http` refused a private, loopback, link-local or metadata address.
+   * What went wrong (a host service, `services.<name>.<method>`, may use codes of its own):
+   * - `UNAVAILABLE`: the module, method or its back end is not available.
+   * - `NOT_FOUND`: `services.<name>.<method>` names no service method.
+   * - `TOO_MANY_CALLS`: more than 64 SDK calls of the execution are pending at once.
    * - `RATE_LIMIT`: the script used up its per-minute budget for this module.
+   * - `RESULT_TOO_LARGE`: a result too large to hand to the script (for `sdk.db`: past its byte bounds).
+   * - `TIMEOUT`: an HTTP request took longer than its timeout, or the execution has no time left.
+   * - `SSRF_BLOCKED`: `sdk.http` refused a private, loopback, link-local or metadata address.
+   * - `HTTP_ERROR`: an HTTP request could not complete (DNS, connection, TLS, redirects).
+   * - `INVALID_REQUEST`: a bad HTTP method, header name or header value.
+   * - `INVALID_URL`: a URL that does not parse, has no host, or is not `http` or `https`.
+   * - `FORBIDDEN_HEADER`: `Host`, `Connection` or another connection-level header.
+   * - `REQUEST_TOO_LARGE`: an HTTP request body larger than the size cap.
+   * - `HEADERS_TOO_LARGE`: too many HTTP request headers, or too large together.
+   * - `URL_TOO_LONG`: an HTTP request URL longer than the size cap.
+   * - `RESPONSE_TOO_LARGE`: an HTTP response larger than the size cap.
+   * - `UNAUTHORIZED_OPERATION`: a statement, table or function that scripts may not use.
+   * - `INVALID_SQL`: SQL that cannot be parsed or run, or more than one statement.
    * - `QUERY_TIMEOUT`: a statement ran longer than 5 seconds.
    * - `ROW_LIMIT`: a query would return more than 1000 rows.
-   * - `UNAUTHORIZED_OPERATION`: a statement or table that scripts may not use.
-   * - `INVALID_EVENT_TYPE`: an event type that is not like `order.created`.
-   * - `TIMEOUT`: an HTTP request took longer than its timeout.
-   * - `INVALID_SQL`: SQL that cannot be parsed, or more than one statement.
-   * - `RESPONSE_TOO_LARGE`: an HTTP response larger than the size cap.
+   * - `CONSTRAINT_VIOLATION`: a unique, foreign key, `NOT NULL` or `CHECK` constraint failed.
+   * - `TYPE_MISMATCH`: a value of the wrong type for its column or parameter.
+   * - `DATABASE_ERROR`: any other database failure.
+   * - `DATABASE_BUSY`: the database is busy; try again.
+   * - `TRANSACTION_NOT_FOUND`: no such open transaction.
+   * - `TRANSACTION_EXPIRED`: the transaction is no longer open: it outlived its time.
+   * - `INVALID_KEY`: a cache key that is not a string, is empty or too long, or holds control characters.
+   * - `INVALID_TTL`: a cache TTL that is not a positive number of seconds within the maximum.
    * - `VALUE_TOO_LARGE`: a cache value larger than the per-value cap.
    * - `QUOTA_EXCEEDED`: the tenant's cache is full.
-   * - `HTTP_ERROR`: an HTTP request could not complete (DNS, connection, TLS, redirects).
+   * - `NOT_A_NUMBER`: `sdk.cache.increment` on a value that is not an integer, or past 64 bits.
+   * - `CACHE_UNAVAILABLE`: the cache cannot be reached; try again.
+   * - `INVALID_EVENT_TYPE`: an event type that is not like `order.created`.
    * - `CHAIN_TOO_DEEP`: an event published from a chain of events deeper than 8.
+   * - `PAYLOAD_TOO_LARGE`: an event payload larger than the size cap.
    */
   code:
-    | "SSRF_BLOCKED"
+    | "UNAVAILABLE"
+    | "NOT_FOUND"
+    | "TOO_MANY_CALLS"
     | "RATE_LIMIT"
+    | "RESULT_TOO_LARGE"
+    | "TIMEOUT"
+    | "SSRF_BLOCKED"
+    | "HTTP_ERROR"
+    | "INVALID_REQUEST"
+    | "INVALID_URL"
+    | "FORBIDDEN_HEADER"
+    | "REQUEST_TOO_LARGE"
+    | "HEADERS_TOO_LARGE"
+    | "URL_TOO_LONG"
+    | "RESPONSE_TOO_LARGE"
+    | "UNAUTHORIZED_OPERATION"
+    | "INVALID_SQL"
     | "QUERY_TIMEOUT"
     | "ROW_LIMIT"
-    | "UNAUTHORIZED_OPERATION"
-    | "INVALID_EVENT_TYPE"
-    | "TIMEOUT"
-    | "INVALID_SQL"
-    | "RESPONSE_TOO_LARGE"
+    | "CONSTRAINT_VIOLATION"
+    | "TYPE_MISMATCH"
+    | "DATABASE_ERROR"
+    | "DATABASE_BUSY"
+    | "TRANSACTION_NOT_FOUND"
+    | "TRANSACTION_EXPIRED"
+    | "INVALID_KEY"
+    | "INVALID_TTL"
     | "VALUE_TOO_LARGE"
     | "QUOTA_EXCEEDED"
-    | "HTTP_ERROR"
+    | "NOT_A_NUMBER"
+    | "CACHE_UNAVAILABLE"
+    | "INVALID_EVENT_TYPE"
     | "CHAIN_TOO_DEEP"
+    | "PAYLOAD_TOO_LARGE"
     | (string & {});
 }
 

@@ -5,7 +5,7 @@
 
 mod support;
 
-use runtime::{SDK_DECLARATIONS, standard_globals};
+use runtime::{HostErrorCode, SDK_DECLARATIONS, standard_globals};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use support::*;
@@ -139,4 +139,17 @@ async fn declarations_and_sandbox_agree() {
     }
     assert!(members["SdkDb"].contains("transaction"));
     let _: &Value = &value;
+}
+
+#[test]
+fn every_host_error_code_is_declared_for_scripts() {
+    let union: BTreeSet<&str> = SDK_DECLARATIONS
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("| \"")?.strip_suffix('"'))
+        .collect();
+    let codes: BTreeSet<&str> = HostErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(
+        union, codes,
+        "SdkError.code in sdk.d.ts and HostErrorCode differ"
+    );
 }

@@ -6,7 +6,7 @@
 mod support;
 
 use async_trait::async_trait;
-use runtime::{BudgetConfig, CallScope, EngineConfig, HostError, HostPort};
+use runtime::{BudgetConfig, CallScope, EngineConfig, HostError, HostErrorCode, HostPort};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use support::*;
@@ -33,9 +33,10 @@ impl HostPort for RecordingHost {
         assert!(scope.deadline > std::time::Instant::now());
         match (module, method) {
             ("db", "begin") => Ok(json!("tx-1")),
-            ("db", "query") if args[0] == "FAIL" => {
-                Err(HostError::new("UNAUTHORIZED_OPERATION", "refused"))
-            }
+            ("db", "query") if args[0] == "FAIL" => Err(HostError::new(
+                HostErrorCode::UnauthorizedOperation,
+                "refused",
+            )),
             ("db", "query") => Ok(json!([{"id": 1}])),
             ("http", "request") => {
                 Ok(json!({"status": 200, "headers": {}, "body": {"echo": args}}))

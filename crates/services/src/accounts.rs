@@ -31,7 +31,7 @@ pub enum AccountError {
     #[error("token name must be 1–100 characters")]
     BadTokenName,
     #[error("password hashing failed")]
-    Hashing,
+    Hashing(#[source] argon2::password_hash::Error),
     #[error("storage failure")]
     Storage(#[source] RepoError),
 }
@@ -74,7 +74,7 @@ fn hash_password(password: &str) -> Result<String, AccountError> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|_| AccountError::Hashing)
+        .map_err(AccountError::Hashing)
 }
 
 /// Checks a password against a stored argon2 hash.

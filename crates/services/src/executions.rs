@@ -11,7 +11,7 @@ use domain::paging::{Page, PageRequest};
 use domain::repository::{ExecutionRepository, RepoError, ScriptRepository};
 use domain::script::{Script, ScriptSpec};
 use domain::{Actor, ExecutionId, Permission, ScriptId, ValidationErrors};
-use runtime::{Engine, EngineError, Job};
+use runtime::{Engine, EngineError, Job, LimitExceeded};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -23,14 +23,15 @@ pub enum ExecutionServiceError {
     NotFound,
     #[error(transparent)]
     Forbidden(#[from] Forbidden),
-    #[error("{0}")]
-    Busy(String),
+    /// Refused by a concurrency limit (process, tenant or script).
+    #[error(transparent)]
+    Busy(LimitExceeded),
     #[error("the execution has already finished")]
     AlreadyFinished,
     #[error("storage failure")]
     Storage(#[source] RepoError),
-    #[error("the engine cannot run the script: {0}")]
-    Engine(String),
+    #[error("the engine cannot run the script")]
+    Engine(#[source] EngineError),
 }
 
 impl From<RepoError> for ExecutionServiceError {
@@ -240,7 +241,7 @@ impl ExecutionService {
                     .finish(Outcome::Failed(error), self.clock.now())
                     .ok();
                 self.executions.update(&execution).await?;
-                return Err(ExecutionServiceError::Busy(limit.to_string()));
+                return Err(ExecutionServiceError::Busy(limit));
             }
             Err(other) => {
                 let error = ExecutionError {
@@ -254,7 +255,7 @@ impl ExecutionService {
                     .finish(Outcome::Failed(error), self.clock.now())
                     .ok();
                 self.executions.update(&execution).await?;
-                return Err(ExecutionServiceError::Engine(other.to_string()));
+                return Err(ExecutionServiceError::Engine(other));
             }
         };
         execution.logs = logs;

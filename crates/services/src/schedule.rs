@@ -91,12 +91,10 @@ impl ScriptService {
         let count = fire_time_count(count, &mut errors);
         errors.into_result()?;
         let script = self.get(actor, id).await?;
-        let schedule = script.spec.cron().ok_or_else(|| {
-            ScriptError::Conflict(format!(
-                "the script is not scheduled (its type is {}); only scheduled scripts have fire times",
-                script.spec.script_type().as_str()
-            ))
-        })?;
+        let schedule = script
+            .spec
+            .cron()
+            .ok_or_else(|| ScriptError::NotScheduled(script.spec.script_type().as_str()))?;
         Ok(UpcomingRuns::of(
             schedule,
             schedule.upcoming(self.clock.now(), count),

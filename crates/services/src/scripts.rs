@@ -17,16 +17,18 @@ use domain::script::{
     change_summary, find_entry_point,
 };
 use domain::{Actor, Permission, ScriptId, ValidationErrors};
+use runtime::{EngineError, LimitExceeded};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
-    #[error("{0}")]
-    Busy(String),
-    #[error("the script could not be run: {0}")]
-    Engine(String),
+    /// Refused by a concurrency limit (process, tenant or script).
+    #[error(transparent)]
+    Busy(LimitExceeded),
+    #[error("the script could not be run")]
+    Engine(#[source] EngineError),
     #[error("script not found")]
     NotFound,
     #[error("version {0} not found")]
@@ -35,8 +37,15 @@ pub enum ScriptError {
     Forbidden(#[from] Forbidden),
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
-    #[error("{0}")]
-    Conflict(String),
+    /// The name or route is taken, or the script changed since it was read.
+    #[error(transparent)]
+    Conflict(RepoError),
+    #[error("the execution has already finished")]
+    AlreadyFinished,
+    #[error(
+        "the script is not scheduled (its type is {0}); only scheduled scripts have fire times"
+    )]
+    NotScheduled(&'static str),
     #[error("storage failure")]
     Storage(#[source] RepoError),
 }
@@ -44,10 +53,10 @@ pub enum ScriptError {
 impl From<RepoError> for ScriptError {
     fn from(error: RepoError) -> Self {
         match error {
-            RepoError::DuplicateName(_) | RepoError::DuplicateRoute { .. } | RepoError::Stale => {
-                ScriptError::Conflict(error.to_string())
-            }
-            RepoError::Duplicate { .. } => ScriptError::Conflict(error.to_string()),
+            RepoError::DuplicateName(_)
+            | RepoError::DuplicateRoute { .. }
+            | RepoError::Stale
+            | RepoError::Duplicate { .. } => ScriptError::Conflict(error),
             other => ScriptError::Storage(other),
         }
     }
@@ -60,10 +69,10 @@ impl From<ExecutionServiceError> for ScriptError {
                 ScriptError::NotFound
             }
             ExecutionServiceError::Forbidden(forbidden) => ScriptError::Forbidden(forbidden),
-            ExecutionServiceError::Busy(message) => ScriptError::Busy(message),
-            ExecutionServiceError::AlreadyFinished => ScriptError::Conflict(error.to_string()),
+            ExecutionServiceError::Busy(limit) => ScriptError::Busy(limit),
+            ExecutionServiceError::AlreadyFinished => ScriptError::AlreadyFinished,
             ExecutionServiceError::Storage(source) => ScriptError::Storage(source),
-            ExecutionServiceError::Engine(message) => ScriptError::Engine(message),
+            ExecutionServiceError::Engine(source) => ScriptError::Engine(source),
         }
     }
 }

@@ -29,8 +29,8 @@ use tokio::sync::{Notify, oneshot};
 pub enum EngineError {
     #[error(transparent)]
     Limit(#[from] LimitExceeded),
-    #[error("cannot start a sandbox worker: {0}")]
-    Sandbox(String),
+    #[error("cannot start a sandbox worker")]
+    Sandbox(#[source] std::io::Error),
 }
 
 /// A run in progress, as `cancel` reaches it.
@@ -174,9 +174,7 @@ impl Engine {
         let started_at = crate::clock::utc();
         let time_limit = Duration::from_millis(job.limits.max_execution_time_ms);
         let deadline = crate::clock::now() + time_limit;
-        let mut placement = self
-            .place(job.tenant_id)
-            .map_err(|e| EngineError::Sandbox(e.to_string()))?;
+        let mut placement = self.place(job.tenant_id).map_err(EngineError::Sandbox)?;
         placement.ran = true;
         let run = self.next_id.fetch_add(1, Ordering::Relaxed);
         let cached = self.cache.get(&(job.script_id, job.script_version));

@@ -230,7 +230,7 @@ impl Shared {
                     .map_err(engine)
             }
             Err(failure) => {
-                let thrown = match coded_error(ctx, &failure.code, &failure.message) {
+                let thrown = match coded_error(ctx, failure.code.as_str(), &failure.message) {
                     rquickjs::Error::Exception => ctx.catch(),
                     other => return Err(engine(other)),
                 };

@@ -5,7 +5,7 @@
 use super::handle::{RunEnd, WorkerHandle, lock};
 use crate::budget::{BudgetConfig, Budgets};
 use crate::compile::Compiled;
-use crate::host::{HostError, HostPort};
+use crate::host::{HostError, HostErrorCode, HostPort};
 use crate::job::Report;
 use crate::protocol::{FromWorker, Layers, ToWorker};
 use std::sync::Arc;
@@ -115,7 +115,7 @@ impl WorkerHandle {
             };
             let refused = if entry.pending_calls >= MAX_PENDING_CALLS {
                 Some(HostError::new(
-                    "TOO_MANY_CALLS",
+                    HostErrorCode::TooManyCalls,
                     format!("more than {MAX_PENDING_CALLS} SDK calls are pending at once"),
                 ))
             } else {
@@ -128,7 +128,7 @@ impl WorkerHandle {
                         &self.relay.budget_config,
                     )
                     .err()
-                    .map(|message| HostError::new("RATE_LIMIT", message))
+                    .map(|message| HostError::new(HostErrorCode::RateLimit, message))
             };
             if let Some(refusal) = refused {
                 drop(table);
@@ -154,7 +154,7 @@ impl WorkerHandle {
         if self.send(&reply, &[]).is_err() {
             // The reply may be too large for a frame: the script sees that instead.
             let result = Err(HostError::new(
-                "RESULT_TOO_LARGE",
+                HostErrorCode::ResultTooLarge,
                 "the result is too large to hand to the script",
             ));
             let _ = self.send(&ToWorker::Reply { run, call, result }, &[]);

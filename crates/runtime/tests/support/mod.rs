@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use domain::execution::{ExecutionError, Outcome};
 use domain::script::{ResourceLimits, ScriptType};
 use domain::{ExecutionId, ScriptId, TenantId};
-use runtime::{CallScope, Engine, EngineConfig, HostError, HostPort, Job, Report, WorkerMode};
+use runtime::{
+    CallScope, Engine, EngineConfig, HostError, HostErrorCode, HostPort, Job, Report, WorkerMode,
+};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -97,7 +99,7 @@ impl HostPort for TestHost {
                 Ok(json!({ "tenant": scope.tenant_id, "script": scope.script_id }))
             }
             _ => Err(HostError::new(
-                "NOT_FOUND",
+                HostErrorCode::NotFound,
                 format!("{module}.{method} does not exist"),
             )),
         }

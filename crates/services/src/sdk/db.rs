@@ -3,8 +3,10 @@
 
 use super::sql_guard::{SqlDialectKind, SqlPolicy, StatementKind, guard};
 use crate::clock::{Clock, SystemClock};
-use domain::script_data::{ResultSizes, ScriptDatabase, SqlBounds, SqlDialect, SqlStatement};
-use runtime::{CallScope, HostError};
+use domain::script_data::{
+    ResultSizes, ScriptDatabase, SqlBounds, SqlDialect, SqlFailure, SqlStatement,
+};
+use runtime::{CallScope, HostError, HostErrorCode};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -40,8 +42,19 @@ pub struct ScriptDb {
     clock: Arc<dyn Clock>,
 }
 
-fn failure(code: &str, message: impl Into<String>) -> HostError {
+fn failure(code: HostErrorCode, message: impl Into<String>) -> HostError {
     HostError::new(code, message)
+}
+
+/// A failure of the database port as the script sees it. Every code the port gives is one of
+/// the platform's; one it does not know (a port newer than this list) is logged and reaches
+/// the script as `DATABASE_ERROR`, with the port's message, which never quotes the database.
+fn from_sql(failure: SqlFailure) -> HostError {
+    let code = HostErrorCode::known(failure.code).unwrap_or_else(|| {
+        tracing::warn!(code = failure.code, "sdk.db: unknown failure code");
+        HostErrorCode::DatabaseError
+    });
+    HostError::new(code, failure.message)
 }
 
 impl ScriptDb {
@@ -69,7 +82,7 @@ impl ScriptDb {
         let left = deadline.saturating_duration_since(self.clock.instant());
         if left.is_zero() {
             return Err(failure(
-                "TIMEOUT",
+                HostErrorCode::Timeout,
                 "the execution has no time left for a query",
             ));
         }
@@ -89,17 +102,22 @@ impl ScriptDb {
     ) -> Result<Value, HostError> {
         if self.policy.tables.is_empty() {
             return Err(failure(
-                "UNAUTHORIZED_OPERATION",
+                HostErrorCode::UnauthorizedOperation,
                 "no tables are available to scripts (the operator lists them in sdk_db.tables)",
             ));
         }
         let sql = args[0]
             .as_str()
-            .ok_or_else(|| failure("INVALID_SQL", "the SQL must be a string"))?;
+            .ok_or_else(|| failure(HostErrorCode::InvalidSql, "the SQL must be a string"))?;
         let params = match &args[1] {
             Value::Array(items) => items.clone(),
             Value::Null => Vec::new(),
-            _ => return Err(failure("INVALID_SQL", "the parameters must be an array")),
+            _ => {
+                return Err(failure(
+                    HostErrorCode::InvalidSql,
+                    "the parameters must be an array",
+                ));
+            }
         };
         let tx = args.get(2).and_then(Value::as_u64);
         let guarded = guard(
@@ -111,7 +129,7 @@ impl ScriptDb {
         .map_err(|e| failure(e.code, e.message))?;
         if params.len() < guarded.parameter_count {
             return Err(failure(
-                "INVALID_SQL",
+                HostErrorCode::InvalidSql,
                 format!(
                     "the statement uses {} parameters but {} were given",
                     guarded.parameter_count,
@@ -122,7 +140,7 @@ impl ScriptDb {
         let wants_rows = method != "execute";
         if wants_rows && !guarded.returns_rows {
             return Err(failure(
-                "INVALID_SQL",
+                HostErrorCode::InvalidSql,
                 "this statement returns no rows: use sdk.db.execute",
             ));
         }
@@ -142,7 +160,7 @@ impl ScriptDb {
                 self.bounds(scope.deadline)?,
             )
             .await
-            .map_err(|e| failure(e.code, e.message))?;
+            .map_err(from_sql)?;
         Ok(match method {
             "execute" => Value::from(outcome.affected),
             "queryOne" => outcome
@@ -160,7 +178,7 @@ impl ScriptDb {
             .begin(scope.tenant_id, scope.execution_id)
             .await
             .map(Value::from)
-            .map_err(|e| failure(e.code, e.message))
+            .map_err(from_sql)
     }
 
     pub async fn finish(
@@ -171,17 +189,49 @@ impl ScriptDb {
     ) -> Result<Value, HostError> {
         let tx = args[0]
             .as_u64()
-            .ok_or_else(|| failure("TRANSACTION_NOT_FOUND", "no such transaction"))?;
+            .ok_or_else(|| failure(HostErrorCode::TransactionNotFound, "no such transaction"))?;
         let done = if commit {
             self.database.commit(scope.execution_id, tx).await
         } else {
             self.database.rollback(scope.execution_id, tx).await
         };
-        done.map(|()| Value::Bool(true))
-            .map_err(|e| failure(e.code, e.message))
+        done.map(|()| Value::Bool(true)).map_err(from_sql)
     }
 
     pub async fn release(&self, scope: &CallScope) {
         self.database.release(scope.execution_id).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_of_the_database_port_reaches_the_script_as_itself() {
+        let codes = [
+            "QUERY_TIMEOUT",
+            "ROW_LIMIT",
+            "RESULT_TOO_LARGE",
+            "CONSTRAINT_VIOLATION",
+            "INVALID_SQL",
+            "TYPE_MISMATCH",
+            "DATABASE_ERROR",
+            "DATABASE_BUSY",
+            "TRANSACTION_NOT_FOUND",
+            "TRANSACTION_EXPIRED",
+            "UNAUTHORIZED_OPERATION",
+            "UNAVAILABLE",
+        ];
+        for code in codes {
+            let error = from_sql(SqlFailure::new(code, "fixed words"));
+            assert_eq!(
+                (error.code.as_str(), error.message.as_str()),
+                (code, "fixed words")
+            );
+            assert!(!matches!(error.code, HostErrorCode::Service(_)), "{code}");
+        }
+        let unknown = from_sql(SqlFailure::new("SOMETHING_NEW", "fixed words"));
+        assert_eq!(unknown.code, HostErrorCode::DatabaseError);
     }
 }

@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use domain::event::{DomainEvent, PublishError};
 use domain::repository::EventOutbox;
 use domain::script::EventType;
-use runtime::{CallScope, HostError};
+use runtime::{CallScope, HostError, HostErrorCode};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -23,7 +23,7 @@ impl EventPublisher {
     pub async fn publish(&self, scope: &CallScope, args: &Value) -> Result<Value, HostError> {
         let raw = args[0].as_str().unwrap_or_default();
         let event_type = EventType::parse(raw)
-            .map_err(|e| HostError::new("INVALID_EVENT_TYPE", e.to_string()))?;
+            .map_err(|e| HostError::new(HostErrorCode::InvalidEventType, e.to_string()))?;
         let payload = args.get(1).cloned().unwrap_or(Value::Null);
         let event = DomainEvent::new(
             scope.tenant_id,
@@ -34,14 +34,16 @@ impl EventPublisher {
             self.clock.now(),
         )
         .map_err(|e| match e {
-            PublishError::ChainTooDeep { .. } => HostError::new("CHAIN_TOO_DEEP", e.to_string()),
+            PublishError::ChainTooDeep { .. } => {
+                HostError::new(HostErrorCode::ChainTooDeep, e.to_string())
+            }
             PublishError::PayloadTooLarge { .. } => {
-                HostError::new("PAYLOAD_TOO_LARGE", e.to_string())
+                HostError::new(HostErrorCode::PayloadTooLarge, e.to_string())
             }
         })?;
         self.outbox.append(&event).await.map_err(|e| {
             tracing::error!(error = %e, "storing a published event failed");
-            HostError::new("UNAVAILABLE", "the event could not be stored")
+            HostError::new(HostErrorCode::Unavailable, "the event could not be stored")
         })?;
         tracing::info!(event = %event.event_id, event_type = event.event_type.as_str(), depth = event.depth, "event published by a script");
         Ok(Value::Bool(true))

@@ -7,7 +7,7 @@ use super::http::HttpGateway;
 use super::registry::{ServiceCall, ServiceRegistry};
 use super::script_cache::ScriptCache;
 use async_trait::async_trait;
-use runtime::{CallScope, HostError, HostPort};
+use runtime::{CallScope, HostError, HostErrorCode, HostPort};
 use serde_json::Value;
 
 /// The modules behind the SDK.
@@ -20,7 +20,10 @@ pub struct ScriptHost {
 }
 
 fn unknown(module: &str, method: &str) -> HostError {
-    HostError::new("UNAVAILABLE", format!("{module}.{method} is not available"))
+    HostError::new(
+        HostErrorCode::Unavailable,
+        format!("{module}.{method} is not available"),
+    )
 }
 
 #[async_trait]
@@ -52,7 +55,7 @@ impl HostPort for ScriptHost {
                 self.services
                     .call(target, call)
                     .await
-                    .map_err(|e| HostError::new(e.code, e.message))
+                    .map_err(|e| HostError::new(HostErrorCode::service(e.code), e.message))
             }
             _ => Err(unknown(module, method)),
         }

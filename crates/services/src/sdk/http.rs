@@ -7,7 +7,7 @@ use super::http_policy::AddressPolicy;
 use super::http_redirect::{self, Hop};
 use super::http_request::{Body, RequestLimits};
 use crate::clock::{Clock, SystemClock};
-use runtime::HostError;
+use runtime::{HostError, HostErrorCode};
 use serde_json::{Map, Value};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -43,7 +43,7 @@ pub struct HttpGateway {
     clock: Arc<dyn Clock>,
 }
 
-fn failure(code: &str, message: impl Into<String>) -> HostError {
+fn failure(code: HostErrorCode, message: impl Into<String>) -> HostError {
     HostError::new(code, message)
 }
 
@@ -77,15 +77,19 @@ impl HttpGateway {
             .as_str()
             .unwrap_or("GET")
             .parse::<reqwest::Method>()
-            .map_err(|_| failure("INVALID_REQUEST", "bad method"))?;
+            .map_err(|_| failure(HostErrorCode::InvalidRequest, "bad method"))?;
         let raw = args[1]
             .as_str()
-            .ok_or_else(|| failure("INVALID_URL", "the URL must be a string"))?;
-        let mut url = Url::parse(raw)
-            .map_err(|e| failure("INVALID_URL", format!("\"{raw}\" is not a valid URL: {e}")))?;
+            .ok_or_else(|| failure(HostErrorCode::InvalidUrl, "the URL must be a string"))?;
+        let mut url = Url::parse(raw).map_err(|e| {
+            failure(
+                HostErrorCode::InvalidUrl,
+                format!("\"{raw}\" is not a valid URL: {e}"),
+            )
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(failure(
-                "INVALID_URL",
+                HostErrorCode::InvalidUrl,
                 format!(
                     "only http and https URLs are allowed, not {}:",
                     url.scheme()
@@ -122,7 +126,7 @@ impl HttpGateway {
         let left = deadline.saturating_duration_since(self.clock.instant());
         if left.is_zero() {
             return Err(failure(
-                "TIMEOUT",
+                HostErrorCode::Timeout,
                 "the execution has no time left for a request",
             ));
         }
@@ -143,7 +147,7 @@ impl HttpGateway {
         self.blocked.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(url = %url, why, entries = ?entries, "sdk.http request blocked");
         failure(
-            "SSRF_BLOCKED",
+            HostErrorCode::SsrfBlocked,
             format!(
                 "requests to {} are not allowed: {why}",
                 url.host_str().unwrap_or("?")
@@ -161,7 +165,7 @@ impl HttpGateway {
         let policy = &self.settings.policy;
         let host = url
             .host()
-            .ok_or_else(|| failure("INVALID_URL", "the URL has no host"))?;
+            .ok_or_else(|| failure(HostErrorCode::InvalidUrl, "the URL has no host"))?;
         let by_name = policy.allows_host(url.host_str().unwrap_or_default(), port);
         let candidates: Vec<IpAddr> = match host {
             Host::Ipv4(ip) => vec![IpAddr::V4(ip)],
@@ -170,8 +174,15 @@ impl HttpGateway {
                 let lookup = tokio::net::lookup_host((name, port));
                 let found = tokio::time::timeout(timeout, lookup)
                     .await
-                    .map_err(|_| failure("TIMEOUT", format!("resolving {name} took too long")))?
-                    .map_err(|_| failure("HTTP_ERROR", format!("cannot resolve {name}")))?;
+                    .map_err(|_| {
+                        failure(
+                            HostErrorCode::Timeout,
+                            format!("resolving {name} took too long"),
+                        )
+                    })?
+                    .map_err(|_| {
+                        failure(HostErrorCode::HttpError, format!("cannot resolve {name}"))
+                    })?;
                 found.map(|socket| socket.ip()).collect()
             }
         };
@@ -215,17 +226,19 @@ impl HttpGateway {
             let Some(location) = location else {
                 return self.read(response).await;
             };
-            let next = hop
-                .url
-                .join(location)
-                .map_err(|_| failure("HTTP_ERROR", "the redirect location is not a valid URL"))?;
+            let next = hop.url.join(location).map_err(|_| {
+                failure(
+                    HostErrorCode::HttpError,
+                    "the redirect location is not a valid URL",
+                )
+            })?;
             if !matches!(next.scheme(), "http" | "https") {
                 return Err(self.refuse(&next, "a redirect left http(s)", &[]));
             }
             hop.redirect(status, next);
         }
         Err(failure(
-            "HTTP_ERROR",
+            HostErrorCode::HttpError,
             format!("more than {} redirects", self.settings.max_redirects),
         ))
     }
@@ -242,9 +255,12 @@ impl HttpGateway {
         if let Some(Host::Domain(name)) = url.host() {
             builder = builder.resolve_to_addrs(name, &addresses);
         }
-        let client = builder
-            .build()
-            .map_err(|e| failure("HTTP_ERROR", format!("cannot prepare the request: {e}")))?;
+        let client = builder.build().map_err(|e| {
+            failure(
+                HostErrorCode::HttpError,
+                format!("cannot prepare the request: {e}"),
+            )
+        })?;
         let request = client
             .request(hop.method.clone(), url.clone())
             .headers(hop.headers.clone());
@@ -260,10 +276,13 @@ impl HttpGateway {
         };
         request.send().await.map_err(|e| {
             if e.is_timeout() {
-                failure("TIMEOUT", format!("the request to {url} timed out"))
+                failure(
+                    HostErrorCode::Timeout,
+                    format!("the request to {url} timed out"),
+                )
             } else {
                 failure(
-                    "HTTP_ERROR",
+                    HostErrorCode::HttpError,
                     format!("the request to {url} failed: {}", e.without_url()),
                 )
             }
@@ -289,13 +308,13 @@ impl HttpGateway {
         let mut bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| {
             failure(
-                "HTTP_ERROR",
+                HostErrorCode::HttpError,
                 format!("reading the response failed: {}", e.without_url()),
             )
         })? {
             if bytes.len() + chunk.len() > limit {
                 return Err(failure(
-                    "RESPONSE_TOO_LARGE",
+                    HostErrorCode::ResponseTooLarge,
                     format!("the response is larger than {limit} bytes"),
                 ));
             }

@@ -5,7 +5,7 @@
 //! the server.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use runtime::HostError;
+use runtime::{HostError, HostErrorCode};
 use serde_json::{Map, Value};
 use std::io::Write;
 use url::Url;
@@ -41,7 +41,7 @@ pub(super) enum Body {
     Json(Vec<u8>),
 }
 
-fn failure(code: &str, message: impl Into<String>) -> HostError {
+fn failure(code: HostErrorCode, message: impl Into<String>) -> HostError {
     HostError::new(code, message)
 }
 
@@ -91,7 +91,7 @@ impl RequestLimits {
         let max = self.max_body_bytes;
         let too_large = || {
             failure(
-                "REQUEST_TOO_LARGE",
+                HostErrorCode::RequestTooLarge,
                 format!("the request body is larger than {max} bytes"),
             )
         };
@@ -121,7 +121,7 @@ impl RequestLimits {
         };
         if given.len() > self.max_headers {
             return Err(failure(
-                "HEADERS_TOO_LARGE",
+                HostErrorCode::HeadersTooLarge,
                 format!("the request has more than {} headers", self.max_headers),
             ));
         }
@@ -134,7 +134,7 @@ impl RequestLimits {
             total += name.len() + value.len();
             if total > self.max_header_bytes {
                 return Err(failure(
-                    "HEADERS_TOO_LARGE",
+                    HostErrorCode::HeadersTooLarge,
                     format!(
                         "the request headers are larger than {} bytes",
                         self.max_header_bytes
@@ -143,19 +143,19 @@ impl RequestLimits {
             }
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 failure(
-                    "INVALID_REQUEST",
+                    HostErrorCode::InvalidRequest,
                     format!("{name:?} is not a valid header name"),
                 )
             })?;
             if is_forbidden_header(&name) {
                 return Err(failure(
-                    "FORBIDDEN_HEADER",
+                    HostErrorCode::ForbiddenHeader,
                     format!("scripts may not set the {name} header: the HTTP client sets it"),
                 ));
             }
             let value = HeaderValue::from_str(&value).map_err(|_| {
                 failure(
-                    "INVALID_REQUEST",
+                    HostErrorCode::InvalidRequest,
                     format!("the value of the {name} header is not valid"),
                 )
             })?;
@@ -168,7 +168,7 @@ impl RequestLimits {
     pub(super) fn url(&self, url: &Url) -> Result<(), HostError> {
         if url.as_str().len() > self.max_url_bytes {
             return Err(failure(
-                "URL_TOO_LONG",
+                HostErrorCode::UrlTooLong,
                 format!("the URL is longer than {} bytes", self.max_url_bytes),
             ));
         }
@@ -205,7 +205,7 @@ mod tests {
             (json!([1, 2, 3, 4, 5, 6]), Some("REQUEST_TOO_LARGE")),
         ];
         for (body, refused) in cases {
-            let code = small().body(&body).err().map(|e| e.code);
+            let code = small().body(&body).err().map(|e| e.code.to_string());
             assert_eq!(code.as_deref(), refused, "{body}");
         }
     }
@@ -223,7 +223,10 @@ mod tests {
             (json!({"name": "123456789"}), Some("HEADERS_TOO_LARGE")),
         ];
         for (headers, refused) in cases {
-            let code = small().headers(headers.as_object()).err().map(|e| e.code);
+            let code = small()
+                .headers(headers.as_object())
+                .err()
+                .map(|e| e.code.to_string());
             assert_eq!(code.as_deref(), refused, "{headers}");
         }
     }
@@ -256,7 +259,10 @@ mod tests {
         ];
         for (name, value, refused) in cases {
             let given = json!({ name: value });
-            let code = limits.headers(given.as_object()).err().map(|e| e.code);
+            let code = limits
+                .headers(given.as_object())
+                .err()
+                .map(|e| e.code.to_string());
             assert_eq!(code.as_deref(), refused, "{name:?}: {value:?}");
         }
     }
@@ -268,7 +274,10 @@ mod tests {
             ("http://example.com/0123456789ab", Some("URL_TOO_LONG")),
         ];
         for (url, refused) in cases {
-            let code = small().url(&Url::parse(url).unwrap()).err().map(|e| e.code);
+            let code = small()
+                .url(&Url::parse(url).unwrap())
+                .err()
+                .map(|e| e.code.to_string());
             assert_eq!(code.as_deref(), refused, "{url}");
         }
     }

@@ -2,7 +2,7 @@
 //! script's own prefix in the configured store (in-process or Redis).
 
 use super::cache::{CacheLimits, CacheScope, CacheStore, check_key, ttl_from_seconds};
-use runtime::{CallScope, HostError};
+use runtime::{CallScope, HostError, HostErrorCode};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -29,7 +29,7 @@ impl ScriptCache {
     ) -> Result<Value, HostError> {
         let key = args[0]
             .as_str()
-            .ok_or_else(|| HostError::new("INVALID_KEY", "the key must be a string"))?;
+            .ok_or_else(|| HostError::new(HostErrorCode::InvalidKey, "the key must be a string"))?;
         check_key(key, &self.limits).map_err(failure)?;
         let within = CacheScope::new(scope.tenant_id, scope.script_id);
         let ttl = |value: &Value| -> Result<Option<std::time::Duration>, HostError> {
@@ -37,7 +37,10 @@ impl ScriptCache {
                 Value::Null => Ok(None),
                 other => {
                     let seconds = other.as_f64().ok_or_else(|| {
-                        HostError::new("INVALID_TTL", "the TTL must be a number of seconds")
+                        HostError::new(
+                            HostErrorCode::InvalidTtl,
+                            "the TTL must be a number of seconds",
+                        )
                     })?;
                     ttl_from_seconds(seconds, &self.limits)
                         .map(Some)
@@ -75,7 +78,10 @@ impl ScriptCache {
                 .map_err(failure),
             "increment" => {
                 let delta = args.get(1).and_then(Value::as_i64).ok_or_else(|| {
-                    HostError::new("NOT_A_NUMBER", "the delta must be a whole number")
+                    HostError::new(
+                        HostErrorCode::NotANumber,
+                        "the delta must be a whole number",
+                    )
                 })?;
                 self.store
                     .increment(within, key, delta)
@@ -85,7 +91,7 @@ impl ScriptCache {
             }
             "expire" => {
                 let expiry = ttl(args.get(1).unwrap_or(&Value::Null))?.ok_or_else(|| {
-                    HostError::new("INVALID_TTL", "expire needs a TTL in seconds")
+                    HostError::new(HostErrorCode::InvalidTtl, "expire needs a TTL in seconds")
                 })?;
                 self.store
                     .expire(within, key, expiry)
@@ -94,7 +100,7 @@ impl ScriptCache {
                     .map_err(failure)
             }
             other => Err(HostError::new(
-                "UNAVAILABLE",
+                HostErrorCode::Unavailable,
                 format!("sdk.cache.{other} is not available"),
             )),
         }

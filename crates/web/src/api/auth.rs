@@ -22,6 +22,11 @@ fn bearer(request: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
+/// The server was built without its `AppState`: a wiring mistake, never the client's.
+#[derive(Debug, thiserror::Error)]
+#[error("application state missing")]
+struct StateMissing;
+
 impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
@@ -30,8 +35,7 @@ impl FromRequest for Authenticated {
         let state = request.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(request);
         Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+            let state = state.ok_or_else(|| ApiError::internal(StateMissing))?;
             let token = token.ok_or(ApiError::Unauthorized)?;
             let actor = state.accounts.authenticate_token(&token).await?;
             Ok(Authenticated(actor))

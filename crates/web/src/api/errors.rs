@@ -29,8 +29,15 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A failure of the server, not of the request: logged with its causes, never shown.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl ApiError {
+    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::Internal(Box::new(cause))
+    }
 }
 
 impl From<ValidationErrors> for ApiError {
@@ -46,10 +53,11 @@ impl From<ScriptError> for ApiError {
             ScriptError::VersionNotFound(n) => ApiError::NotFound(format!("version {n} not found")),
             ScriptError::Forbidden(forbidden) => ApiError::Forbidden(forbidden.to_string()),
             ScriptError::Invalid(errors) => errors.into(),
-            ScriptError::Conflict(message) => ApiError::Conflict(message),
-            ScriptError::Busy(message) => ApiError::TooManyRequests(message),
-            ScriptError::Engine(message) => ApiError::Internal(format!("engine: {message}")),
-            ScriptError::Storage(source) => ApiError::Internal(format!("script storage: {source}")),
+            ScriptError::Conflict(_)
+            | ScriptError::AlreadyFinished
+            | ScriptError::NotScheduled(_) => ApiError::Conflict(error.to_string()),
+            ScriptError::Busy(limit) => ApiError::TooManyRequests(limit.to_string()),
+            ScriptError::Engine(_) | ScriptError::Storage(_) => ApiError::internal(error),
         }
     }
 }
@@ -62,13 +70,10 @@ impl From<ExecutionServiceError> for ApiError {
             ExecutionServiceError::Forbidden(forbidden) => {
                 ApiError::Forbidden(forbidden.to_string())
             }
-            ExecutionServiceError::Busy(message) => ApiError::TooManyRequests(message),
+            ExecutionServiceError::Busy(limit) => ApiError::TooManyRequests(limit.to_string()),
             ExecutionServiceError::AlreadyFinished => ApiError::Conflict(error.to_string()),
-            ExecutionServiceError::Storage(source) => {
-                ApiError::Internal(format!("execution storage: {source}"))
-            }
-            ExecutionServiceError::Engine(message) => {
-                ApiError::Internal(format!("engine: {message}"))
+            ExecutionServiceError::Storage(_) | ExecutionServiceError::Engine(_) => {
+                ApiError::internal(error)
             }
         }
     }
@@ -78,7 +83,7 @@ impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> Self {
         match error {
             AccountError::BadToken => ApiError::Unauthorized,
-            other => ApiError::Internal(format!("accounts: {other}")),
+            other => ApiError::internal(other),
         }
     }
 }
@@ -100,6 +105,18 @@ impl ApiError {
     }
 }
 
+/// An error and its causes, outermost first: `storage failure: connection refused`.
+fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    chain
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -119,7 +136,7 @@ impl ResponseError for ApiError {
         let message = match self {
             ApiError::Invalid(_) => "the request has invalid fields".to_owned(),
             ApiError::Internal(cause) => {
-                tracing::error!(cause = cause.as_str(), "internal error");
+                tracing::error!(cause = %cause_chain(cause.as_ref()), "internal error");
                 "an internal error occurred".to_owned()
             }
             other => other.to_string(),
@@ -136,5 +153,36 @@ impl ResponseError for ApiError {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
         response.json(json!({ "error": error }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::repository::RepoError;
+
+    #[test]
+    fn the_cause_chain_names_every_cause_outermost_first() {
+        let error = ScriptError::Storage(RepoError::Storage("connection refused".into()));
+        assert_eq!(
+            cause_chain(&error),
+            "storage failure: storage failure: connection refused"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_5xx_body_reveals_nothing_of_its_cause() {
+        let error = ApiError::from(ScriptError::Storage(RepoError::Storage(
+            "password authentication failed for user \"iota\"".into(),
+        )));
+        assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = actix_web::body::to_bytes(error.error_response().into_body())
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            json!({ "error": { "code": "INTERNAL", "message": "an internal error occurred" } })
+        );
     }
 }

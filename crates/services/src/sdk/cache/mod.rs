@@ -2,6 +2,7 @@
 //! back ends share, so a script sees the same cache on one node (memory) or many (Redis).
 
 use domain::{ScriptId, TenantId};
+use runtime::HostErrorCode;
 use std::time::Duration;
 
 mod memory;
@@ -21,19 +22,19 @@ const PURGE_BATCH_OVER_QUOTA: usize = 20_000;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct CacheError {
-    pub code: &'static str,
+    pub code: HostErrorCode,
     pub message: String,
 }
 
 impl CacheError {
-    pub const INVALID_KEY: &'static str = "INVALID_KEY";
-    pub const VALUE_TOO_LARGE: &'static str = "VALUE_TOO_LARGE";
-    pub const QUOTA_EXCEEDED: &'static str = "QUOTA_EXCEEDED";
-    pub const NOT_A_NUMBER: &'static str = "NOT_A_NUMBER";
-    pub const INVALID_TTL: &'static str = "INVALID_TTL";
-    pub const CACHE_UNAVAILABLE: &'static str = "CACHE_UNAVAILABLE";
+    pub const INVALID_KEY: HostErrorCode = HostErrorCode::InvalidKey;
+    pub const VALUE_TOO_LARGE: HostErrorCode = HostErrorCode::ValueTooLarge;
+    pub const QUOTA_EXCEEDED: HostErrorCode = HostErrorCode::QuotaExceeded;
+    pub const NOT_A_NUMBER: HostErrorCode = HostErrorCode::NotANumber;
+    pub const INVALID_TTL: HostErrorCode = HostErrorCode::InvalidTtl;
+    pub const CACHE_UNAVAILABLE: HostErrorCode = HostErrorCode::CacheUnavailable;
 
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: HostErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),

@@ -7,6 +7,7 @@ use super::{
     ttl_from_seconds,
 };
 use domain::{ScriptId, TenantId};
+use runtime::HostErrorCode;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -113,10 +114,10 @@ fn json_text(bytes: usize) -> String {
 }
 
 #[track_caller]
-fn fails<T: std::fmt::Debug>(result: Result<T, CacheError>, code: &str) {
+fn fails<T: std::fmt::Debug>(result: Result<T, CacheError>, code: &HostErrorCode) {
     match result {
         Ok(value) => panic!("expected {code}, got Ok({value:?})"),
-        Err(err) => assert_eq!(err.code, code, "{err}"),
+        Err(err) => assert_eq!(&err.code, code, "{err}"),
     }
 }
 
@@ -138,13 +139,13 @@ fn full_key_and_rules() {
     let limits = limits();
     let (long, wide) = ("k".repeat(33), "é".repeat(17));
     for bad in ["", &long, &wide, "a\nb", "a\u{7f}", "a\u{85}b"] {
-        fails(check_key(bad, &limits), CacheError::INVALID_KEY);
+        fails(check_key(bad, &limits), &CacheError::INVALID_KEY);
     }
     for good in ["k", &"k".repeat(32), &"é".repeat(16), "orders:42 {x}"] {
         assert!(check_key(good, &limits).is_ok(), "{good:?}");
     }
     for bad in [f64::NAN, f64::INFINITY, -1.0, 0.0, 3600.5] {
-        fails(ttl_from_seconds(bad, &limits), CacheError::INVALID_TTL);
+        fails(ttl_from_seconds(bad, &limits), &CacheError::INVALID_TTL);
     }
     let quarter = ttl_from_seconds(0.25, &limits);
     assert_eq!(quarter, Ok(Duration::from_millis(250)));
@@ -191,29 +192,82 @@ async fn round_trip(s: &dyn CacheStore, [tenant]: [TenantId; 1]) {
     assert_eq!(s.get(sc, "doc").await.unwrap(), None);
 }
 
-store_test! { ttl_expires_keys_and_expire_changes_it: limits() => ttl }
-async fn ttl(s: &dyn CacheStore, [tenant]: [TenantId; 1]) {
-    let sc = scope(tenant);
-    let (second, minute) = (Duration::from_secs(1), Duration::from_secs(60));
-    let set_at = Instant::now();
-    for key in ["short", "extended", "counter"] {
-        s.set(sc, key, "1", Some(second)).await.unwrap();
-    }
-    s.set(sc, "forever", "1", None).await.unwrap();
-    assert!(s.expire(sc, "extended", minute).await.unwrap());
-    assert!(s.expire(sc, "forever", second).await.unwrap());
-    assert!(!s.expire(sc, "missing", second).await.unwrap());
-    assert_eq!(s.increment(sc, "counter", 1).await.unwrap(), 2);
-    assert!(s.exists(sc, "short").await.unwrap());
+/// What Redis itself holds for `key` of `sc`: its TTL in milliseconds (`PTTL`: -1 none, -2 no
+/// key) and its score in the tenant's expiry index (`inf` when it never expires).
+async fn server_ttl(
+    conn: &mut ::redis::aio::ConnectionManager,
+    sc: CacheScope,
+    key: &str,
+) -> (i64, Option<String>) {
+    let data_key = format!(
+        "{}:{}",
+        super::redis::tenant_prefix(sc.tenant_id),
+        full_key(sc, key)
+    );
+    let index = format!("{}:keys", super::redis::tenant_prefix(sc.tenant_id));
+    let pttl = ::redis::cmd("PTTL").arg(&data_key).to_owned();
+    let score = ::redis::cmd("ZSCORE").arg(index).arg(&data_key).to_owned();
+    let pttl: i64 = pttl.query_async(conn).await.expect("PTTL");
+    let score: Option<String> = score.query_async(conn).await.expect("ZSCORE");
+    (pttl, score)
+}
 
-    wait_until_gone(s, sc, "short").await;
-    assert!(set_at.elapsed() >= Duration::from_millis(990), "too early");
-    assert_eq!(s.get(sc, "short").await.unwrap(), None);
-    wait_until_gone(s, sc, "forever").await;
-    wait_until_gone(s, sc, "counter").await; // increment kept the TTL
-    assert!(s.exists(sc, "extended").await.unwrap(), "not extended");
-    assert!(!s.expire(sc, "short", minute).await.unwrap());
-    assert!(!s.delete(sc, "short").await.unwrap());
+#[track_caller]
+fn expires_within(found: (i64, Option<String>), ttl: Duration, what: &str) {
+    let ttl = i64::try_from(ttl.as_millis()).unwrap();
+    let (pttl, score) = found;
+    assert!(
+        pttl > ttl - 30_000 && pttl <= ttl,
+        "{what}: PTTL {pttl}, wanted about {ttl}"
+    );
+    let score: f64 = score.expect("indexed").parse().unwrap();
+    assert!(score.is_finite(), "{what}: the index says it never expires");
+}
+
+/// Redis applies TTLs on the server: each is read back there (`PTTL`) right after it is
+/// given, so nothing waits for a key to expire. TTLs are long so that a slow machine cannot
+/// see one run out mid-test; the memory store's expiry runs on an injected clock below.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_keeps_each_ttl_on_the_server() {
+    with_tenants(|[tenant]| async move {
+        let store = redis_store(limits()).await;
+        let client = ::redis::Client::open(REDIS_URL).expect("Redis URL");
+        let mut conn = ::redis::aio::ConnectionManager::new(client)
+            .await
+            .expect("Redis");
+        let sc = scope(tenant);
+        let (minute, hour) = (Duration::from_secs(60), Duration::from_secs(3600));
+        for key in ["short", "extended", "counter"] {
+            assert!(store.set(sc, key, "1", Some(minute)).await.unwrap());
+        }
+        assert!(store.set(sc, "forever", "1", None).await.unwrap());
+        let short = server_ttl(&mut conn, sc, "short").await;
+        expires_within(short, minute, "set with a TTL");
+        let forever = server_ttl(&mut conn, sc, "forever").await;
+        assert_eq!(forever, (-1, Some("inf".into())), "set without a TTL");
+
+        assert!(store.expire(sc, "extended", hour).await.unwrap());
+        let extended = server_ttl(&mut conn, sc, "extended").await;
+        expires_within(extended, hour, "expire");
+        assert!(store.expire(sc, "forever", minute).await.unwrap());
+        let forever = server_ttl(&mut conn, sc, "forever").await;
+        expires_within(forever, minute, "expire on a key without TTL");
+        assert!(!store.expire(sc, "missing", minute).await.unwrap());
+        let missing = server_ttl(&mut conn, sc, "missing").await;
+        assert_eq!(missing, (-2, None), "expire created a key");
+
+        assert_eq!(store.increment(sc, "counter", 1).await.unwrap(), 2);
+        let counter = server_ttl(&mut conn, sc, "counter").await;
+        expires_within(counter, minute, "increment kept the TTL");
+        assert!(store.set(sc, "short", "2", None).await.unwrap());
+        let short = server_ttl(&mut conn, sc, "short").await;
+        assert_eq!(
+            short,
+            (-1, Some("inf".into())),
+            "set without a TTL drops the old one"
+        );
+    })
+    .await;
 }
 
 store_test! { increment_counts_from_zero_and_refuses_non_integers: limits() => increment }
@@ -229,11 +283,11 @@ async fn increment(s: &dyn CacheStore, [tenant]: [TenantId; 1]) {
     ];
     for bad in not_integers {
         s.set(sc, "bad", bad, None).await.unwrap();
-        fails(s.increment(sc, "bad", 1).await, CacheError::NOT_A_NUMBER);
+        fails(s.increment(sc, "bad", 1).await, &CacheError::NOT_A_NUMBER);
         assert_eq!(s.get(sc, "bad").await.unwrap().as_deref(), Some(bad));
     }
     s.set(sc, "big", &i64::MAX.to_string(), None).await.unwrap();
-    fails(s.increment(sc, "big", 1).await, CacheError::NOT_A_NUMBER);
+    fails(s.increment(sc, "big", 1).await, &CacheError::NOT_A_NUMBER);
     assert_eq!(s.increment(sc, "big", -1).await.unwrap(), i64::MAX - 1);
 }
 
@@ -242,24 +296,24 @@ async fn rules(s: &dyn CacheStore, [tenant]: [TenantId; 1]) {
     let sc = scope(tenant);
     assert!(s.set(sc, "v", &json_text(64), None).await.unwrap());
     let too_large = s.set(sc, "v2", &json_text(65), None).await;
-    fails(too_large, CacheError::VALUE_TOO_LARGE);
+    fails(too_large, &CacheError::VALUE_TOO_LARGE);
     assert!(!s.exists(sc, "v2").await.unwrap());
 
     let (invalid, second) = (CacheError::INVALID_KEY, Duration::from_secs(1));
     for bad in ["", &"k".repeat(33), "a\nb"] {
-        fails(s.get(sc, bad).await, invalid);
-        fails(s.set(sc, bad, "1", None).await, invalid);
-        fails(s.delete(sc, bad).await, invalid);
-        fails(s.exists(sc, bad).await, invalid);
-        fails(s.increment(sc, bad, 1).await, invalid);
-        fails(s.expire(sc, bad, second).await, invalid);
+        fails(s.get(sc, bad).await, &invalid);
+        fails(s.set(sc, bad, "1", None).await, &invalid);
+        fails(s.delete(sc, bad).await, &invalid);
+        fails(s.exists(sc, bad).await, &invalid);
+        fails(s.increment(sc, bad, 1).await, &invalid);
+        fails(s.expire(sc, bad, second).await, &invalid);
     }
     assert!(s.set(sc, &"é".repeat(16), "1", None).await.unwrap());
 
     let invalid = CacheError::INVALID_TTL;
     for bad in [Duration::ZERO, Duration::from_secs(3601)] {
-        fails(s.set(sc, "t", "1", Some(bad)).await, invalid);
-        fails(s.expire(sc, "v", bad).await, invalid);
+        fails(s.set(sc, "t", "1", Some(bad)).await, &invalid);
+        fails(s.expire(sc, "v", bad).await, &invalid);
     }
     assert!(!s.exists(sc, "t").await.unwrap());
     let (hour, tiny) = (Duration::from_secs(3600), Duration::from_nanos(1));
@@ -344,8 +398,8 @@ async fn fill_and_free(
     for (sc, key) in [(a, "k1"), (a, "k2"), (b, "k3"), (b, "k4")] {
         s.set(sc, key, &json_text(48), None).await.unwrap();
     }
-    fails(s.set(a, "k5", "1", None).await, full);
-    fails(s.increment(b, "n", 1).await, full);
+    fails(s.set(a, "k5", "1", None).await, &full);
+    fails(s.increment(b, "n", 1).await, &full);
     assert!(
         !s.exists(b, "n").await.unwrap(),
         "refused increment left a key"
@@ -355,13 +409,13 @@ async fn fill_and_free(
 
     s.set(a, "k1", "1", None).await.unwrap(); // 200 - 50 + 3 = 153
     s.set(a, "k5", &json_text(45), None).await.unwrap(); // 200
-    fails(s.set(a, "k6", "1", None).await, full);
+    fails(s.set(a, "k6", "1", None).await, &full);
     assert!(s.delete(b, "k3").await.unwrap()); // 150
     s.set(a, "k6", "1", None).await.unwrap(); // 153
     s.delete(a, "k6").await.unwrap(); // 150
     let second = Some(Duration::from_secs(1));
     s.set(b, "t", &json_text(49), second).await.unwrap(); // 200
-    fails(s.set(a, "k6", "1", None).await, full);
+    fails(s.set(a, "k6", "1", None).await, &full);
     wait_until_gone(s, b, "t").await;
     s.set(a, "k6", "1", None).await.unwrap(); // 153: the expiry freed the space at once
     assert_eq!(s.increment(b, "n", 1).await.unwrap(), 1); // 155
@@ -440,7 +494,16 @@ async fn memory_ttls_follow_the_injected_clock() {
     );
     assert!(store.exists(sc, "extended").await.unwrap(), "extended");
     assert!(store.exists(sc, "forever").await.unwrap(), "no TTL");
+    assert!(!store.expire(sc, "short", minute).await.unwrap(), "expired");
+    assert!(!store.delete(sc, "short").await.unwrap(), "expired");
+    assert!(!store.expire(sc, "missing", second).await.unwrap());
     advance(minute);
     assert!(!store.exists(sc, "extended").await.unwrap());
     assert!(store.exists(sc, "forever").await.unwrap());
+    assert!(store.expire(sc, "forever", second).await.unwrap());
+    advance(second);
+    assert!(
+        !store.exists(sc, "forever").await.unwrap(),
+        "expire on a key without TTL"
+    );
 }

@@ -10,6 +10,7 @@
 //! table reads to the tenant), `dml` (INSERT/UPDATE/DELETE), `checks` (refused syntax) and
 //! `functions` (the functions scripts may call).
 
+use runtime::HostErrorCode;
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
@@ -106,17 +107,17 @@ pub struct GuardedStatement {
     pub returns_rows: bool,
 }
 
-/// `code` is "UNAUTHORIZED_OPERATION" (refused by policy) or "INVALID_SQL".
+/// `code` is `UnauthorizedOperation` (refused by policy) or `InvalidSql`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct SqlGuardError {
-    pub code: &'static str,
+    pub code: HostErrorCode,
     pub message: String,
 }
 
 type Res<T = ()> = Result<T, SqlGuardError>;
 
-fn error(code: &'static str, message: impl Into<String>) -> SqlGuardError {
+fn error(code: HostErrorCode, message: impl Into<String>) -> SqlGuardError {
     SqlGuardError {
         code,
         message: message.into(),
@@ -124,11 +125,11 @@ fn error(code: &'static str, message: impl Into<String>) -> SqlGuardError {
 }
 
 fn refused(message: impl Into<String>) -> SqlGuardError {
-    error("UNAUTHORIZED_OPERATION", message)
+    error(HostErrorCode::UnauthorizedOperation, message)
 }
 
 fn invalid(message: impl Into<String>) -> SqlGuardError {
-    error("INVALID_SQL", message)
+    error(HostErrorCode::InvalidSql, message)
 }
 
 fn run<T: VisitMut + ?Sized, V: VisitorMut<Break = SqlGuardError>>(node: &mut T, v: &mut V) -> Res {
