@@ -6,6 +6,7 @@ pub mod clock;
 pub mod executions;
 pub mod schedule;
 pub mod scheduler;
+mod script_errors;
 pub mod scripts;
 pub mod sdk;
 

@@ -4,78 +4,24 @@
 //! script itself. A script of another tenant is "not found", never "forbidden".
 
 use crate::clock::Clock;
-use crate::executions::{ExecutionService, ExecutionServiceError, RunRequest};
+use crate::executions::{ExecutionService, RunRequest};
 use domain::ExecutionId;
 use domain::actor::Forbidden;
 use domain::execution::{
     ExecutionError, ExecutionStatus, LogEntry, Trigger, TriggerDetails, TriggerKind,
 };
 use domain::paging::{Page, PageRequest, ScriptFilter};
-use domain::repository::{RepoError, ScriptRepository};
+use domain::repository::ScriptRepository;
 use domain::script::{
     Script, ScriptInput, ScriptRules, ScriptSpec, ScriptType, ScriptVersion, Source,
     change_summary, find_entry_point,
 };
 use domain::{Actor, Permission, ScriptId, ValidationErrors};
-use runtime::{EngineError, LimitExceeded};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ScriptError {
-    /// Refused by a concurrency limit (process, tenant or script).
-    #[error(transparent)]
-    Busy(LimitExceeded),
-    #[error("the script could not be run")]
-    Engine(#[source] EngineError),
-    #[error("script not found")]
-    NotFound,
-    #[error("version {0} not found")]
-    VersionNotFound(i32),
-    #[error(transparent)]
-    Forbidden(#[from] Forbidden),
-    #[error(transparent)]
-    Invalid(#[from] ValidationErrors),
-    /// The name or route is taken, or the script changed since it was read.
-    #[error(transparent)]
-    Conflict(RepoError),
-    #[error("the execution has already finished")]
-    AlreadyFinished,
-    #[error(
-        "the script is not scheduled (its type is {0}); only scheduled scripts have fire times"
-    )]
-    NotScheduled(&'static str),
-    #[error("storage failure")]
-    Storage(#[source] RepoError),
-}
-
-impl From<RepoError> for ScriptError {
-    fn from(error: RepoError) -> Self {
-        match error {
-            RepoError::DuplicateName(_)
-            | RepoError::DuplicateRoute { .. }
-            | RepoError::Stale
-            | RepoError::Duplicate { .. } => ScriptError::Conflict(error),
-            other => ScriptError::Storage(other),
-        }
-    }
-}
-
-impl From<ExecutionServiceError> for ScriptError {
-    fn from(error: ExecutionServiceError) -> Self {
-        match error {
-            ExecutionServiceError::ScriptNotFound | ExecutionServiceError::NotFound => {
-                ScriptError::NotFound
-            }
-            ExecutionServiceError::Forbidden(forbidden) => ScriptError::Forbidden(forbidden),
-            ExecutionServiceError::Busy(limit) => ScriptError::Busy(limit),
-            ExecutionServiceError::AlreadyFinished => ScriptError::AlreadyFinished,
-            ExecutionServiceError::Storage(source) => ScriptError::Storage(source),
-            ExecutionServiceError::Engine(source) => ScriptError::Engine(source),
-        }
-    }
-}
+pub use crate::script_errors::ScriptError;
 
 /// A whole-script replacement, with an optional note for the version it writes.
 #[derive(Clone, Debug, Default)]
