@@ -6,6 +6,7 @@ mod m20261122_000001_accounts;
 mod m20261122_000002_scripts;
 mod m20261122_000003_event_outbox;
 mod m20261130_000004_schedule_ticks;
+mod m20261130_000005_dead_letters;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_scripts::Migration),
             Box::new(m20261122_000003_event_outbox::Migration),
             Box::new(m20261130_000004_schedule_ticks::Migration),
+            Box::new(m20261130_000005_dead_letters::Migration),
         ]
     }
 }

@@ -4,12 +4,14 @@ use crate::settings::{Settings, SettingsError};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
 use async_trait::async_trait;
+use domain::jobs::JobHandler;
 use persistence::{
-    Database, DatabaseError, SeaEventOutbox, SeaExecutionRepository, SeaScheduleRepository,
-    SeaScriptDatabase, SeaScriptRepository, SeaTenantRepository, SeaTokenRepository,
-    SeaUserRepository,
+    ApalisQueue, Database, DatabaseError, SeaDeadLetterRepository, SeaEventOutbox,
+    SeaExecutionRepository, SeaScheduleRepository, SeaScriptDatabase, SeaScriptRepository,
+    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
 };
 use runtime::Engine;
+use services::events::{DeliveryHandler, Dispatcher, EventParts, EventService};
 use services::sdk::cache::{CacheLimits, CacheStore, MemoryCache, RedisCache};
 use services::sdk::db::ScriptDb;
 use services::sdk::events::EventPublisher;
@@ -50,6 +52,13 @@ pub struct Components {
     pub engine: Engine,
     /// This node's cron scheduler; `Application` runs its passes when `[scheduler] enabled`.
     pub scheduler: Arc<Scheduler>,
+    pub events: Arc<EventService>,
+    /// Queues published events' deliveries; run with the workers when `[jobs] enabled`.
+    pub dispatcher: Arc<Dispatcher>,
+    pub deliveries: Arc<DeliveryHandler>,
+    pub queue: ApalisQueue,
+    /// This node's name in the ticks and jobs it takes.
+    pub node: String,
 }
 
 impl Components {
@@ -111,12 +120,26 @@ impl Components {
             .recover_abandoned()
             .await
             .map_err(|e| StartError::Recover(e.to_string()))?;
+        let node = node_name();
+        let jobs = settings.jobs_config()?;
+        let queue = ApalisQueue::open(&database, jobs.queue).await?;
+        let (events, dispatcher, deliveries) = EventParts {
+            outbox: Arc::new(SeaEventOutbox::new(database.clone())),
+            dead_letters: Arc::new(SeaDeadLetterRepository::new(database.clone())),
+            queue: Arc::new(queue.clone()),
+            scripts: script_repository.clone(),
+            executions: executions.clone(),
+            clock: clock.clone(),
+            retry: jobs.retry,
+            dispatch_interval: jobs.dispatch_interval,
+        }
+        .build();
         let scheduler = Arc::new(Scheduler::new(
             Arc::new(SeaScheduleRepository::new(database.clone())),
             script_repository.clone(),
             executions.clone(),
             clock.clone(),
-            settings.scheduler_config(node_name())?,
+            settings.scheduler_config(node.clone())?,
         ));
         let scripts = Arc::new(ScriptService::new(
             script_repository,
@@ -137,6 +160,11 @@ impl Components {
             accounts,
             engine,
             scheduler,
+            events: Arc::new(events),
+            dispatcher: Arc::new(dispatcher),
+            deliveries: Arc::new(deliveries),
+            queue,
+            node,
         })
     }
 }
@@ -166,6 +194,7 @@ pub struct Application {
     port: u16,
     server: Server,
     scheduler_enabled: bool,
+    jobs_enabled: bool,
     pub components: Components,
 }
 
@@ -188,6 +217,7 @@ impl Application {
             scripts: components.scripts.clone(),
             executions: components.executions.clone(),
             accounts: components.accounts.clone(),
+            events: components.events.clone(),
             health: HealthChecks(vec![Arc::new(DatabaseCheck(components.database.clone()))]),
             max_body_bytes: settings
                 .scripts
@@ -214,6 +244,7 @@ impl Application {
             port,
             server: server.run(),
             scheduler_enabled: settings.scheduler.enabled,
+            jobs_enabled: settings.jobs.enabled,
             components,
         })
     }
@@ -230,12 +261,19 @@ impl Application {
     /// Serves (and fires cron schedules, when enabled) until the server is stopped (Ctrl-C or
     /// SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let scheduler = self
-            .scheduler_enabled
-            .then(|| self.components.scheduler.clone().spawn());
+        let components = &self.components;
+        let mut background = Vec::new();
+        if self.scheduler_enabled {
+            background.push(components.scheduler.clone().spawn());
+        }
+        if self.jobs_enabled {
+            background.push(components.dispatcher.clone().spawn());
+            let handler: Arc<dyn JobHandler> = components.deliveries.clone();
+            background.push(components.queue.run(&components.node, handler));
+        }
         let served = self.server.await;
-        if let Some(scheduler) = scheduler {
-            scheduler.abort();
+        for task in background {
+            task.abort();
         }
         served
     }

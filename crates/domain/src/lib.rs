@@ -7,6 +7,7 @@ pub mod actor;
 pub mod event;
 pub mod execution;
 pub mod ids;
+pub mod jobs;
 pub mod paging;
 pub mod repository;
 pub mod schedule;

@@ -118,6 +118,10 @@ pub trait EventOutbox: Send + Sync {
         tenant: TenantId,
         limit: u64,
     ) -> Result<Vec<crate::event::DomainEvent>, RepoError>;
+    /// Events not dispatched yet, of every tenant, oldest first.
+    async fn pending(&self, limit: u64) -> Result<Vec<crate::event::DomainEvent>, RepoError>;
+    /// Marks an event dispatched: its deliveries are queued.
+    async fn mark_dispatched(&self, event: uuid::Uuid, at: DateTime<Utc>) -> Result<(), RepoError>;
 }
 
 /// Cron ticks and the scripts they fire, across tenants (only the scheduler uses this port).

@@ -7,14 +7,16 @@ mod clock;
 mod connection;
 mod entities;
 mod errors;
+mod jobs;
 mod paging;
 mod repositories;
 mod script_data;
 mod storable;
 
 pub use connection::{Backend, Database, DatabaseError};
+pub use jobs::{ApalisQueue, QueueConfig};
 pub use repositories::{
-    SeaEventOutbox, SeaExecutionRepository, SeaScheduleRepository, SeaScriptRepository,
-    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+    SeaDeadLetterRepository, SeaEventOutbox, SeaExecutionRepository, SeaScheduleRepository,
+    SeaScriptRepository, SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
 };
 pub use script_data::{ScriptDataConfig, SeaScriptDatabase};

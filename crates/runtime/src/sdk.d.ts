@@ -106,6 +106,8 @@ interface ScriptEvent {
   depth: number;
   /** The data published with the event. */
   payload: any;
+  /** Which delivery of the event this is: 1, then one more for each retry after a failure. */
+  attempt: number;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod events;
 pub mod executions;
 pub mod schedule;
 pub mod scheduler;

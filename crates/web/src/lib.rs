@@ -16,6 +16,7 @@ pub struct AppState {
     pub scripts: Arc<ScriptService>,
     pub executions: Arc<ExecutionService>,
     pub accounts: Arc<AccountService>,
+    pub events: Arc<services::events::EventService>,
     pub health: HealthChecks,
     /// The largest JSON body accepted; larger requests get 413 before parsing.
     pub max_body_bytes: usize,

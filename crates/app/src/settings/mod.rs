@@ -2,13 +2,14 @@
 //! environment variables (and `DATABASE_URL`). Unknown keys and bad values are refused with
 //! the name of the setting.
 
+mod jobs;
 mod sdk_db;
 mod sections;
 
 pub use sections::{
     BootstrapSettings, BoundsSettings, CacheSettings, DatabaseSettings, EngineSettings,
-    HttpClientSettings, LogSettings, SandboxSettings, SchedulerSettings, ScriptSettings,
-    SdkDbSettings, ServerSettings,
+    HttpClientSettings, JobsSettings, LogSettings, SandboxSettings, SchedulerSettings,
+    ScriptSettings, SdkDbSettings, ServerSettings,
 };
 
 use domain::script::{LimitBounds, ScriptRules};
@@ -29,6 +30,7 @@ pub struct Settings {
     pub sdk_db: SdkDbSettings,
     pub cache: CacheSettings,
     pub scheduler: SchedulerSettings,
+    pub jobs: JobsSettings,
     pub log: LogSettings,
 }
 
@@ -201,6 +203,7 @@ impl Settings {
         self.http_settings()?;
         self.script_data_config()?;
         self.scheduler_config(String::new())?;
+        self.jobs_config()?;
         let engine = &self.engine;
         for (name, value) in [
             (

@@ -55,6 +55,43 @@ impl Default for SdkDbSettings {
     }
 }
 
+/// The durable job queue (event deliveries and their retries) and this node's workers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsSettings {
+    /// Whether this node dispatches events and works on jobs (any number of nodes may).
+    pub enabled: bool,
+    /// Jobs this node works on at once.
+    pub concurrency: usize,
+    /// How often a node's workers prove they are alive, in milliseconds; the jobs of a node
+    /// silent for two beats go to other nodes.
+    pub heartbeat_ms: u64,
+    /// How often published events are looked for, in milliseconds.
+    pub dispatch_interval_ms: u64,
+    /// Attempts of an event delivery before it becomes a dead letter.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt, in milliseconds; it doubles each time, with full
+    /// jitter, up to `max_delay_ms`.
+    pub base_delay_ms: u64,
+    pub max_delay_ms: u64,
+}
+
+impl Default for JobsSettings {
+    fn default() -> Self {
+        let queue = persistence::QueueConfig::default();
+        let retry = domain::jobs::RetryPolicy::default();
+        Self {
+            enabled: true,
+            concurrency: queue.concurrency,
+            heartbeat_ms: millis(queue.heartbeat),
+            dispatch_interval_ms: 250,
+            max_attempts: retry.max_attempts,
+            base_delay_ms: millis(retry.base_delay),
+            max_delay_ms: millis(retry.max_delay),
+        }
+    }
+}
+
 /// The cron scheduler of this node.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -41,6 +41,37 @@ impl EventType {
         Ok(Self(raw.to_owned()))
     }
 
+    /// Parses a subscription: an event type, or a family of them ending in `.*`
+    /// (`order.*` matches `order.created` and `order.item.added`).
+    pub fn parse_subscription(raw: &str) -> Result<Self, EventTypeError> {
+        match raw.strip_suffix(".*") {
+            Some(family) if !family.is_empty() && family.len() + 2 <= Self::MAX_CHARS => {
+                let first = family.split('.').next().unwrap_or_default();
+                let words_ok = family.split('.').all(|word| {
+                    word.starts_with(|c: char| c.is_ascii_lowercase())
+                        && word
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                });
+                if first.is_empty() || !words_ok {
+                    return Err(EventTypeError::Invalid(raw.to_owned()));
+                }
+                Ok(Self(raw.to_owned()))
+            }
+            _ => Self::parse(raw),
+        }
+    }
+
+    /// Whether a published `event_type` is one this subscription takes.
+    pub fn matches(&self, event_type: &str) -> bool {
+        match self.0.strip_suffix(".*") {
+            Some(family) => event_type
+                .strip_prefix(family)
+                .is_some_and(|rest| rest.starts_with('.') && rest.len() > 1),
+            None => self.0 == event_type,
+        }
+    }
+
     /// Parses a subscription list: non-empty, sorted, without duplicates.
     pub fn parse_list(raw: &[String]) -> Result<Vec<Self>, EventTypeError> {
         if raw.is_empty() {
@@ -53,7 +84,7 @@ impl EventType {
         }
         let mut types = raw
             .iter()
-            .map(|t| Self::parse(t.trim()))
+            .map(|t| Self::parse_subscription(t.trim()))
             .collect::<Result<Vec<_>, _>>()?;
         types.sort();
         types.dedup();
@@ -88,6 +119,26 @@ mod tests {
         for (raw, ok) in cases {
             assert_eq!(EventType::parse(raw).is_ok(), ok, "{raw}");
         }
+        for (raw, ok) in [
+            ("order.*", true),
+            ("crm.client.*", true),
+            ("*", false),
+            (".*", false),
+            ("Order.*", false),
+            ("order.**", false),
+            ("order.created", true),
+        ] {
+            assert_eq!(EventType::parse_subscription(raw).is_ok(), ok, "{raw}");
+        }
+        let family = EventType::parse_subscription("order.*").expect("valid");
+        assert!(family.matches("order.created") && family.matches("order.item.added"));
+        assert!(
+            !family.matches("order")
+                && !family.matches("orders.created")
+                && !family.matches("invoice.paid")
+        );
+        let exact = EventType::parse("order.created").expect("valid");
+        assert!(exact.matches("order.created") && !exact.matches("order.updated"));
         assert_eq!(EventType::parse_list(&[]), Err(EventTypeError::Missing));
         let list = EventType::parse_list(&["b.x".into(), "a.x".into(), "b.x".into()]);
         assert_eq!(list.map(|l| l.len()), Ok(2));

@@ -1,6 +1,7 @@
 //! sea-orm entities: the rows of each table. They never leave this crate.
 
 pub mod api_token;
+pub mod dead_letter;
 pub mod event_outbox;
 pub mod role;
 pub mod role_permission;

@@ -55,19 +55,52 @@ impl EventOutbox for SeaEventOutbox {
             .all(self.database.connection())
             .await
             .map_err(|e| storage("list events", e))?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(DomainEvent {
-                    event_id: r.id,
-                    tenant_id: TenantId(r.tenant_id),
-                    event_type: EventType::parse(&r.event_type)
-                        .map_err(|e| corrupt("event type", e))?,
-                    payload: r.payload,
-                    timestamp: r.created_at,
-                    source_script_id: r.source_script_id.map(ScriptId),
-                    depth: u32::try_from(r.depth).unwrap_or(0),
-                })
-            })
-            .collect()
+        from_rows(rows)
     }
+
+    async fn pending(&self, limit: u64) -> Result<Vec<DomainEvent>, RepoError> {
+        let rows = row::Entity::find()
+            .filter(row::Column::DispatchedAt.is_null())
+            .order_by_asc(row::Column::CreatedAt)
+            .order_by_asc(row::Column::Id)
+            .limit(limit)
+            .all(self.database.connection())
+            .await
+            .map_err(|e| storage("list pending events", e))?;
+        from_rows(rows)
+    }
+
+    async fn mark_dispatched(
+        &self,
+        event: uuid::Uuid,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), RepoError> {
+        row::Entity::update_many()
+            .col_expr(
+                row::Column::DispatchedAt,
+                sea_orm::sea_query::Expr::value(at),
+            )
+            .filter(row::Column::Id.eq(event))
+            .exec(self.database.connection())
+            .await
+            .map_err(|e| storage("mark event dispatched", e))?;
+        Ok(())
+    }
+}
+
+fn from_rows(rows: Vec<row::Model>) -> Result<Vec<DomainEvent>, RepoError> {
+    rows.into_iter()
+        .map(|r| {
+            Ok(DomainEvent {
+                event_id: r.id,
+                tenant_id: TenantId(r.tenant_id),
+                event_type: EventType::parse(&r.event_type)
+                    .map_err(|e| corrupt("event type", e))?,
+                payload: r.payload,
+                timestamp: r.created_at,
+                source_script_id: r.source_script_id.map(ScriptId),
+                depth: u32::try_from(r.depth).unwrap_or(0),
+            })
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@ mod auth;
 mod cron;
 mod dto;
 mod errors;
+mod events;
 mod executions;
 mod json;
 mod query;
@@ -19,6 +20,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     scripts::routes(config);
     executions::routes(config);
     cron::routes(config);
+    events::routes(config);
     config.default_service(web::route().to(not_found));
 }
 

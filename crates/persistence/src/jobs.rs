@@ -1,0 +1,136 @@
+//! The durable job queue on the product's own database, with apalis: `apalis-sqlite` on
+//! SQLite, `apalis-postgres` on PostgreSQL (in their own tables, created at start-up). A job
+//! pushed is stored before `push` returns; any node's workers take it; a job whose worker
+//! stopped sending heartbeats (its node died) is taken again by another.
+
+use crate::connection::{Backend, Database, DatabaseError};
+use apalis::prelude::{BoxDynError, Data, TaskBuilder, TaskSink, WorkerBuilder, WorkerBuilderExt};
+use async_trait::async_trait;
+use domain::jobs::{Job, JobHandler, JobQueue, QueueError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// The queue's name in apalis' tables.
+const QUEUE: &str = "iota-scripts";
+
+/// How workers take jobs.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueConfig {
+    /// Jobs one node works on at once.
+    pub concurrency: usize,
+    /// How often a worker proves it is alive; after two missed beats its jobs go to others.
+    pub heartbeat: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            heartbeat: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Storage {
+    Sqlite(apalis_sqlite::SqliteStorage<Job>),
+    Postgres(apalis_postgres::PostgresStorage<Job>),
+}
+
+#[derive(Clone)]
+pub struct ApalisQueue {
+    storage: Storage,
+    config: QueueConfig,
+}
+
+fn queue_error(error: impl std::fmt::Display) -> QueueError {
+    QueueError(error.to_string())
+}
+
+impl ApalisQueue {
+    /// Creates apalis' tables if needed and opens the queue on `database`'s pool.
+    pub async fn open(database: &Database, config: QueueConfig) -> Result<Self, DatabaseError> {
+        let connection = database.connection();
+        let storage = match database.backend() {
+            Backend::Sqlite => {
+                let pool = connection.get_sqlite_connection_pool();
+                apalis_sqlite::SqliteStorage::<()>::migrations()
+                    .run(pool)
+                    .await
+                    .map_err(|e| DatabaseError::Migrate(format!("job queue: {e}")))?;
+                let settings = apalis_sqlite::Config::default()
+                    .queue(QUEUE)
+                    .heartbeat_interval(config.heartbeat);
+                Storage::Sqlite(apalis_sqlite::SqliteStorage::new(pool).with_config(settings))
+            }
+            Backend::Postgres => {
+                let pool = connection.get_postgres_connection_pool();
+                apalis_postgres::PostgresStorage::<()>::migrations()
+                    .run(pool)
+                    .await
+                    .map_err(|e| DatabaseError::Migrate(format!("job queue: {e}")))?;
+                let settings = apalis_postgres::Config::default()
+                    .queue(QUEUE)
+                    .heartbeat_interval(config.heartbeat);
+                Storage::Postgres(apalis_postgres::PostgresStorage::new(pool).with_config(settings))
+            }
+        };
+        Ok(Self { storage, config })
+    }
+
+    /// Starts this node's workers; they take jobs until the task is aborted.
+    pub fn run(&self, node: &str, handler: Arc<dyn JobHandler>) -> JoinHandle<()> {
+        let name = format!("{QUEUE}-{node}");
+        let concurrency = self.config.concurrency.max(1);
+        let storage = self.storage.clone();
+        tokio::spawn(async move {
+            let ran = match storage {
+                Storage::Sqlite(storage) => {
+                    WorkerBuilder::new(name.as_str())
+                        .backend(storage)
+                        .concurrency(concurrency)
+                        .data(Runner(handler.clone()))
+                        .build(handle)
+                        .run()
+                        .await
+                }
+                Storage::Postgres(storage) => {
+                    WorkerBuilder::new(name.as_str())
+                        .backend(storage)
+                        .concurrency(concurrency)
+                        .data(Runner(handler.clone()))
+                        .build(handle)
+                        .run()
+                        .await
+                }
+            };
+            if let Err(error) = ran {
+                tracing::error!(%error, "the job workers stopped");
+            }
+        })
+    }
+}
+
+/// The handler as the workers' shared data (a named type: apalis' extractors need one).
+#[derive(Clone)]
+struct Runner(Arc<dyn JobHandler + 'static>);
+
+async fn handle(job: Job, runner: Data<Runner>) -> Result<(), BoxDynError> {
+    let Runner(handler) = &*runner;
+    handler
+        .handle(job)
+        .await
+        .map_err(|e| Box::new(e) as BoxDynError)
+}
+
+#[async_trait]
+impl JobQueue for ApalisQueue {
+    async fn push(&self, job: Job, delay: Duration) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(job).run_after(delay).build();
+        match self.storage.clone() {
+            Storage::Sqlite(mut storage) => storage.push_task(task).await.map_err(queue_error),
+            Storage::Postgres(mut storage) => storage.push_task(task).await.map_err(queue_error),
+        }
+    }
+}
