@@ -5,9 +5,9 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
 use async_trait::async_trait;
 use persistence::{
-    Database, DatabaseError, SeaEventOutbox, SeaExecutionRepository, SeaScheduleRepository,
-    SeaScriptDatabase, SeaScriptRepository, SeaTenantRepository, SeaTokenRepository,
-    SeaUserRepository,
+    Database, DatabaseError, SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository,
+    SeaScheduleRepository, SeaScriptDatabase, SeaScriptRepository, SeaTenantRepository,
+    SeaTokenRepository, SeaUserRepository,
 };
 use runtime::Engine;
 use services::sdk::cache::{CacheLimits, CacheStore, MemoryCache, RedisCache};
@@ -16,7 +16,9 @@ use services::sdk::events::EventPublisher;
 use services::sdk::http::HttpGateway;
 use services::sdk::script_cache::ScriptCache;
 use services::sdk::{ScriptHost, ServiceRegistry};
-use services::{AccountService, Clock, ExecutionService, Scheduler, ScriptService, SystemClock};
+use services::{
+    AccountService, Clock, EndpointService, ExecutionService, Scheduler, ScriptService, SystemClock,
+};
 use std::net::TcpListener;
 use std::sync::Arc;
 use web::{AppState, HealthCheck, HealthChecks};
@@ -31,6 +33,8 @@ pub enum StartError {
     Cache(String),
     #[error("recovering unfinished executions failed: {0}")]
     Recover(String),
+    #[error("loading the HTTP routes failed: {0}")]
+    Routes(String),
     #[error("the script sandbox cannot start: {0}")]
     Sandbox(String),
     #[error("cannot listen on {address}: {source}")]
@@ -47,6 +51,8 @@ pub struct Components {
     pub scripts: Arc<ScriptService>,
     pub executions: Arc<ExecutionService>,
     pub accounts: Arc<AccountService>,
+    /// Script HTTP endpoints, with the in-memory route table loaded.
+    pub endpoints: Arc<EndpointService>,
     pub engine: Engine,
     /// This node's cron scheduler; `Application` runs its passes when `[scheduler] enabled`.
     pub scheduler: Arc<Scheduler>,
@@ -124,6 +130,18 @@ impl Components {
             clock.clone(),
             executions.clone(),
         ));
+        let endpoints = Arc::new(EndpointService::new(
+            Arc::new(SeaEndpointRepository::new(database.clone())),
+            Arc::new(SeaTenantRepository::new(database.clone())),
+            executions.clone(),
+            scripts.changes(),
+            clock.clone(),
+            settings.endpoint_config()?,
+        ));
+        endpoints
+            .load()
+            .await
+            .map_err(|e| StartError::Routes(e.to_string()))?;
         let accounts = Arc::new(AccountService::new(
             Arc::new(SeaTenantRepository::new(database.clone())),
             Arc::new(SeaUserRepository::new(database.clone())),
@@ -135,6 +153,7 @@ impl Components {
             scripts,
             executions,
             accounts,
+            endpoints,
             engine,
             scheduler,
         })
@@ -188,6 +207,7 @@ impl Application {
             scripts: components.scripts.clone(),
             executions: components.executions.clone(),
             accounts: components.accounts.clone(),
+            endpoints: components.endpoints.clone(),
             health: HealthChecks(vec![Arc::new(DatabaseCheck(components.database.clone()))]),
             max_body_bytes: settings
                 .scripts

@@ -14,7 +14,7 @@ mod storable;
 
 pub use connection::{Backend, Database, DatabaseError};
 pub use repositories::{
-    SeaEventOutbox, SeaExecutionRepository, SeaScheduleRepository, SeaScriptRepository,
-    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+    SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository, SeaScheduleRepository,
+    SeaScriptRepository, SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
 };
 pub use script_data::{ScriptDataConfig, SeaScriptDatabase};

@@ -2,8 +2,11 @@
 //! environment variables (and `DATABASE_URL`). Unknown keys and bad values are refused with
 //! the name of the setting.
 
+mod http_endpoints;
 mod sdk_db;
 mod sections;
+
+pub use http_endpoints::HttpEndpointsSettings;
 
 pub use sections::{
     BootstrapSettings, BoundsSettings, CacheSettings, DatabaseSettings, EngineSettings,
@@ -20,6 +23,7 @@ use std::path::Path;
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub http_endpoints: HttpEndpointsSettings,
     pub database: DatabaseSettings,
     pub scripts: ScriptSettings,
     pub bootstrap: BootstrapSettings,
@@ -199,6 +203,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), SettingsError> {
         self.http_settings()?;
+        self.endpoint_config()?;
         self.script_data_config()?;
         self.scheduler_config(String::new())?;
         let engine = &self.engine;

@@ -1,6 +1,7 @@
 //! Repository implementations, one file per aggregate.
 
 mod accounts;
+mod endpoints;
 mod events;
 mod execution;
 mod schedule;
@@ -8,6 +9,7 @@ mod script;
 mod script_mapping;
 
 pub use accounts::{SeaTenantRepository, SeaTokenRepository, SeaUserRepository};
+pub use endpoints::SeaEndpointRepository;
 pub use events::SeaEventOutbox;
 pub use execution::SeaExecutionRepository;
 pub use schedule::SeaScheduleRepository;
