@@ -6,9 +6,9 @@ use actix_web::{App, HttpServer, middleware};
 use async_trait::async_trait;
 use domain::jobs::JobHandler;
 use persistence::{
-    ApalisQueue, Database, DatabaseError, SeaDeadLetterRepository, SeaEventOutbox,
-    SeaExecutionRepository, SeaScheduleRepository, SeaScriptDatabase, SeaScriptRepository,
-    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+    ApalisQueue, Database, DatabaseError, SeaDeadLetterRepository, SeaEndpointRepository,
+    SeaEventOutbox, SeaExecutionRepository, SeaScheduleRepository, SeaScriptDatabase,
+    SeaScriptRepository, SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
 };
 use runtime::Engine;
 use services::events::{DeliveryHandler, Dispatcher, EventParts, EventService};
@@ -18,7 +18,9 @@ use services::sdk::events::EventPublisher;
 use services::sdk::http::HttpGateway;
 use services::sdk::script_cache::ScriptCache;
 use services::sdk::{ScriptHost, ServiceRegistry};
-use services::{AccountService, Clock, ExecutionService, Scheduler, ScriptService, SystemClock};
+use services::{
+    AccountService, Clock, EndpointService, ExecutionService, Scheduler, ScriptService, SystemClock,
+};
 use std::net::TcpListener;
 use std::sync::Arc;
 use web::{AppState, HealthCheck, HealthChecks};
@@ -33,6 +35,8 @@ pub enum StartError {
     Cache(String),
     #[error("recovering unfinished executions failed: {0}")]
     Recover(String),
+    #[error("loading the HTTP routes failed: {0}")]
+    Routes(String),
     #[error("the script sandbox cannot start: {0}")]
     Sandbox(String),
     #[error("cannot listen on {address}: {source}")]
@@ -49,6 +53,8 @@ pub struct Components {
     pub scripts: Arc<ScriptService>,
     pub executions: Arc<ExecutionService>,
     pub accounts: Arc<AccountService>,
+    /// Script HTTP endpoints, with the in-memory route table loaded.
+    pub endpoints: Arc<EndpointService>,
     pub engine: Engine,
     /// This node's cron scheduler; `Application` runs its passes when `[scheduler] enabled`.
     pub scheduler: Arc<Scheduler>,
@@ -147,6 +153,18 @@ impl Components {
             clock.clone(),
             executions.clone(),
         ));
+        let endpoints = Arc::new(EndpointService::new(
+            Arc::new(SeaEndpointRepository::new(database.clone())),
+            Arc::new(SeaTenantRepository::new(database.clone())),
+            executions.clone(),
+            scripts.changes(),
+            clock.clone(),
+            settings.endpoint_config()?,
+        ));
+        endpoints
+            .load()
+            .await
+            .map_err(|e| StartError::Routes(e.to_string()))?;
         let accounts = Arc::new(AccountService::new(
             Arc::new(SeaTenantRepository::new(database.clone())),
             Arc::new(SeaUserRepository::new(database.clone())),
@@ -158,6 +176,7 @@ impl Components {
             scripts,
             executions,
             accounts,
+            endpoints,
             engine,
             scheduler,
             events: Arc::new(events),
@@ -218,6 +237,7 @@ impl Application {
             executions: components.executions.clone(),
             accounts: components.accounts.clone(),
             events: components.events.clone(),
+            endpoints: components.endpoints.clone(),
             health: HealthChecks(vec![Arc::new(DatabaseCheck(components.database.clone()))]),
             max_body_bytes: settings
                 .scripts

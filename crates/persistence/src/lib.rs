@@ -16,7 +16,8 @@ mod storable;
 pub use connection::{Backend, Database, DatabaseError};
 pub use jobs::{ApalisQueue, QueueConfig};
 pub use repositories::{
-    SeaDeadLetterRepository, SeaEventOutbox, SeaExecutionRepository, SeaScheduleRepository,
-    SeaScriptRepository, SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+    SeaDeadLetterRepository, SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository,
+    SeaScheduleRepository, SeaScriptRepository, SeaTenantRepository, SeaTokenRepository,
+    SeaUserRepository,
 };
 pub use script_data::{ScriptDataConfig, SeaScriptDatabase};

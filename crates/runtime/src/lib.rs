@@ -27,7 +27,7 @@ pub use budget::BudgetConfig;
 pub use clock::{Clock, SystemClock};
 pub use compile::{Compiled, compile};
 pub use config::{EngineConfig, SandboxConfig, WorkerMode};
-pub use engine::{Engine, EngineError};
+pub use engine::{Engine, EngineError, Reservation};
 pub use host::{CallScope, HostError, HostErrorCode, HostPort, NoHost};
 pub use isolate::{bare_isolate_run, standard_globals};
 pub use protocol::{Layers, ProbeAttempt};

@@ -1,9 +1,12 @@
 //! Concurrency limits: runs at once in the process, per tenant and per script. A permit is
-//! held by the execution's thread until that thread is really done.
+//! held by the execution's thread until that thread is really done. A caller may wait a bounded
+//! time for a permit: every permit given back wakes the waiters to try again.
 
 use domain::{ScriptId, TenantId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::Notify;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LimitExceeded {
@@ -25,12 +28,14 @@ struct Counts {
 #[derive(Clone)]
 pub(crate) struct Limiter {
     counts: Arc<Mutex<Counts>>,
+    released: Arc<Notify>,
     max_total: usize,
     max_per_tenant: usize,
 }
 
 pub(crate) struct Permit {
     counts: Arc<Mutex<Counts>>,
+    released: Arc<Notify>,
     tenant: TenantId,
     script: ScriptId,
 }
@@ -46,6 +51,7 @@ impl Limiter {
     pub(crate) fn new(max_total: usize, max_per_tenant: usize) -> Self {
         Self {
             counts: Arc::default(),
+            released: Arc::default(),
             max_total,
             max_per_tenant,
         }
@@ -78,9 +84,35 @@ impl Limiter {
         *counts.scripts.entry(script).or_default() += 1;
         Ok(Permit {
             counts: self.counts.clone(),
+            released: self.released.clone(),
             tenant,
             script,
         })
+    }
+
+    /// As [`Limiter::acquire`], waiting up to `wait` for a permit to be given back; the
+    /// refusal of the last try when none was.
+    pub(crate) async fn acquire_within(
+        &self,
+        tenant: TenantId,
+        script: ScriptId,
+        max_per_script: usize,
+        wait: Duration,
+    ) -> Result<Permit, LimitExceeded> {
+        let deadline = tokio::time::Instant::from_std(crate::clock::now() + wait);
+        loop {
+            // Registered before the try, so that a permit given back in between is not missed.
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            let refusal = match self.acquire(tenant, script, max_per_script) {
+                Ok(permit) => return Ok(permit),
+                Err(refusal) => refusal,
+            };
+            if tokio::time::timeout_at(deadline, released).await.is_err() {
+                return Err(refusal);
+            }
+        }
     }
 
     pub(crate) fn running(&self) -> usize {
@@ -104,6 +136,8 @@ impl Drop for Permit {
                 counts.scripts.remove(&self.script);
             }
         }
+        drop(counts);
+        self.released.notify_waiters();
     }
 }
 
@@ -134,5 +168,28 @@ mod tests {
         drop(p1);
         assert_eq!(limiter.running(), 2);
         assert!(limiter.acquire(a, s1, 1).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_waiter_gets_the_permit_given_back_and_a_timed_out_one_is_refused() {
+        let limiter = Limiter::new(1, 1);
+        let (tenant, script) = (TenantId::new(), ScriptId::new());
+        let held = limiter.acquire(tenant, script, 1).expect("first");
+        let refused = limiter
+            .acquire_within(tenant, script, 1, Duration::from_millis(1))
+            .await;
+        assert_eq!(refused.err(), Some(LimitExceeded::Process { max: 1 }));
+        let waiting = {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                limiter
+                    .acquire_within(tenant, script, 1, Duration::from_secs(60))
+                    .await
+                    .map(drop)
+            })
+        };
+        tokio::task::yield_now().await;
+        drop(held);
+        assert_eq!(waiting.await.expect("join"), Ok(()));
     }
 }

@@ -13,6 +13,19 @@ use domain::{Actor, Role, TokenId, UserId};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a checked token is trusted without reading storage again. Tokens cannot be revoked
+/// yet (only expire, which a cached entry still honours); revoking one must invalidate it here.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
+const TOKEN_CACHE_ENTRIES: u64 = 10_000;
+
+/// A token recently checked: who it acts as, until when it is valid.
+#[derive(Clone)]
+struct CheckedToken {
+    actor: Actor,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -67,6 +80,8 @@ pub struct AccountService {
     users: Arc<dyn UserRepository>,
     tokens: Arc<dyn TokenRepository>,
     clock: Arc<dyn Clock>,
+    /// Token hash → the actor, for `TOKEN_CACHE_TTL`: no storage read on every request.
+    checked: moka::sync::Cache<String, CheckedToken>,
 }
 
 fn hash_password(password: &str) -> Result<String, AccountError> {
@@ -100,6 +115,10 @@ impl AccountService {
             users,
             tokens,
             clock,
+            checked: moka::sync::Cache::builder()
+                .max_capacity(TOKEN_CACHE_ENTRIES)
+                .time_to_live(TOKEN_CACHE_TTL)
+                .build(),
         }
     }
 
@@ -172,15 +191,24 @@ impl AccountService {
         Ok((token, secret))
     }
 
-    /// The actor a presented bearer token stands for: its user, tenant and permissions.
+    /// The actor a presented bearer token stands for: its user, tenant and permissions. A token
+    /// checked in the last `TOKEN_CACHE_TTL` is answered from memory (its expiry still holds).
     pub async fn authenticate_token(&self, presented: &str) -> Result<Actor, AccountError> {
         if !presented.starts_with(TokenSecret::PREFIX) || presented.len() > 128 {
             return Err(AccountError::BadToken);
         }
         let now = self.clock.now();
+        let hash = hash_token(presented);
+        if let Some(checked) = self.checked.get(&hash) {
+            if checked.expires_at.is_none_or(|expiry| now < expiry) {
+                return Ok(checked.actor);
+            }
+            self.checked.invalidate(&hash);
+            return Err(AccountError::BadToken);
+        }
         let token = self
             .tokens
-            .find_by_hash(&hash_token(presented))
+            .find_by_hash(&hash)
             .await?
             .ok_or(AccountError::BadToken)?;
         if !token.is_valid_at(now) {
@@ -198,11 +226,13 @@ impl AccountService {
         {
             self.tokens.touch(token.id, now).await?;
         }
-        Ok(Actor::new(
-            user.tenant_id,
-            Some(user.id),
-            user.permissions(),
-        ))
+        let actor = Actor::new(user.tenant_id, Some(user.id), user.permissions());
+        let checked = CheckedToken {
+            actor: actor.clone(),
+            expires_at: token.expires_at,
+        };
+        self.checked.insert(hash, checked);
+        Ok(actor)
     }
 
     /// On an empty installation, creates the `default` tenant and an admin with a generated

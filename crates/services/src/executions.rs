@@ -11,9 +11,10 @@ use domain::paging::{Page, PageRequest};
 use domain::repository::{ExecutionRepository, RepoError, ScriptRepository};
 use domain::script::{Script, ScriptSpec};
 use domain::{Actor, ExecutionId, Permission, ScriptId, ValidationErrors};
-use runtime::{Engine, EngineError, Job, LimitExceeded};
+use runtime::{Engine, EngineError, Job, LimitExceeded, Reservation};
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecutionServiceError {
@@ -37,6 +38,17 @@ pub enum ExecutionServiceError {
 impl From<RepoError> for ExecutionServiceError {
     fn from(error: RepoError) -> Self {
         ExecutionServiceError::Storage(error)
+    }
+}
+
+/// An error of the platform rather than of the script: no position, no stack.
+fn plain_error(code: &str, message: String) -> ExecutionError {
+    ExecutionError {
+        code: code.into(),
+        message,
+        line: None,
+        column: None,
+        stack: None,
     }
 }
 
@@ -129,13 +141,8 @@ impl ExecutionService {
 
     /// Marks what a previous process left unfinished as failed; run once at start-up.
     pub async fn recover_abandoned(&self) -> Result<u64, ExecutionServiceError> {
-        let error = ExecutionError {
-            code: "ABANDONED".into(),
-            message: "the server stopped while the execution was running".into(),
-            line: None,
-            column: None,
-            stack: None,
-        };
+        let message = "the server stopped while the execution was running";
+        let error = plain_error("ABANDONED", message.into());
         let count = self
             .executions
             .fail_unfinished(&error, self.clock.now())
@@ -163,7 +170,7 @@ impl ExecutionService {
             .get(actor.tenant_id, script_id)
             .await?
             .ok_or(ExecutionServiceError::ScriptNotFound)?;
-        self.run_script(actor.user_id, &script, request).await
+        self.run_script(actor.user_id, &script, request, None).await
     }
 
     /// Runs a script that a trigger fired (no one asked for it: there is no actor to check),
@@ -174,7 +181,34 @@ impl ExecutionService {
         script: &Script,
         request: RunRequest,
     ) -> Result<Execution, ExecutionServiceError> {
-        self.run_script(None, script, request).await
+        self.run_script(None, script, request, None).await
+    }
+
+    /// Takes a concurrency slot for a run of `script`, waiting up to `wait` for one; a refusal
+    /// stores nothing.
+    pub async fn reserve(
+        &self,
+        script: &Script,
+        wait: Duration,
+    ) -> Result<Reservation, ExecutionServiceError> {
+        let max_runs = script.spec.limits.max_concurrent_runs;
+        self.engine
+            .reserve(script.tenant_id, script.id, max_runs, wait)
+            .await
+            .map_err(ExecutionServiceError::Busy)
+    }
+
+    /// As `run_unattended`, in a slot taken with `reserve`; the user is the trigger's.
+    #[tracing::instrument(skip_all, fields(tenant = %script.tenant_id, script = %script.id))]
+    pub async fn run_reserved(
+        &self,
+        script: &Script,
+        request: RunRequest,
+        reservation: Reservation,
+    ) -> Result<Execution, ExecutionServiceError> {
+        let user = request.trigger.details.user_id;
+        self.run_script(user, script, request, Some(reservation))
+            .await
     }
 
     /// Whether a run of the script is going on, on any node.
@@ -196,6 +230,7 @@ impl ExecutionService {
         user: Option<domain::UserId>,
         script: &Script,
         request: RunRequest,
+        reservation: Option<Reservation>,
     ) -> Result<Execution, ExecutionServiceError> {
         let now = self.clock.now();
         let new = NewExecution {
@@ -223,20 +258,18 @@ impl ExecutionService {
             trigger: serde_json::to_value(&request.trigger).unwrap_or(Value::Null),
             event_depth: request.event_depth,
         };
-        let (outcome, logs, memory) = match self.engine.run(job).await {
+        let ran = match reservation {
+            Some(reservation) => self.engine.run_reserved(job, reservation).await,
+            None => self.engine.run(job).await,
+        };
+        let (outcome, logs, memory) = match ran {
             Ok(report) => (
                 report.outcome,
                 report.logs,
                 Some(report.memory_bytes as i64),
             ),
             Err(EngineError::Limit(limit)) => {
-                let error = ExecutionError {
-                    code: "CONCURRENCY_LIMIT".into(),
-                    message: limit.to_string(),
-                    line: None,
-                    column: None,
-                    stack: None,
-                };
+                let error = plain_error("CONCURRENCY_LIMIT", limit.to_string());
                 execution
                     .finish(Outcome::Failed(error), self.clock.now())
                     .ok();
@@ -244,13 +277,7 @@ impl ExecutionService {
                 return Err(ExecutionServiceError::Busy(limit));
             }
             Err(other) => {
-                let error = ExecutionError {
-                    code: "INTERNAL".into(),
-                    message: "the script could not be started".into(),
-                    line: None,
-                    column: None,
-                    stack: None,
-                };
+                let error = plain_error("INTERNAL", "the script could not be started".into());
                 execution
                     .finish(Outcome::Failed(error), self.clock.now())
                     .ok();

@@ -3,16 +3,19 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod endpoints;
 pub mod events;
 pub mod executions;
 pub mod schedule;
 pub mod scheduler;
+pub mod script_changes;
 mod script_errors;
 pub mod scripts;
 pub mod sdk;
 
 pub use accounts::{AccountError, AccountService, FirstAdmin, NewUser};
 pub use clock::{Clock, SystemClock};
+pub use endpoints::{EndpointConfig, EndpointError, EndpointService};
 pub use executions::{ExecutionService, ExecutionServiceError, RunRequest};
 pub use schedule::{PreviewSchedule, UpcomingRuns};
 pub use scheduler::{PassReport, Scheduler, SchedulerConfig};

@@ -5,6 +5,7 @@
 
 use crate::clock::Clock;
 use crate::executions::{ExecutionService, RunRequest};
+use crate::script_changes::ScriptChanges;
 use domain::ExecutionId;
 use domain::actor::Forbidden;
 use domain::execution::{
@@ -35,6 +36,7 @@ pub struct ScriptService {
     rules: ScriptRules,
     pub(crate) clock: Arc<dyn Clock>,
     executions: Arc<ExecutionService>,
+    changes: Arc<ScriptChanges>,
 }
 
 /// What host code gets back from `ScriptService::execute`: the typed result or the script's
@@ -62,7 +64,13 @@ impl ScriptService {
             rules,
             clock,
             executions,
+            changes: Arc::default(),
         }
+    }
+
+    /// The tenants whose scripts this service changed, for what keeps them in memory.
+    pub fn changes(&self) -> Arc<ScriptChanges> {
+        self.changes.clone()
     }
 
     /// Runs a script for host Rust code with typed input and output, under the script's
@@ -195,6 +203,7 @@ impl ScriptService {
         let script = Script::create(actor.tenant_id, spec, actor.user_id, self.clock.now());
         let version = Self::version_of(&script, change_summary(None, &script.spec));
         self.scripts.create(&script, &version).await?;
+        self.changes.changed(script.tenant_id);
         tracing::info!(script = %script.id, "script created");
         Ok(script)
     }
@@ -284,6 +293,7 @@ impl ScriptService {
         self.scripts
             .update(&script, expected_version, &version)
             .await?;
+        self.changes.changed(script.tenant_id);
         tracing::info!(version = script.version, "script updated");
         Ok(script)
     }
@@ -300,6 +310,7 @@ impl ScriptService {
         if !self.scripts.delete(actor.tenant_id, id).await? {
             return Err(ScriptError::NotFound);
         }
+        self.changes.changed(actor.tenant_id);
         tracing::info!("script deleted");
         Ok(())
     }

@@ -1,11 +1,12 @@
-//! The HTTP face of IOTA Scripts: the JSON API under `/api/v1`, health probes, and (later)
-//! the HTMX pages. The only crate that knows HTTP.
+//! The HTTP face of IOTA Scripts: the JSON API under `/api/v1`, script HTTP endpoints, health
+//! probes, and (later) the HTMX pages. The only crate that knows HTTP.
 
 pub mod api;
+pub mod endpoints;
 pub mod health;
 
 use actix_web::web;
-use services::{AccountService, ExecutionService, ScriptService};
+use services::{AccountService, EndpointService, ExecutionService, ScriptService};
 use std::sync::Arc;
 
 pub use health::{HealthCheck, HealthChecks};
@@ -17,6 +18,8 @@ pub struct AppState {
     pub executions: Arc<ExecutionService>,
     pub accounts: Arc<AccountService>,
     pub events: Arc<services::events::EventService>,
+    /// Script HTTP endpoints (`/api/scripts/…`, `/hooks/…`).
+    pub endpoints: Arc<EndpointService>,
     pub health: HealthChecks,
     /// The largest JSON body accepted; larger requests get 413 before parsing.
     pub max_body_bytes: usize,
@@ -30,6 +33,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .configure(health::routes)
+            .configure(endpoints::routes)
             .service(web::scope("/api/v1").configure(api::routes));
     }
 }

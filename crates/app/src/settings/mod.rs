@@ -2,9 +2,12 @@
 //! environment variables (and `DATABASE_URL`). Unknown keys and bad values are refused with
 //! the name of the setting.
 
+mod http_endpoints;
 mod jobs;
 mod sdk_db;
 mod sections;
+
+pub use http_endpoints::HttpEndpointsSettings;
 
 pub use sections::{
     BootstrapSettings, BoundsSettings, CacheSettings, DatabaseSettings, EngineSettings,
@@ -21,6 +24,7 @@ use std::path::Path;
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub http_endpoints: HttpEndpointsSettings,
     pub database: DatabaseSettings,
     pub scripts: ScriptSettings,
     pub bootstrap: BootstrapSettings,
@@ -201,6 +205,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), SettingsError> {
         self.http_settings()?;
+        self.endpoint_config()?;
         self.script_data_config()?;
         self.scheduler_config(String::new())?;
         self.jobs_config()?;

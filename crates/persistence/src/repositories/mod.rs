@@ -2,6 +2,7 @@
 
 mod accounts;
 mod dead_letters;
+mod endpoints;
 mod events;
 mod execution;
 mod schedule;
@@ -10,6 +11,7 @@ mod script_mapping;
 
 pub use accounts::{SeaTenantRepository, SeaTokenRepository, SeaUserRepository};
 pub use dead_letters::SeaDeadLetterRepository;
+pub use endpoints::SeaEndpointRepository;
 pub use events::SeaEventOutbox;
 pub use execution::SeaExecutionRepository;
 pub use schedule::SeaScheduleRepository;

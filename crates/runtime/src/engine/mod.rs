@@ -11,7 +11,7 @@ use crate::config::EngineConfig;
 use crate::host::{CallScope, HostPort};
 use crate::isolate::timeout_error;
 use crate::job::{Job, Report};
-use crate::limiter::{LimitExceeded, Limiter};
+use crate::limiter::{LimitExceeded, Limiter, Permit};
 use crate::protocol::RunOrder;
 use crate::supervisor::{Relay, RunEnd, RunEntry, Supervisor, WorkerHandle, crashed};
 use chrono::Utc;
@@ -44,6 +44,14 @@ type RunningTable = Arc<Mutex<HashMap<ExecutionId, Running>>>;
 
 fn lock(table: &RunningTable) -> MutexGuard<'_, HashMap<ExecutionId, Running>> {
     table.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A concurrency slot taken ahead of a run (see [`Engine::reserve`]); given back when dropped
+/// unused, or when the run it was used for ends.
+pub struct Reservation {
+    permit: Permit,
+    tenant: TenantId,
+    script: ScriptId,
 }
 
 #[derive(Clone)]
@@ -164,6 +172,27 @@ impl Engine {
         })
     }
 
+    /// Takes a concurrency slot for a run of `script` (of `tenant`, allowed `max_per_script`
+    /// runs at once), waiting up to `wait` for one to be given back; refused past that.
+    pub async fn reserve(
+        &self,
+        tenant: TenantId,
+        script: ScriptId,
+        max_per_script: u64,
+        wait: Duration,
+    ) -> Result<Reservation, LimitExceeded> {
+        let max_per_script = usize::try_from(max_per_script).unwrap_or(usize::MAX);
+        let permit = self
+            .limiter
+            .acquire_within(tenant, script, max_per_script, wait)
+            .await?;
+        Ok(Reservation {
+            permit,
+            tenant,
+            script,
+        })
+    }
+
     /// Runs `job` to its end. Refused at once when a concurrency limit is reached. The run is
     /// supervised to its end even if the caller stops waiting (see [`Abandoned`]).
     pub async fn run(&self, job: Job) -> Result<Report, EngineError> {
@@ -171,6 +200,23 @@ impl Engine {
         let permit = self
             .limiter
             .acquire(job.tenant_id, job.script_id, max_per_script)?;
+        self.run_with(job, permit).await
+    }
+
+    /// Runs `job` in the slot `reservation` holds (taken for the same tenant and script).
+    pub async fn run_reserved(
+        &self,
+        job: Job,
+        reservation: Reservation,
+    ) -> Result<Report, EngineError> {
+        if (reservation.tenant, reservation.script) != (job.tenant_id, job.script_id) {
+            drop(reservation);
+            return self.run(job).await;
+        }
+        self.run_with(job, reservation.permit).await
+    }
+
+    async fn run_with(&self, job: Job, permit: Permit) -> Result<Report, EngineError> {
         let started_at = crate::clock::utc();
         let time_limit = Duration::from_millis(job.limits.max_execution_time_ms);
         let deadline = crate::clock::now() + time_limit;
