@@ -7,6 +7,7 @@ mod m20261122_000002_scripts;
 mod m20261122_000003_event_outbox;
 mod m20261130_000004_schedule_ticks;
 mod m20261130_000005_dead_letters;
+mod m20261130_000006_node_leases;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_event_outbox::Migration),
             Box::new(m20261130_000004_schedule_ticks::Migration),
             Box::new(m20261130_000005_dead_letters::Migration),
+            Box::new(m20261130_000006_node_leases::Migration),
         ]
     }
 }

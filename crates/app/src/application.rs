@@ -7,11 +7,13 @@ use async_trait::async_trait;
 use domain::jobs::JobHandler;
 use persistence::{
     ApalisQueue, Database, DatabaseError, SeaDeadLetterRepository, SeaEndpointRepository,
-    SeaEventOutbox, SeaExecutionRepository, SeaScheduleRepository, SeaScriptDatabase,
-    SeaScriptRepository, SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+    SeaEventOutbox, SeaExecutionRepository, SeaNodeRepository, SeaScheduleRepository,
+    SeaScriptDatabase, SeaScriptRepository, SeaTenantRepository, SeaTokenRepository,
+    SeaUserRepository,
 };
 use runtime::Engine;
 use services::events::{DeliveryHandler, Dispatcher, EventParts, EventService};
+use services::lease::NodeLease;
 use services::sdk::cache::{CacheLimits, CacheStore, MemoryCache, RedisCache};
 use services::sdk::db::ScriptDb;
 use services::sdk::events::EventPublisher;
@@ -65,6 +67,8 @@ pub struct Components {
     pub queue: ApalisQueue,
     /// This node's name in the ticks and jobs it takes.
     pub node: String,
+    /// This node's lease; `Application` renews it while it serves.
+    pub lease: Arc<NodeLease>,
 }
 
 impl Components {
@@ -116,17 +120,26 @@ impl Components {
             tracing::warn!(action = %attempt.action, "the script sandbox does not refuse this");
         }
         let script_repository = Arc::new(SeaScriptRepository::new(database.clone()));
+        let node = node_name();
         let executions = Arc::new(ExecutionService::new(
             script_repository.clone(),
-            Arc::new(SeaExecutionRepository::new(database.clone())),
+            Arc::new(SeaExecutionRepository::new(database.clone()).with_node(node.clone())),
             engine.clone(),
             clock.clone(),
         ));
-        executions
-            .recover_abandoned()
+        let lease = Arc::new(NodeLease::new(
+            node.clone(),
+            Arc::new(SeaNodeRepository::new(database.clone())),
+            executions.clone(),
+            clock.clone(),
+            settings.node_heartbeat()?,
+        ));
+        // Runs of nodes that stopped (a previous process of this one among them) are failed;
+        // those of live nodes sharing the database are left alone.
+        lease
+            .beat()
             .await
             .map_err(|e| StartError::Recover(e.to_string()))?;
-        let node = node_name();
         let jobs = settings.jobs_config()?;
         let queue = ApalisQueue::open(&database, jobs.queue).await?;
         let (events, dispatcher, deliveries) = EventParts {
@@ -184,6 +197,7 @@ impl Components {
             deliveries: Arc::new(deliveries),
             queue,
             node,
+            lease,
         })
     }
 }
@@ -282,7 +296,7 @@ impl Application {
     /// SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let components = &self.components;
-        let mut background = Vec::new();
+        let mut background = vec![components.lease.clone().spawn()];
         if self.scheduler_enabled {
             background.push(components.scheduler.clone().spawn());
         }
@@ -295,6 +309,7 @@ impl Application {
         for task in background {
             task.abort();
         }
+        components.lease.leave().await;
         served
     }
 }

@@ -99,13 +99,20 @@ pub trait ExecutionRepository: Send + Sync {
         status: Option<ExecutionStatus>,
         page: PageRequest,
     ) -> Result<Page<Execution>, RepoError>;
-    /// Marks every `pending` or `running` execution as failed with `error`; returns how many.
-    /// Run at start-up: whatever was running then died with the previous process.
-    async fn fail_unfinished(
+    /// Marks as failed with `error` every `pending` or `running` execution of a node whose
+    /// lease was not renewed since `live_since` (or of no known node); returns how many.
+    async fn fail_orphaned(
         &self,
         error: &crate::execution::ExecutionError,
         at: DateTime<Utc>,
+        live_since: DateTime<Utc>,
     ) -> Result<u64, RepoError>;
+    /// Executions of `node` cancelled (by any node) since `since`.
+    async fn cancelled_on(
+        &self,
+        node: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ExecutionId>, RepoError>;
 }
 
 /// Published events, stored durably until they are dispatched to subscribed scripts.
@@ -122,6 +129,17 @@ pub trait EventOutbox: Send + Sync {
     async fn pending(&self, limit: u64) -> Result<Vec<crate::event::DomainEvent>, RepoError>;
     /// Marks an event dispatched: its deliveries are queued.
     async fn mark_dispatched(&self, event: uuid::Uuid, at: DateTime<Utc>) -> Result<(), RepoError>;
+}
+
+/// The leases of running nodes, renewed by their heartbeats.
+#[async_trait]
+pub trait NodeRepository: Send + Sync {
+    /// Creates or renews `node`'s lease.
+    async fn heartbeat(&self, node: &str, at: DateTime<Utc>) -> Result<(), RepoError>;
+    /// Ends `node`'s lease.
+    async fn leave(&self, node: &str) -> Result<(), RepoError>;
+    /// Forgets the nodes whose lease expired before `before`; how many.
+    async fn forget_expired(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
 }
 
 /// Cron ticks and the scripts they fire, across tenants (only the scheduler uses this port).

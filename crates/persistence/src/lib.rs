@@ -17,7 +17,7 @@ pub use connection::{Backend, Database, DatabaseError};
 pub use jobs::{ApalisQueue, QueueConfig};
 pub use repositories::{
     SeaDeadLetterRepository, SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository,
-    SeaScheduleRepository, SeaScriptRepository, SeaTenantRepository, SeaTokenRepository,
-    SeaUserRepository,
+    SeaNodeRepository, SeaScheduleRepository, SeaScriptRepository, SeaTenantRepository,
+    SeaTokenRepository, SeaUserRepository,
 };
 pub use script_data::{ScriptDataConfig, SeaScriptDatabase};

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod endpoints;
 pub mod events;
 pub mod executions;
+pub mod lease;
 pub mod schedule;
 pub mod scheduler;
 pub mod script_changes;

@@ -54,12 +54,20 @@ impl ExecutionRepository for Refusing {
     ) -> Result<Page<Execution>, RepoError> {
         self.0.list_for_script(tenant, script, status, page).await
     }
-    async fn fail_unfinished(
+    async fn fail_orphaned(
         &self,
         error: &ExecutionError,
         at: DateTime<Utc>,
+        live_since: DateTime<Utc>,
     ) -> Result<u64, RepoError> {
-        self.0.fail_unfinished(error, at).await
+        self.0.fail_orphaned(error, at, live_since).await
+    }
+    async fn cancelled_on(
+        &self,
+        node: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<domain::ExecutionId>, RepoError> {
+        self.0.cancelled_on(node, since).await
     }
 }
 

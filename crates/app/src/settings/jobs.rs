@@ -12,6 +12,11 @@ pub struct JobsConfig {
 }
 
 impl Settings {
+    /// How often this node renews its lease (three missed beats end it): the jobs' heartbeat.
+    pub fn node_heartbeat(&self) -> Result<Duration, SettingsError> {
+        Ok(self.jobs_config()?.queue.heartbeat)
+    }
+
     pub fn jobs_config(&self) -> Result<JobsConfig, SettingsError> {
         let jobs = &self.jobs;
         for (name, value) in [

@@ -3,6 +3,7 @@
 pub mod api_token;
 pub mod dead_letter;
 pub mod event_outbox;
+pub mod node;
 pub mod role;
 pub mod role_permission;
 pub mod schedule_tick;

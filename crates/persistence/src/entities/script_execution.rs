@@ -27,6 +27,8 @@ pub struct Model {
     pub duration_ms: Option<i64>,
     pub memory_bytes: Option<i64>,
     pub attempt: i32,
+    /// The node running it; `None` for rows from before node leases.
+    pub node: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,11 +19,21 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub struct SeaExecutionRepository {
     database: Database,
+    node: Option<String>,
 }
 
 impl SeaExecutionRepository {
     pub fn new(database: Database) -> Self {
-        Self { database }
+        Self {
+            database,
+            node: None,
+        }
+    }
+
+    /// Records `node` as the runner of the executions it inserts.
+    pub fn with_node(mut self, node: String) -> Self {
+        self.node = Some(node);
+        self
     }
 }
 
@@ -54,6 +64,7 @@ fn to_active(execution: &Execution) -> row::ActiveModel {
         duration_ms: Set(execution.duration_ms),
         memory_bytes: Set(execution.memory_bytes),
         attempt: Set(execution.attempt),
+        node: sea_orm::ActiveValue::NotSet,
     }
 }
 
@@ -91,7 +102,9 @@ fn from_row(model: row::Model) -> Result<Execution, RepoError> {
 #[async_trait]
 impl ExecutionRepository for SeaExecutionRepository {
     async fn insert(&self, execution: &Execution) -> Result<(), RepoError> {
-        row::Entity::insert(to_active(execution))
+        let mut active = to_active(execution);
+        active.node = Set(self.node.clone());
+        row::Entity::insert(active)
             .exec(self.database.connection())
             .await
             .map_err(|e| storage("insert execution", e))?;
@@ -145,11 +158,20 @@ impl ExecutionRepository for SeaExecutionRepository {
         fetch_page(ordered, page, connection, "executions", from_row).await
     }
 
-    async fn fail_unfinished(
+    async fn fail_orphaned(
         &self,
         error: &ExecutionError,
         at: DateTime<Utc>,
+        live_since: DateTime<Utc>,
     ) -> Result<u64, RepoError> {
+        let live = sea_orm::sea_query::Query::select()
+            .column(crate::entities::node::Column::Id)
+            .from(crate::entities::node::Entity)
+            .and_where(crate::entities::node::Column::HeartbeatAt.gte(live_since))
+            .to_owned();
+        let orphaned = sea_orm::Condition::any()
+            .add(row::Column::Node.is_null())
+            .add(row::Column::Node.not_in_subquery(live));
         let result = row::Entity::update_many()
             .col_expr(
                 row::Column::Status,
@@ -158,9 +180,25 @@ impl ExecutionRepository for SeaExecutionRepository {
             .col_expr(row::Column::Error, Expr::value(to_json(error)))
             .col_expr(row::Column::CompletedAt, Expr::value(at))
             .filter(row::Column::Status.is_in(UNFINISHED))
+            .filter(orphaned)
             .exec(self.database.connection())
             .await
-            .map_err(|e| storage("fail unfinished executions", e))?;
+            .map_err(|e| storage("fail orphaned executions", e))?;
         Ok(result.rows_affected)
+    }
+
+    async fn cancelled_on(
+        &self,
+        node: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<ExecutionId>, RepoError> {
+        let rows = row::Entity::find()
+            .filter(row::Column::Node.eq(node))
+            .filter(row::Column::Status.eq(ExecutionStatus::Cancelled.as_str()))
+            .filter(row::Column::CompletedAt.gte(since))
+            .all(self.database.connection())
+            .await
+            .map_err(|e| storage("find cancelled executions", e))?;
+        Ok(rows.into_iter().map(|r| ExecutionId(r.id)).collect())
     }
 }
