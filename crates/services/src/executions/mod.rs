@@ -2,6 +2,8 @@
 //! input, output or error, logs, duration and memory. No execution stays `running` after the
 //! process that ran it is gone.
 
+mod recovery;
+
 use crate::clock::Clock;
 use domain::actor::Forbidden;
 use domain::execution::{
@@ -140,39 +142,6 @@ impl ExecutionService {
     }
 
     /// Marks what a previous process left unfinished as failed; run once at start-up.
-    /// Passes cancellations stored since `since` (by any node) on to this node's runs.
-    pub async fn follow_cancels(
-        &self,
-        node: &str,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), ExecutionServiceError> {
-        for id in self.executions.cancelled_on(node, since).await? {
-            if self.engine.cancel(id) {
-                tracing::info!(execution = %id, "run cancelled from another node");
-            }
-        }
-        Ok(())
-    }
-
-    /// Fails the unfinished runs of nodes whose lease was not renewed since `live_since`.
-    pub async fn recover_abandoned(
-        &self,
-        live_since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<u64, ExecutionServiceError> {
-        let message = "the server stopped while the execution was running";
-        let error = plain_error("ABANDONED", message.into());
-        let count = self
-            .executions
-            .fail_orphaned(&error, self.clock.now(), live_since)
-            .await?;
-        if count > 0 {
-            tracing::warn!(
-                count,
-                "marked executions left unfinished by a previous run as failed"
-            );
-        }
-        Ok(count)
-    }
 
     /// Runs a script now and waits for the end; the execution is recorded whatever happens.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, script = %script_id))]
