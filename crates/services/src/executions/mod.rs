@@ -141,8 +141,6 @@ impl ExecutionService {
             })
     }
 
-    /// Marks what a previous process left unfinished as failed; run once at start-up.
-
     /// Runs a script now and waits for the end; the execution is recorded whatever happens.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, script = %script_id))]
     pub async fn run(
