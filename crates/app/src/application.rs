@@ -251,6 +251,7 @@ impl Application {
             executions: components.executions.clone(),
             accounts: components.accounts.clone(),
             events: components.events.clone(),
+            queue: Arc::new(components.queue.clone()),
             endpoints: components.endpoints.clone(),
             health: HealthChecks(vec![Arc::new(DatabaseCheck(components.database.clone()))]),
             max_body_bytes: settings

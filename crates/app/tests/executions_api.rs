@@ -169,7 +169,7 @@ async fn running_is_guarded_by_permission_tenant_and_input_rules() {
             app.post(
                 &path,
                 &app.admin,
-                &json!({"input": 1, "mode": "async", "extra": true}),
+                &json!({"input": 1, "mode": "later", "extra": true}),
             )
             .await,
         )

@@ -57,11 +57,20 @@ impl EventDelivery {
     }
 }
 
+/// An asynchronous run: its execution is stored `pending` until a worker starts it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedRun {
+    pub execution_id: ExecutionId,
+    pub tenant_id: TenantId,
+}
+
 /// Work the queue keeps.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Job {
     EventDelivery(EventDelivery),
+    Run(QueuedRun),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

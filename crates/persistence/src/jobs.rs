@@ -4,12 +4,17 @@
 //! stopped sending heartbeats (its node died) is taken again by another.
 
 use crate::connection::{Backend, Database, DatabaseError};
-use apalis::prelude::{BoxDynError, Data, TaskBuilder, TaskSink, WorkerBuilder, WorkerBuilderExt};
+use apalis::prelude::{
+    BackendExt, BoxDynError, Data, TaskBuilder, TaskSink, WorkerBuilder, WorkerBuilderExt,
+};
 use async_trait::async_trait;
 use domain::jobs::{Job, JobHandler, JobQueue, QueueError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
+
+/// How often an idle worker looks for jobs (otherwise it would wait a whole heartbeat).
+const POLL: Duration = Duration::from_millis(200);
 
 /// The queue's name in apalis' tables.
 const QUEUE: &str = "iota-scripts";
@@ -88,7 +93,7 @@ impl ApalisQueue {
             let ran = match storage {
                 Storage::Sqlite(storage) => {
                     WorkerBuilder::new(name.as_str())
-                        .backend(storage)
+                        .backend(storage.poll_with_interval(POLL))
                         .concurrency(concurrency)
                         .data(Runner(handler.clone()))
                         .build(handle)
@@ -97,7 +102,7 @@ impl ApalisQueue {
                 }
                 Storage::Postgres(storage) => {
                     WorkerBuilder::new(name.as_str())
-                        .backend(storage)
+                        .backend(storage.poll_with_interval(POLL))
                         .concurrency(concurrency)
                         .data(Runner(handler.clone()))
                         .build(handle)

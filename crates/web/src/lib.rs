@@ -18,6 +18,8 @@ pub struct AppState {
     pub executions: Arc<ExecutionService>,
     pub accounts: Arc<AccountService>,
     pub events: Arc<services::events::EventService>,
+    /// The durable job queue (asynchronous runs).
+    pub queue: Arc<dyn domain::jobs::JobQueue>,
     /// Script HTTP endpoints (`/api/scripts/…`, `/hooks/…`).
     pub endpoints: Arc<EndpointService>,
     pub health: HealthChecks,

@@ -114,6 +114,10 @@ impl ExecutionRepository for SeaExecutionRepository {
     async fn update(&self, execution: &Execution) -> Result<(), RepoError> {
         let mut active = to_active(execution);
         active.id = sea_orm::ActiveValue::Unchanged(execution.id.0);
+        if execution.status == ExecutionStatus::Running {
+            // A queued run is started by whichever node took its job.
+            active.node = Set(self.node.clone());
+        }
         let result = row::Entity::update_many()
             .set(active)
             .filter(row::Column::Id.eq(execution.id.0))
@@ -179,7 +183,8 @@ impl ExecutionRepository for SeaExecutionRepository {
             )
             .col_expr(row::Column::Error, Expr::value(to_json(error)))
             .col_expr(row::Column::CompletedAt, Expr::value(at))
-            .filter(row::Column::Status.is_in(UNFINISHED))
+            // Only runs: a pending execution is a queued one, owned by the job queue.
+            .filter(row::Column::Status.eq(ExecutionStatus::Running.as_str()))
             .filter(orphaned)
             .exec(self.database.connection())
             .await

@@ -129,6 +129,18 @@ impl JobHandler for DeliveryHandler {
     async fn handle(&self, job: Job) -> Result<(), QueueError> {
         match job {
             Job::EventDelivery(delivery) => self.deliver(delivery).await,
+            Job::Run(run) => match self
+                .executions
+                .run_queued(run.tenant_id, run.execution_id)
+                .await
+            {
+                Ok(_) => Ok(()),
+                // No slot came free: it stays pending and waits its turn again.
+                Err(ExecutionServiceError::Busy(_)) => {
+                    self.queue.push(Job::Run(run), CAPACITY_WAIT).await
+                }
+                Err(error) => Err(storage(error)),
+            },
         }
     }
 }

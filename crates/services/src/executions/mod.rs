@@ -2,6 +2,7 @@
 //! input, output or error, logs, duration and memory. No execution stays `running` after the
 //! process that ran it is gone.
 
+mod queued;
 mod recovery;
 
 use crate::clock::Clock;
@@ -52,6 +53,12 @@ fn plain_error(code: &str, message: String) -> ExecutionError {
         column: None,
         stack: None,
     }
+}
+
+/// An execution about to start, and whether its record exists (a queued run) or not yet.
+struct Start {
+    execution: Execution,
+    stored: bool,
 }
 
 pub struct ExecutionService {
@@ -226,9 +233,34 @@ impl ExecutionService {
             input: request.input.clone(),
             attempt: request.attempt,
         };
-        let mut execution = Execution::pending(new, now);
-        let _ = execution.start(now);
-        self.executions.insert(&execution).await?;
+        let execution = Execution::pending(new, now);
+        let start = Start {
+            execution,
+            stored: false,
+        };
+        self.carry_out(start, user, script, request, reservation)
+            .await
+    }
+
+    /// Starts an execution (inserting it, or moving a queued one on) and runs it to its end.
+    async fn carry_out(
+        &self,
+        start: Start,
+        user: Option<domain::UserId>,
+        script: &Script,
+        request: RunRequest,
+        reservation: Option<Reservation>,
+    ) -> Result<Execution, ExecutionServiceError> {
+        let Start {
+            mut execution,
+            stored,
+        } = start;
+        let _ = execution.start(self.clock.now());
+        if stored {
+            self.executions.update(&execution).await?;
+        } else {
+            self.executions.insert(&execution).await?;
+        }
         let job = Job {
             execution_id: execution.id,
             tenant_id: script.tenant_id,

@@ -53,13 +53,21 @@ async fn execute(
     };
     match mode.as_deref() {
         None | Some("sync") => {}
-        Some("async") => errors.add(
-            "mode",
-            "asynchronous runs are not available yet; use \"sync\"",
-        ),
+        Some("async") => {}
         Some(other) => errors.add("mode", format!("\"{other}\" is not one of sync, async")),
     }
     errors.into_result()?;
+    if mode.as_deref() == Some("async") {
+        let request = RunRequest::api(&auth.0, input);
+        let execution = state
+            .executions
+            .enqueue(&auth.0, id, request, state.queue.as_ref())
+            .await?;
+        let location = format!("/api/v1/executions/{}", execution.id);
+        return Ok(HttpResponse::Accepted()
+            .insert_header((actix_web::http::header::LOCATION, location))
+            .json(ExecutionView::from(&execution)));
+    }
     let execution = state
         .executions
         .run(&auth.0, id, RunRequest::api(&auth.0, input))

@@ -1,0 +1,88 @@
+//! Asynchronous runs: the execution is stored `pending` and a durable job is queued; any
+//! node's worker starts it when a concurrency slot is free (it stays `pending` meanwhile, and
+//! a cancellation before then is final).
+
+use super::{ExecutionService, ExecutionServiceError, RunRequest, Start};
+use domain::execution::{Execution, ExecutionStatus, NewExecution, Outcome};
+use domain::jobs::{Job, JobQueue, QueuedRun};
+use domain::{Actor, ExecutionId, Permission, ScriptId, TenantId};
+use std::time::Duration;
+
+/// How long a queued run waits for a slot before it gives the worker back and is queued again.
+const SLOT_WAIT: Duration = Duration::from_secs(1);
+
+impl ExecutionService {
+    /// Stores a pending execution of the script and queues its run; the execution.
+    pub async fn enqueue(
+        &self,
+        actor: &Actor,
+        script_id: ScriptId,
+        request: RunRequest,
+        queue: &dyn JobQueue,
+    ) -> Result<Execution, ExecutionServiceError> {
+        actor.require(Permission::ScriptsExecute)?;
+        let script = self
+            .scripts
+            .get(actor.tenant_id, script_id)
+            .await?
+            .ok_or(ExecutionServiceError::ScriptNotFound)?;
+        let new = NewExecution {
+            tenant_id: script.tenant_id,
+            script_id: script.id,
+            script_version: script.version,
+            trigger: request.trigger,
+            input: request.input,
+            attempt: request.attempt,
+        };
+        let mut execution = Execution::pending(new, self.clock.now());
+        self.executions.insert(&execution).await?;
+        let job = Job::Run(QueuedRun {
+            execution_id: execution.id,
+            tenant_id: execution.tenant_id,
+        });
+        if let Err(error) = queue.push(job, Duration::ZERO).await {
+            tracing::error!(%error, "an asynchronous run could not be queued");
+            let error = super::plain_error("INTERNAL", "the run could not be queued".into());
+            let _ = execution.finish(Outcome::Failed(error), self.clock.now());
+            self.executions.update(&execution).await?;
+        }
+        Ok(execution)
+    }
+
+    /// Runs a queued execution, unless it is no longer pending (cancelled, or run already by a
+    /// redelivered job). `Busy` when no slot came free: it stays pending, to be queued again.
+    pub async fn run_queued(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+    ) -> Result<Option<Execution>, ExecutionServiceError> {
+        let Some(mut execution) = self.executions.get(tenant, id).await? else {
+            return Ok(None);
+        };
+        if execution.status != ExecutionStatus::Pending {
+            return Ok(None);
+        }
+        let Some(script) = self.scripts.get(tenant, execution.script_id).await? else {
+            let error = super::plain_error("SCRIPT_NOT_FOUND", "the script was deleted".into());
+            let _ = execution.finish(Outcome::Failed(error), self.clock.now());
+            self.executions.update(&execution).await?;
+            return Ok(Some(execution));
+        };
+        let reservation = self.reserve(&script, SLOT_WAIT).await?;
+        let request = RunRequest {
+            trigger: execution.trigger.clone(),
+            input: execution.input.clone(),
+            argument: None,
+            attempt: execution.attempt,
+            event_depth: 0,
+        };
+        let user = request.trigger.details.user_id;
+        let start = Start {
+            execution,
+            stored: true,
+        };
+        self.carry_out(start, user, &script, request, Some(reservation))
+            .await
+            .map(Some)
+    }
+}
