@@ -8,6 +8,7 @@ mod m20261122_000003_event_outbox;
 mod m20261130_000004_schedule_ticks;
 mod m20261130_000005_dead_letters;
 mod m20261130_000006_node_leases;
+mod m20261130_000007_script_options;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_schedule_ticks::Migration),
             Box::new(m20261130_000005_dead_letters::Migration),
             Box::new(m20261130_000006_node_leases::Migration),
+            Box::new(m20261130_000007_script_options::Migration),
         ]
     }
 }

@@ -125,14 +125,19 @@ async fn each_subscribed_script_runs_once_per_event() {
 #[tokio::test]
 async fn a_failing_delivery_ends_as_a_dead_letter_that_the_api_retries() {
     each_backend(|db| async move {
+        // The operator's policy would wait minutes; the script's own settings apply.
         let app = spawn_app_with(&db, |s| {
-            s.jobs.max_attempts = 3;
-            s.jobs.base_delay_ms = 20;
-            s.jobs.max_delay_ms = 200;
+            s.jobs.max_attempts = 8;
+            s.jobs.base_delay_ms = 60_000;
         })
         .await;
-        let script = subscriber(&app, &app.admin, "Fails", &["payment.failed"],
-            "export default async (event) => { if (!event.payload.ok) throw new Error('boom at attempt ' + event.attempt); return 'recovered'; }").await;
+        let body = json!({ "name": "Fails", "type": "event", "status": "active", "eventTypes": ["payment.failed"],
+            "retry": { "maxAttempts": 3, "baseDelayMs": 20, "maxDelayMs": 200 },
+            "source": "export default async (event) => { if (!event.payload.ok) throw new Error('boom at attempt ' + event.attempt); return 'recovered'; }" });
+        let (status, created) = parts(app.post("/api/v1/scripts", &app.admin, &body).await).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["retry"], json!({ "maxAttempts": 3, "baseDelayMs": 20, "maxDelayMs": 200 }));
+        let script = created["id"].as_str().unwrap().to_owned();
         let (status, event) = publish(&app, &app.admin, json!({ "type": "payment.failed", "payload": { "ok": false } })).await;
         assert_eq!(status, 202, "{event}");
 

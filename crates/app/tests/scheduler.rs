@@ -203,6 +203,57 @@ async fn each_tick_fires_once_overlaps_are_skipped_and_missed_ticks_run_once() {
 }
 
 #[tokio::test]
+async fn ticks_missed_while_no_node_ran_are_dropped_under_the_skip_policy() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let tenant = app
+            .components
+            .accounts
+            .authenticate_token(&app.admin)
+            .await
+            .unwrap()
+            .tenant_id;
+        let body = json!({ "name": "Skips missed", "type": "scheduled", "status": "active",
+            "cronExpression": "* * * * *", "timezone": "UTC", "missedRuns": "skip",
+            "source": "export default async () => 'ran'" });
+        let (status, created) = parts(app.post("/api/v1/scripts", &app.admin, &body).await).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["missedRuns"], json!("skip"));
+        let id: ScriptId = created["id"].as_str().unwrap().parse().unwrap();
+        let due = next_run(&app, tenant, id).await.unwrap();
+        let clock = Arc::new(ManualClock(Mutex::new(due + Span::seconds(600))));
+        let node = scheduler(&app, &clock, "node-a");
+
+        // Every node was down for ten minutes: nothing runs, the skip is recorded, and the
+        // schedule goes on from now.
+        let report = node.pass().await.unwrap();
+        assert!(report.started.is_empty(), "{report:?}");
+        assert_eq!(
+            next_run(&app, tenant, id).await,
+            Some(due + Span::seconds(660))
+        );
+        clock.set(due + Span::seconds(660) + Span::milliseconds(200));
+        let mut on_time = node.pass().await.unwrap();
+        assert_eq!(on_time.started.len(), 1, "{on_time:?}");
+        on_time.started.pop().unwrap().await.unwrap();
+        let ticks = SeaScheduleRepository::new(app.components.database.clone())
+            .ticks(tenant, id, 10)
+            .await
+            .unwrap();
+        let statuses: Vec<_> = ticks.iter().map(|t| (t.scheduled_for, t.status)).collect();
+        assert_eq!(
+            statuses,
+            vec![
+                (due + Span::seconds(660), TickStatus::Started),
+                (due, TickStatus::SkippedMissed),
+            ]
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_tick_claimed_by_a_node_that_died_is_taken_over() {
     each_backend(|db| async move {
         let app = spawn_app(&db).await;

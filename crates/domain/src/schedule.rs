@@ -51,6 +51,21 @@ pub enum MissedRuns {
     Skip,
 }
 
+impl MissedRuns {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MissedRuns::RunOnce => "runOnce",
+            MissedRuns::Skip => "skip",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [MissedRuns::RunOnce, MissedRuns::Skip]
+            .into_iter()
+            .find(|policy| policy.as_str() == raw)
+    }
+}
+
 /// One tick as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tick {

@@ -143,7 +143,7 @@ impl Scheduler {
         // The next tick after now: ticks between `due` and now are not run one by one.
         let next_run_at = cron.next_after(now.max(due));
         let missed = is_missed(due, now, self.config.missed_after);
-        let policy = MissedRuns::default();
+        let policy = script.spec.options.missed_runs;
         let status = if missed && policy == MissedRuns::Skip {
             TickStatus::SkippedMissed
         } else if self

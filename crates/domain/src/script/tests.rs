@@ -286,3 +286,125 @@ fn a_spec_survives_its_plain_form() {
         );
     }
 }
+
+#[test]
+fn each_bad_option_is_reported_under_its_name() {
+    type Edit = fn(&mut ScriptInput);
+    let cases: &[(&str, Edit, &str, &str)] = &[
+        (
+            "scheduled",
+            |i| i.missed_runs = Some("always".into()),
+            "missedRuns",
+            "not one of runOnce, skip",
+        ),
+        (
+            "event",
+            |i| i.missed_runs = Some("skip".into()),
+            "missedRuns",
+            "only allowed for scheduled",
+        ),
+        (
+            "scheduled",
+            |i| i.retry.max_attempts = Some(3),
+            "retry",
+            "only allowed for event",
+        ),
+        (
+            "event",
+            |i| i.retry.max_attempts = Some(0),
+            "retry.maxAttempts",
+            "between 1 and 25",
+        ),
+        (
+            "event",
+            |i| i.retry.base_delay_ms = Some(-5),
+            "retry.baseDelayMs",
+            "between",
+        ),
+        (
+            "event",
+            |i| {
+                i.retry.base_delay_ms = Some(5000);
+                i.retry.max_delay_ms = Some(1000);
+            },
+            "retry.baseDelayMs",
+            "more than retry.maxDelayMs",
+        ),
+        (
+            "oneoff",
+            |i| i.alerts.emails = vec!["ops@example.com".into(), "not an address".into()],
+            "alerts.emails",
+            "\"not an address\" is not an email",
+        ),
+        (
+            "oneoff",
+            |i| i.alerts.emails = vec!["a@example.com".into(); 21],
+            "alerts.emails",
+            "at most 20",
+        ),
+        (
+            "oneoff",
+            |i| i.alerts.webhook_url = Some("ftp://example.com/x".into()),
+            "alerts.webhookUrl",
+            "http:// or https://",
+        ),
+        (
+            "oneoff",
+            |i| i.alerts.webhook_url = Some("https://".into()),
+            "alerts.webhookUrl",
+            "URL",
+        ),
+        (
+            "oneoff",
+            |i| i.alerts.after_failures = Some(0),
+            "alerts.afterFailures",
+            "between 1 and 1000",
+        ),
+        (
+            "oneoff",
+            |i| i.alerts.throttle_minutes = Some(100_000),
+            "alerts.throttleMinutes",
+            "between 1 and 10080",
+        ),
+    ];
+    let rules = ScriptRules::default();
+    for (script_type, edit, field, message) in cases {
+        let mut input = valid(script_type);
+        edit(&mut input);
+        let errors = rules.parse(&input).expect_err(field);
+        let got = errors
+            .get(field)
+            .unwrap_or_else(|| panic!("{field}: {errors}"));
+        assert!(got.contains(message), "{field}: {got}");
+    }
+}
+
+#[test]
+fn options_round_trip_and_fall_back_to_the_operator() {
+    let rules = ScriptRules::default();
+    let mut input = valid("event");
+    input.retry.max_attempts = Some(3);
+    input.retry.base_delay_ms = Some(50);
+    input.alerts.emails = vec!["Ops@Example.com".into(), "ops@example.com".into()];
+    input.alerts.webhook_url = Some("https://hooks.example.com/alerts".into());
+    input.alerts.after_failures = Some(2);
+    let spec = rules.parse(&input).unwrap();
+    assert_eq!(
+        spec.options.alerts.emails,
+        vec!["ops@example.com".to_owned()]
+    );
+    assert_eq!(spec.options.alerts.throttle.as_secs(), 15 * 60);
+    let operator = crate::jobs::RetryPolicy::default();
+    let policy = spec.options.retry.resolve(operator);
+    assert_eq!(policy.max_attempts, 3);
+    assert_eq!(policy.base_delay.as_millis(), 50);
+    assert_eq!(policy.max_delay, operator.max_delay);
+    let again = ScriptRules::stored().parse(&spec.to_input()).unwrap();
+    assert_eq!(again, spec);
+
+    let mut scheduled = valid("scheduled");
+    scheduled.missed_runs = Some("skip".into());
+    let spec = rules.parse(&scheduled).unwrap();
+    assert_eq!(spec.options.missed_runs, crate::schedule::MissedRuns::Skip);
+    assert_eq!(ScriptRules::stored().parse(&spec.to_input()).unwrap(), spec);
+}

@@ -36,6 +36,9 @@ pub fn change_summary(before: Option<&ScriptSpec>, after: &ScriptSpec) -> String
     if before.trigger != after.trigger {
         changes.push("trigger".to_owned());
     }
+    if before.options != after.options {
+        changes.push("options".to_owned());
+    }
     if before.limits != after.limits {
         changes.push("limits".to_owned());
     }

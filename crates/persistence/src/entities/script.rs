@@ -29,6 +29,9 @@ pub struct Model {
     pub max_output_size_bytes: i64,
     #[sea_orm(column_type = "JsonBinary")]
     pub metadata: Json,
+    /// `{missedRuns, retry, alerts}`; `NULL` for scripts written before options existed.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub options: Option<Json>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub created_by: Option<Uuid>,

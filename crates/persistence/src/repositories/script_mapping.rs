@@ -3,7 +3,10 @@
 use crate::entities::{script, script_version};
 use crate::errors::corrupt;
 use domain::repository::RepoError;
-use domain::script::{LimitsInput, Script, ScriptInput, ScriptRules, ScriptSpec, ScriptVersion};
+use domain::script::{
+    AlertsInput, LimitsInput, OptionsInput, RetryInput, Script, ScriptInput, ScriptRules,
+    ScriptSpec, ScriptVersion,
+};
 use domain::{ScriptId, TenantId, UserId};
 use sea_orm::ActiveValue::Set;
 use serde_json::Value;
@@ -20,12 +23,44 @@ fn strings(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The options column as stored.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct StoredOptions {
+    missed_runs: Option<String>,
+    retry: RetryInput,
+    alerts: AlertsInput,
+}
+
+fn options_from(value: Option<&Value>) -> Result<OptionsInput, RepoError> {
+    let stored: StoredOptions = match value {
+        None | Some(Value::Null) => StoredOptions::default(),
+        Some(value) => {
+            serde_json::from_value(value.clone()).map_err(|e| corrupt("script options", e))?
+        }
+    };
+    Ok(OptionsInput {
+        missed_runs: stored.missed_runs,
+        retry: stored.retry,
+        alerts: stored.alerts,
+    })
+}
+
+fn options_to(input: &ScriptInput) -> Value {
+    let options = input.options();
+    to_json(&StoredOptions {
+        missed_runs: options.missed_runs,
+        retry: options.retry,
+        alerts: options.alerts,
+    })
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 pub(crate) fn spec_from_row(row: &script::Model) -> Result<ScriptSpec, RepoError> {
-    let input = ScriptInput {
+    let mut input = ScriptInput {
         name: row.name.clone(),
         description: row.description.clone(),
         source: row.source.clone(),
@@ -46,7 +81,9 @@ pub(crate) fn spec_from_row(row: &script::Model) -> Result<ScriptSpec, RepoError
         },
         metadata: serde_json::from_value(row.metadata.clone())
             .map_err(|e| corrupt("script metadata", e))?,
+        ..ScriptInput::default()
     };
+    input.set_options(options_from(row.options.as_ref())?);
     ScriptRules::stored()
         .parse(&input)
         .map_err(|e| corrupt(&format!("script {}", row.id), e))
@@ -70,6 +107,7 @@ pub(crate) fn script_from_row(row: script::Model) -> Result<Script, RepoError> {
 
 pub(crate) fn script_to_active(script: &Script) -> script::ActiveModel {
     let input = script.spec.to_input();
+    let options = options_to(&input);
     let limits = &script.spec.limits;
     script::ActiveModel {
         id: Set(script.id.0),
@@ -91,6 +129,7 @@ pub(crate) fn script_to_active(script: &Script) -> script::ActiveModel {
         max_api_calls_per_minute: Set(limits.max_api_calls_per_minute as i64),
         max_output_size_bytes: Set(limits.max_output_size_bytes as i64),
         metadata: Set(to_json(&input.metadata)),
+        options: Set(Some(options)),
         version: Set(script.version),
         created_at: Set(script.created_at),
         created_by: Set(script.created_by.map(|u| u.0)),

@@ -90,8 +90,9 @@ impl DeliveryHandler {
         if execution.status == ExecutionStatus::Completed {
             return Ok(());
         }
-        if !self.retry.exhausted(delivery.attempt) {
-            let delay = self.retry.delay(delivery.attempt, rand::random::<f64>());
+        let retry = script.spec.options.retry.resolve(self.retry);
+        if !retry.exhausted(delivery.attempt) {
+            let delay = retry.delay(delivery.attempt, rand::random::<f64>());
             tracing::info!(event = %delivery.event_id, script = %script.id, attempt = delivery.attempt, delay_ms = delay.as_millis() as u64, "event delivery failed; retrying");
             return self
                 .queue

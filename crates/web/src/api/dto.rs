@@ -4,7 +4,10 @@ use super::json::FieldReader;
 use chrono::{DateTime, Utc};
 use domain::ValidationErrors;
 use domain::paging::Page;
-use domain::script::{LimitsInput, ResourceLimits, Script, ScriptInput, ScriptSpec, ScriptVersion};
+use domain::script::{
+    AlertsInput, LimitsInput, ResourceLimits, RetryInput, Script, ScriptInput, ScriptSpec,
+    ScriptVersion,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use services::UpcomingRuns;
@@ -40,6 +43,7 @@ impl ScriptBody {
             metadata: reader
                 .take("metadata", "an object of strings")
                 .unwrap_or_default(),
+            missed_runs: reader.take("missedRuns", TEXT),
             ..ScriptInput::default()
         };
         let change_summary = reader.take("changeSummary", TEXT);
@@ -52,6 +56,26 @@ impl ScriptBody {
                 max_concurrent_runs: nested.take("maxConcurrentRuns", NUMBER),
                 max_api_calls_per_minute: nested.take("maxApiCallsPerMinute", NUMBER),
                 max_output_size_bytes: nested.take("maxOutputSizeBytes", NUMBER),
+            };
+            nested.finish();
+        }
+        const COUNT: &str = "a whole number";
+        if let Some(retry) = reader.object("retry") {
+            let mut nested = FieldReader::new(retry, "retry", reader.errors());
+            input.retry = RetryInput {
+                max_attempts: nested.take("maxAttempts", COUNT),
+                base_delay_ms: nested.take("baseDelayMs", COUNT),
+                max_delay_ms: nested.take("maxDelayMs", COUNT),
+            };
+            nested.finish();
+        }
+        if let Some(alerts) = reader.object("alerts") {
+            let mut nested = FieldReader::new(alerts, "alerts", reader.errors());
+            input.alerts = AlertsInput {
+                emails: nested.take("emails", LIST).unwrap_or_default(),
+                webhook_url: nested.take("webhookUrl", TEXT),
+                after_failures: nested.take("afterFailures", COUNT),
+                throttle_minutes: nested.take("throttleMinutes", COUNT),
             };
             nested.finish();
         }
@@ -106,6 +130,11 @@ pub struct SpecView {
     pub event_types: Vec<String>,
     pub limits: LimitsView,
     pub metadata: BTreeMap<String, String>,
+    /// Scheduled scripts only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed_runs: Option<String>,
+    pub retry: RetryInput,
+    pub alerts: AlertsInput,
 }
 
 impl From<&ScriptSpec> for SpecView {
@@ -125,6 +154,9 @@ impl From<&ScriptSpec> for SpecView {
             event_types: input.event_types,
             limits: LimitsView::from(&spec.limits),
             metadata: input.metadata,
+            missed_runs: input.missed_runs,
+            retry: input.retry,
+            alerts: input.alerts,
         }
     }
 }
