@@ -243,6 +243,7 @@ impl ExecutionService {
             argument: request.argument.unwrap_or(request.input),
             trigger: serde_json::to_value(&request.trigger).unwrap_or(Value::Null),
             event_depth: request.event_depth,
+            live: None,
         };
         let ran = match reservation {
             Some(reservation) => self.engine.run_reserved(job, reservation).await,
