@@ -5,11 +5,12 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
 use async_trait::async_trait;
 use domain::jobs::JobHandler;
+use domain::live::LiveLogBus;
 use persistence::{
-    ApalisQueue, Database, DatabaseError, SeaDeadLetterRepository, SeaEndpointRepository,
-    SeaEventOutbox, SeaExecutionRepository, SeaNodeRepository, SeaScheduleRepository,
-    SeaScriptDatabase, SeaScriptRepository, SeaTenantRepository, SeaTokenRepository,
-    SeaUserRepository,
+    ApalisQueue, Database, DatabaseError, PgLiveBus, SeaDeadLetterRepository,
+    SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository, SeaNodeRepository,
+    SeaScheduleRepository, SeaScriptDatabase, SeaScriptRepository, SeaTenantRepository,
+    SeaTokenRepository, SeaUserRepository,
 };
 use runtime::Engine;
 use services::events::{DeliveryHandler, Dispatcher, EventParts, EventService};
@@ -21,7 +22,8 @@ use services::sdk::http::HttpGateway;
 use services::sdk::script_cache::ScriptCache;
 use services::sdk::{ScriptHost, ServiceRegistry};
 use services::{
-    AccountService, Clock, EndpointService, ExecutionService, Scheduler, ScriptService, SystemClock,
+    AccountService, Clock, EndpointService, ExecutionService, LiveLogs, Scheduler, ScriptService,
+    SystemClock,
 };
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -69,6 +71,8 @@ pub struct Components {
     pub node: String,
     /// This node's lease; `Application` renews it while it serves.
     pub lease: Arc<NodeLease>,
+    /// Runs' log lines as they are logged; `Application` runs its task while it serves.
+    pub live: Arc<LiveLogs>,
 }
 
 impl Components {
@@ -121,12 +125,17 @@ impl Components {
         }
         let script_repository = Arc::new(SeaScriptRepository::new(database.clone()));
         let node = node_name();
-        let executions = Arc::new(ExecutionService::new(
-            script_repository.clone(),
-            Arc::new(SeaExecutionRepository::new(database.clone()).with_node(node.clone())),
-            engine.clone(),
-            clock.clone(),
-        ));
+        let bus = PgLiveBus::new(&database).map(|bus| Arc::new(bus) as Arc<dyn LiveLogBus>);
+        let live = Arc::new(LiveLogs::new(bus, clock.clone()));
+        let executions = Arc::new(
+            ExecutionService::new(
+                script_repository.clone(),
+                Arc::new(SeaExecutionRepository::new(database.clone()).with_node(node.clone())),
+                engine.clone(),
+                clock.clone(),
+            )
+            .with_live_logs(live.clone()),
+        );
         let lease = Arc::new(NodeLease::new(
             node.clone(),
             Arc::new(SeaNodeRepository::new(database.clone())),
@@ -198,6 +207,7 @@ impl Components {
             queue,
             node,
             lease,
+            live,
         })
     }
 }
@@ -297,7 +307,10 @@ impl Application {
     /// SIGTERM stop it gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let components = &self.components;
-        let mut background = vec![components.lease.clone().spawn()];
+        let mut background = vec![
+            components.lease.clone().spawn(),
+            components.live.clone().spawn(),
+        ];
         if self.scheduler_enabled {
             background.push(components.scheduler.clone().spawn());
         }

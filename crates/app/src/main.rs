@@ -249,6 +249,7 @@ async fn run_file(
         argument: input,
         trigger: serde_json::json!({ "type": "manual" }),
         event_depth: 0,
+        live: None,
     };
     let report = engine.run(job).await?;
     for entry in &report.logs {

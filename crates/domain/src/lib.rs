@@ -9,6 +9,7 @@ pub mod event;
 pub mod execution;
 pub mod ids;
 pub mod jobs;
+pub mod live;
 pub mod paging;
 pub mod repository;
 pub mod schedule;

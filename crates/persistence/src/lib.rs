@@ -8,6 +8,7 @@ mod connection;
 mod entities;
 mod errors;
 mod jobs;
+mod live_bus;
 mod paging;
 mod repositories;
 mod script_data;
@@ -15,6 +16,7 @@ mod storable;
 
 pub use connection::{Backend, Database, DatabaseError};
 pub use jobs::{ApalisQueue, QueueConfig};
+pub use live_bus::PgLiveBus;
 pub use repositories::{
     SeaDeadLetterRepository, SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository,
     SeaNodeRepository, SeaScheduleRepository, SeaScriptRepository, SeaTenantRepository,

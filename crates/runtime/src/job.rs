@@ -27,6 +27,15 @@ pub struct Job {
     pub trigger: Value,
     /// How deep in a chain of events this run is (0 when no event started it).
     pub event_depth: u32,
+    /// Where the run's log lines go as they are logged, besides the report; `None` when no
+    /// one follows them.
+    pub live: Option<Arc<dyn LiveLogSink>>,
+}
+
+/// Receives the log lines of one run while it goes, in the order the script logged them. It is
+/// called on the thread that reads the worker, so it must not block.
+pub trait LiveLogSink: Send + Sync + std::fmt::Debug {
+    fn line(&self, entry: LogEntry);
 }
 
 /// How an execution ended, with what it logged and the memory it used.

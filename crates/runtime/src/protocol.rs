@@ -55,6 +55,9 @@ pub(crate) struct RunOrder {
     pub(crate) argument: Value,
     /// The host's services: names with their methods.
     pub(crate) services: Vec<(String, Vec<String>)>,
+    /// Whether each accepted log line is also sent at once, as a `Log` frame.
+    #[serde(default)]
+    pub(crate) live_logs: bool,
 }
 
 /// From the supervisor to a worker.
@@ -170,6 +173,12 @@ pub(crate) enum FromWorker {
         module: String,
         method: String,
         args: Value,
+    },
+    /// A line run `run` just logged (only for orders with `live_logs`); it also comes again
+    /// in the run's report.
+    Log {
+        run: u64,
+        entry: LogEntry,
     },
     /// Run `run` ended. `compiled` is set (and the bytecode is the blob) when the worker
     /// compiled the source itself.

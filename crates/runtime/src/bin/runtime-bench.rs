@@ -31,6 +31,7 @@ fn job(tenant: TenantId, source: &str, input: Value) -> Job {
         argument: input,
         trigger: json!({"type": "manual"}),
         event_depth: 0,
+        live: None,
     }
 }
 

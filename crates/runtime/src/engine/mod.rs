@@ -235,6 +235,7 @@ impl Engine {
             context: context_json(&job),
             argument: job.argument.clone(),
             services: self.host.services(),
+            live_logs: job.live.is_some(),
         };
         let scope = CallScope {
             tenant_id: job.tenant_id,
@@ -245,7 +246,8 @@ impl Engine {
             event_depth: job.event_depth,
         };
         let (done, ended) = oneshot::channel();
-        let entry = RunEntry::new(scope.clone(), job.limits.max_api_calls_per_minute, done);
+        let mut entry = RunEntry::new(scope.clone(), job.limits.max_api_calls_per_minute, done);
+        entry.live = job.live.clone();
         let blob: &[u8] = cached.as_ref().map_or(&[], |c| &c.bytecode);
         let worker = placement.worker.clone();
         let cancelled = Arc::new((AtomicBool::new(false), Notify::new()));

@@ -99,13 +99,7 @@ pub(crate) fn run(
             Ok((runtime, context)) => {
                 let watcher = control.clone();
                 runtime.set_interrupt_handler(Some(Box::new(move || watcher.should_stop())));
-                let shared = Rc::new(Shared::new(
-                    control.clone(),
-                    order.run,
-                    settings,
-                    link,
-                    order.services.clone(),
-                ));
+                let shared = Rc::new(Shared::new(control.clone(), order, settings, link));
                 let ended = drive(&runtime, &context, &shared, order, compiled, &inbox);
                 let time_limit = order.time_limit_ms;
                 let outcome = match ended {

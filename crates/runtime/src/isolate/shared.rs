@@ -5,7 +5,7 @@
 use crate::errors::{error, from_engine_error};
 use crate::host::HostError;
 use crate::modules::{coded_error, timers::MAX_TIMERS};
-use crate::protocol::WorkerSettings;
+use crate::protocol::{RunOrder, WorkerSettings};
 use crossbeam_channel::Sender;
 use domain::execution::{ExecutionError, LogEntry, LogLevel, Outcome};
 use rquickjs::{Ctx, Function, Persistent, Promise, Value};
@@ -99,6 +99,9 @@ struct Timer {
 /// and sends each result back to the execution's inbox as a [`Completion::Host`].
 pub(crate) trait HostLink: Send + Sync {
     fn call(&self, run: u64, call: u64, module: String, method: String, args: serde_json::Value);
+
+    /// Hands on a line run `run` just logged, for those who follow it live.
+    fn log(&self, run: u64, entry: LogEntry);
 }
 
 /// The resolve and reject functions of a promise a host call will settle.
@@ -118,19 +121,20 @@ pub(crate) struct Shared {
     pending: RefCell<HashMap<u64, Settlers>>,
     next_call: Cell<u64>,
     run: u64,
+    /// Whether each accepted line also goes to `link` at once.
+    live_logs: bool,
     link: Arc<dyn HostLink>,
     /// The host's services: names with their methods.
     pub(crate) services: Vec<(String, Vec<String>)>,
 }
 
 impl Shared {
-    /// The state of run `run` under `control`, whose host calls go through `link`.
+    /// The state of the run of `order` under `control`, whose host calls go through `link`.
     pub(super) fn new(
         control: Arc<Control>,
-        run: u64,
+        order: &RunOrder,
         settings: &WorkerSettings,
         link: Arc<dyn HostLink>,
-        services: Vec<(String, Vec<String>)>,
     ) -> Self {
         Self {
             control,
@@ -144,9 +148,10 @@ impl Shared {
             next_timer: Cell::new(0),
             pending: RefCell::default(),
             next_call: Cell::new(0),
-            run,
+            run: order.run,
+            live_logs: order.live_logs,
             link,
-            services,
+            services: order.services.clone(),
         }
     }
 
@@ -273,13 +278,16 @@ impl crate::modules::ModuleHost for Shared {
             self.control.fail(error("LOG_LIMIT", message));
             return;
         }
-        let mut logs = self.logs.borrow_mut();
-        logs.push(LogEntry {
+        let entry = LogEntry {
             level,
             message,
             metadata,
             ts: crate::clock::utc(),
-        });
+        };
+        if self.live_logs {
+            self.link.log(self.run, entry.clone());
+        }
+        self.logs.borrow_mut().push(entry);
     }
 
     fn add_timer<'js>(

@@ -9,7 +9,7 @@ use super::relay::Relay;
 use crate::compile::Compiled;
 use crate::errors::error;
 use crate::host::CallScope;
-use crate::job::Report;
+use crate::job::{LiveLogSink, Report};
 use crate::protocol::{FromWorker, Layers, ProbeAttempt, RunOrder, ToWorker, encode, read_frame};
 use domain::execution::ExecutionError;
 use std::collections::HashMap;
@@ -31,6 +31,8 @@ pub(crate) struct RunEntry {
     pub(crate) scope: CallScope,
     pub(crate) http_limit: u64,
     pub(crate) done: oneshot::Sender<RunEnd>,
+    /// Where the lines it logs go while it runs, if anyone follows them.
+    pub(crate) live: Option<Arc<dyn LiveLogSink>>,
     pub(super) pending_calls: usize,
 }
 
@@ -40,6 +42,7 @@ impl RunEntry {
             scope,
             http_limit,
             done,
+            live: None,
             pending_calls: 0,
         }
     }

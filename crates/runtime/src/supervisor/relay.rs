@@ -63,6 +63,15 @@ impl WorkerHandle {
                 method,
                 args,
             } => self.relay_call(run, call, (module, method), args),
+            FromWorker::Log { run, entry } => {
+                let live = lock(&self.table)
+                    .runs
+                    .get(&run)
+                    .and_then(|entry| entry.live.clone());
+                if let Some(live) = live {
+                    live.line(entry);
+                }
+            }
             FromWorker::Done {
                 run,
                 report,

@@ -89,6 +89,10 @@ impl HostLink for Outbox {
         };
         self.send(&message, &[]);
     }
+
+    fn log(&self, run: u64, entry: domain::execution::LogEntry) {
+        self.send(&FromWorker::Log { run, entry }, &[]);
+    }
 }
 
 type Input = BufReader<Box<dyn Read + Send>>;

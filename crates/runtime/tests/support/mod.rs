@@ -33,6 +33,7 @@ pub fn job_of(tenant: TenantId, script_type: ScriptType, source: &str) -> Job {
         argument: json!({"n": 1}),
         trigger: json!({"type": "manual"}),
         event_depth: 0,
+        live: None,
     }
 }
 

@@ -2,19 +2,25 @@
 //! input, output or error, logs, duration and memory. No execution stays `running` after the
 //! process that ran it is gone.
 
+mod checks;
+mod follow;
 mod queued;
 mod recovery;
 mod request;
 
+pub use follow::{FeedEvent, Follow};
 pub use request::RunRequest;
 
 use crate::clock::Clock;
+use crate::live::LiveLogs;
 use domain::actor::Forbidden;
-use domain::execution::{Execution, ExecutionError, ExecutionStatus, NewExecution, Outcome};
+use domain::execution::{
+    Execution, ExecutionError, ExecutionStatus, NewExecution, Outcome, TriggerKind,
+};
 use domain::paging::{Page, PageRequest};
 use domain::repository::{ExecutionRepository, RepoError, ScriptRepository};
-use domain::script::{Script, ScriptSpec};
-use domain::{Actor, ExecutionId, Permission, ScriptId, ValidationErrors};
+use domain::script::Script;
+use domain::{Actor, ExecutionId, Permission, ScriptId};
 use runtime::{Engine, EngineError, Job, LimitExceeded, Reservation};
 use serde_json::Value;
 use std::sync::Arc;
@@ -56,6 +62,15 @@ fn plain_error(code: &str, message: String) -> ExecutionError {
     }
 }
 
+/// Tells an execution's live followers that it ended, when dropped.
+struct Finished(Arc<LiveLogs>, ExecutionId);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.0.finished(self.1);
+    }
+}
+
 /// An execution about to start, and whether its record exists (a queued run) or not yet.
 struct Start {
     execution: Execution,
@@ -67,6 +82,8 @@ pub struct ExecutionService {
     executions: Arc<dyn ExecutionRepository>,
     engine: Engine,
     clock: Arc<dyn Clock>,
+    /// Where runs' lines go as they are logged; `None` shows none live.
+    live: Option<Arc<LiveLogs>>,
 }
 
 impl ExecutionService {
@@ -81,40 +98,14 @@ impl ExecutionService {
             executions,
             engine,
             clock,
+            live: None,
         }
     }
 
-    /// Compiles a script's source as the engine will, in a sandbox worker of the tenant, so
-    /// that a syntax error or a refused `import` is reported when the script is saved, with its
-    /// line and column.
-    pub async fn check_source(
-        &self,
-        tenant: domain::TenantId,
-        spec: &ScriptSpec,
-    ) -> Result<(), ValidationErrors> {
-        self.check_text(tenant, spec.source.as_str(), spec.script_type())
-            .await
-            .map_err(|message| ValidationErrors::single("source", message))
-    }
-
-    /// Compiles a source text; the error's message with its line and column.
-    pub async fn check_text(
-        &self,
-        tenant: domain::TenantId,
-        source: &str,
-        script_type: domain::script::ScriptType,
-    ) -> Result<(), String> {
-        self.engine
-            .check(tenant, source, script_type)
-            .await
-            .map_err(|error| {
-                let at = match (error.line, error.column) {
-                    (Some(line), Some(column)) => format!(" (line {line}, column {column})"),
-                    (Some(line), None) => format!(" (line {line})"),
-                    _ => String::new(),
-                };
-                format!("{}{at}", error.message)
-            })
+    /// Shows the lines of runs (but those of HTTP endpoints, the hot path) live through `live`.
+    pub fn with_live_logs(mut self, live: Arc<LiveLogs>) -> Self {
+        self.live = Some(live);
+        self
     }
 
     /// Runs a script now and waits for the end; the execution is recorded whatever happens.
@@ -225,6 +216,11 @@ impl ExecutionService {
             stored,
         } = start;
         let _ = execution.start(self.clock.now());
+        let live = (request.trigger.kind != TriggerKind::Http)
+            .then_some(self.live.as_ref())
+            .flatten();
+        // However the run ends, its followers hear of it once its record is as final as it gets.
+        let _finished = live.map(|hub| Finished(hub.clone(), execution.id));
         if stored {
             self.executions.update(&execution).await?;
         } else {
@@ -243,6 +239,7 @@ impl ExecutionService {
             argument: request.argument.unwrap_or(request.input),
             trigger: serde_json::to_value(&request.trigger).unwrap_or(Value::Null),
             event_depth: request.event_depth,
+            live: live.map(|hub| hub.sink(execution.id)),
         };
         let ran = match reservation {
             Some(reservation) => self.engine.run_reserved(job, reservation).await,

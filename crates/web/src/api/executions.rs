@@ -1,4 +1,5 @@
-//! Handlers of execution routes: run a script now, read and list executions, cancel one.
+//! Handlers of execution routes: run a script now, read and list executions, cancel one
+//! (following one as it runs is in `execution_stream.rs`).
 
 use super::auth::Authenticated;
 use super::dto::{ExecutionView, PageView};
@@ -116,5 +117,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(web::resource("/scripts/{id}/execute").route(web::post().to(execute)))
         .service(web::resource("/scripts/{id}/executions").route(web::get().to(list)))
         .service(web::resource("/executions/{id}").route(web::get().to(get)))
+        .service(
+            web::resource("/executions/{id}/stream")
+                .route(web::get().to(super::execution_stream::stream)),
+        )
         .service(web::resource("/executions/{id}/cancel").route(web::post().to(cancel)));
 }

@@ -6,6 +6,7 @@ mod cron;
 mod dto;
 mod errors;
 mod events;
+mod execution_stream;
 mod executions;
 mod json;
 mod query;

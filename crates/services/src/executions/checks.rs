@@ -1,0 +1,41 @@
+//! Checking a source before it is saved: compiled in a sandbox worker of the tenant, as the
+//! engine will compile it to run.
+
+use super::ExecutionService;
+use domain::ValidationErrors;
+use domain::script::ScriptSpec;
+
+impl ExecutionService {
+    /// Compiles a script's source as the engine will, in a sandbox worker of the tenant, so
+    /// that a syntax error or a refused `import` is reported when the script is saved, with its
+    /// line and column.
+    pub async fn check_source(
+        &self,
+        tenant: domain::TenantId,
+        spec: &ScriptSpec,
+    ) -> Result<(), ValidationErrors> {
+        self.check_text(tenant, spec.source.as_str(), spec.script_type())
+            .await
+            .map_err(|message| ValidationErrors::single("source", message))
+    }
+
+    /// Compiles a source text; the error's message with its line and column.
+    pub async fn check_text(
+        &self,
+        tenant: domain::TenantId,
+        source: &str,
+        script_type: domain::script::ScriptType,
+    ) -> Result<(), String> {
+        self.engine
+            .check(tenant, source, script_type)
+            .await
+            .map_err(|error| {
+                let at = match (error.line, error.column) {
+                    (Some(line), Some(column)) => format!(" (line {line}, column {column})"),
+                    (Some(line), None) => format!(" (line {line})"),
+                    _ => String::new(),
+                };
+                format!("{}{at}", error.message)
+            })
+    }
+}
