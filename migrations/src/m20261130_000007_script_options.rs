@@ -26,6 +26,7 @@ enum ScriptAlerts {
     Alerting,
     LastSentAt,
     HeldBack,
+    Revision,
     UpdatedAt,
 }
 
@@ -50,6 +51,7 @@ impl MigrationTrait for Migration {
                     .col(boolean(ScriptAlerts::Alerting))
                     .col(timestamp_with_time_zone_null(ScriptAlerts::LastSentAt))
                     .col(big_integer(ScriptAlerts::HeldBack))
+                    .col(big_integer(ScriptAlerts::Revision))
                     .col(timestamp_with_time_zone(ScriptAlerts::UpdatedAt))
                     .foreign_key(&mut cascade(
                         "fk_script_alerts_script",

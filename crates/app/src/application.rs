@@ -7,12 +7,13 @@ use async_trait::async_trait;
 use domain::jobs::JobHandler;
 use domain::live::LiveLogBus;
 use persistence::{
-    ApalisQueue, Database, DatabaseError, PgLiveBus, SeaDeadLetterRepository,
-    SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository, SeaNodeRepository,
-    SeaScheduleRepository, SeaScriptDatabase, SeaScriptRepository, SeaTenantRepository,
-    SeaTokenRepository, SeaUserRepository,
+    ApalisQueue, Database, DatabaseError, PgLiveBus, SeaAlertStateRepository,
+    SeaDeadLetterRepository, SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository,
+    SeaNodeRepository, SeaScheduleRepository, SeaScriptDatabase, SeaScriptRepository,
+    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
 };
 use runtime::Engine;
+use services::alerts::{AlertDelivery, Alerts};
 use services::events::{DeliveryHandler, Dispatcher, EventParts, EventService};
 use services::lease::NodeLease;
 use services::sdk::cache::{CacheLimits, CacheStore, MemoryCache, RedisCache};
@@ -41,6 +42,8 @@ pub enum StartError {
     Recover(String),
     #[error("loading the HTTP routes failed: {0}")]
     Routes(String),
+    #[error("alerts: {0}")]
+    Alerts(String),
     #[error("the script sandbox cannot start: {0}")]
     Sandbox(String),
     #[error("cannot listen on {address}: {source}")]
@@ -151,6 +154,7 @@ impl Components {
             .map_err(|e| StartError::Recover(e.to_string()))?;
         let jobs = settings.jobs_config()?;
         let queue = ApalisQueue::open(&database, jobs.queue).await?;
+        let alerts = alerts(settings, &database, clock.clone())?;
         let (events, dispatcher, deliveries) = EventParts {
             outbox: Arc::new(SeaEventOutbox::new(database.clone())),
             dead_letters: Arc::new(SeaDeadLetterRepository::new(database.clone())),
@@ -160,15 +164,19 @@ impl Components {
             clock: clock.clone(),
             retry: jobs.retry,
             dispatch_interval: jobs.dispatch_interval,
+            alerts: Some(alerts.clone()),
         }
         .build();
-        let scheduler = Arc::new(Scheduler::new(
-            Arc::new(SeaScheduleRepository::new(database.clone())),
-            script_repository.clone(),
-            executions.clone(),
-            clock.clone(),
-            settings.scheduler_config(node.clone())?,
-        ));
+        let scheduler = Arc::new(
+            Scheduler::new(
+                Arc::new(SeaScheduleRepository::new(database.clone())),
+                script_repository.clone(),
+                executions.clone(),
+                clock.clone(),
+                settings.scheduler_config(node.clone())?,
+            )
+            .with_alerts(alerts),
+        );
         let scripts = Arc::new(ScriptService::new(
             script_repository,
             rules,
@@ -210,6 +218,24 @@ impl Components {
             live,
         })
     }
+}
+
+/// Failure alerts, sent by email through the configured SMTP server and by webhook through
+/// the same address policy as `sdk.http`.
+fn alerts(
+    settings: &Settings,
+    database: &Database,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<Alerts>, StartError> {
+    let config = settings.alerts_config()?;
+    let webhooks = Arc::new(HttpGateway::new(settings.http_settings()?));
+    let delivery = AlertDelivery::new(config.smtp, webhooks, config.webhook_timeout, clock.clone())
+        .map_err(StartError::Alerts)?;
+    Ok(Arc::new(Alerts::new(
+        Arc::new(SeaAlertStateRepository::new(database.clone())),
+        Arc::new(delivery),
+        clock,
+    )))
 }
 
 /// A name for this node in the ticks it claims: its process id and a random suffix, unique

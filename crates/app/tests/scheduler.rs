@@ -8,10 +8,13 @@
 mod support;
 
 use chrono::{DateTime, Duration as Span, Utc};
+use domain::alerts::{Alert, AlertCause};
 use domain::repository::{ScheduleRepository, ScriptRepository};
+use domain::script::AlertSettings;
 use domain::schedule::{TickClaim, TickStatus};
 use domain::{ScriptId, TenantId};
-use persistence::{SeaScheduleRepository, SeaScriptRepository};
+use persistence::{SeaAlertStateRepository, SeaScheduleRepository, SeaScriptRepository};
+use services::alerts::{AlertSender, Alerts};
 use serde_json::json;
 use services::{Clock, Scheduler, SchedulerConfig};
 use std::sync::{Arc, Mutex};
@@ -30,6 +33,17 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap()
+    }
+}
+
+/// Keeps the alerts it is asked to send.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Alert>>);
+
+#[async_trait::async_trait]
+impl AlertSender for Recorder {
+    async fn send(&self, alert: &Alert, _: &AlertSettings) {
+        self.0.lock().unwrap().push(alert.clone());
     }
 }
 
@@ -215,6 +229,7 @@ async fn ticks_missed_while_no_node_ran_are_dropped_under_the_skip_policy() {
             .tenant_id;
         let body = json!({ "name": "Skips missed", "type": "scheduled", "status": "active",
             "cronExpression": "* * * * *", "timezone": "UTC", "missedRuns": "skip",
+            "alerts": { "emails": ["ops@example.com"] },
             "source": "export default async () => 'ran'" });
         let (status, created) = parts(app.post("/api/v1/scripts", &app.admin, &body).await).await;
         assert_eq!(status, 201, "{created}");
@@ -222,12 +237,27 @@ async fn ticks_missed_while_no_node_ran_are_dropped_under_the_skip_policy() {
         let id: ScriptId = created["id"].as_str().unwrap().parse().unwrap();
         let due = next_run(&app, tenant, id).await.unwrap();
         let clock = Arc::new(ManualClock(Mutex::new(due + Span::seconds(600))));
-        let node = scheduler(&app, &clock, "node-a");
+        let recorder = Arc::new(Recorder::default());
+        let alerts = Alerts::new(
+            Arc::new(SeaAlertStateRepository::new(app.components.database.clone())),
+            recorder.clone(),
+            clock.clone(),
+        );
+        let node = scheduler(&app, &clock, "node-a").with_alerts(Arc::new(alerts));
 
-        // Every node was down for ten minutes: nothing runs, the skip is recorded, and the
-        // schedule goes on from now.
+        // Every node was down for ten minutes: nothing runs, the skip is recorded, the
+        // schedule goes on from now, and the missed run raises an alert.
         let report = node.pass().await.unwrap();
         assert!(report.started.is_empty(), "{report:?}");
+        for _ in 0..200 {
+            if !recorder.0.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let raised = recorder.0.lock().unwrap().clone();
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        assert_eq!(raised[0].cause, AlertCause::MissedRun { scheduled_for: due });
         assert_eq!(
             next_run(&app, tenant, id).await,
             Some(due + Span::seconds(660))

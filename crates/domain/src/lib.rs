@@ -4,6 +4,7 @@
 //! and refuses bad input with a precise error.
 
 pub mod actor;
+pub mod alerts;
 pub mod endpoints;
 pub mod event;
 pub mod execution;

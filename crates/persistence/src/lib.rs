@@ -18,8 +18,8 @@ pub use connection::{Backend, Database, DatabaseError};
 pub use jobs::{ApalisQueue, QueueConfig};
 pub use live_bus::PgLiveBus;
 pub use repositories::{
-    SeaDeadLetterRepository, SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository,
-    SeaNodeRepository, SeaScheduleRepository, SeaScriptRepository, SeaTenantRepository,
-    SeaTokenRepository, SeaUserRepository,
+    SeaAlertStateRepository, SeaDeadLetterRepository, SeaEndpointRepository, SeaEventOutbox,
+    SeaExecutionRepository, SeaNodeRepository, SeaScheduleRepository, SeaScriptRepository,
+    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
 };
 pub use script_data::{ScriptDataConfig, SeaScriptDatabase};

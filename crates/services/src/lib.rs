@@ -2,6 +2,7 @@
 //! repositories arrive as trait objects, so the same services run on any storage.
 
 pub mod accounts;
+pub mod alerts;
 pub mod clock;
 pub mod endpoints;
 pub mod events;

@@ -6,6 +6,7 @@
 //! recorded as such; ticks missed while every node was down run once. Time comes only from
 //! the injected clock.
 
+use crate::alerts::Alerts;
 use crate::clock::Clock;
 use crate::executions::{ExecutionService, RunRequest};
 use chrono::{DateTime, Utc};
@@ -63,6 +64,7 @@ pub struct Scheduler {
     executions: Arc<ExecutionService>,
     clock: Arc<dyn Clock>,
     config: SchedulerConfig,
+    alerts: Option<Arc<Alerts>>,
 }
 
 impl Scheduler {
@@ -79,7 +81,14 @@ impl Scheduler {
             executions,
             clock,
             config,
+            alerts: None,
         }
+    }
+
+    /// Failed runs and missed ticks raise the scripts' alerts.
+    pub fn with_alerts(mut self, alerts: Arc<Alerts>) -> Self {
+        self.alerts = Some(alerts);
+        self
     }
 
     /// Runs passes until the task is aborted.
@@ -117,9 +126,14 @@ impl Scheduler {
             report.taken_over += 1;
             tracing::warn!(script = %tick.script_id, scheduled_for = %tick.scheduled_for, dead_node = %tick.node, "taking over a tick its node claimed but never started");
             match self.scripts.get(tick.tenant_id, tick.script_id).await? {
-                Some(script) => report
-                    .started
-                    .push(self.fire(script, tick.scheduled_for).await?),
+                Some(script) => {
+                    if let Some(alerts) = &self.alerts {
+                        alerts.missed_run(&script, tick.scheduled_for).await;
+                    }
+                    report
+                        .started
+                        .push(self.fire(script, tick.scheduled_for).await?)
+                }
                 None => {
                     tracing::info!(script = %tick.script_id, "the script of a stale tick is gone")
                 }
@@ -169,6 +183,9 @@ impl Scheduler {
             report.lost += 1;
             return Ok(());
         }
+        if let (true, Some(alerts)) = (missed, &self.alerts) {
+            alerts.missed_run(&script, due).await;
+        }
         match status {
             TickStatus::SkippedOverlap => {
                 report.skipped_overlap += 1;
@@ -212,9 +229,13 @@ impl Scheduler {
         };
         let executions = self.executions.clone();
         let schedule = self.schedule.clone();
+        let alerts = self.alerts.clone();
         Ok(tokio::spawn(async move {
             match executions.run_unattended(&script, request).await {
                 Ok(execution) => {
+                    if let Some(alerts) = &alerts {
+                        alerts.after_run(&script, &execution).await;
+                    }
                     let recorded = schedule
                         .started(script.id, scheduled_for, Some(execution.id))
                         .await;

@@ -2,11 +2,13 @@
 //! environment variables (and `DATABASE_URL`). Unknown keys and bad values are refused with
 //! the name of the setting.
 
+mod alerts;
 mod http_endpoints;
 mod jobs;
 mod sdk_db;
 mod sections;
 
+pub use alerts::{AlertsConfig, AlertsSettings};
 pub use http_endpoints::HttpEndpointsSettings;
 
 pub use sections::{
@@ -36,6 +38,7 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub jobs: JobsSettings,
     pub log: LogSettings,
+    pub alerts: AlertsSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +212,7 @@ impl Settings {
         self.script_data_config()?;
         self.scheduler_config(String::new())?;
         self.jobs_config()?;
+        self.alerts_config()?;
         let engine = &self.engine;
         for (name, value) in [
             (

@@ -8,6 +8,7 @@ pub mod role;
 pub mod role_permission;
 pub mod schedule_tick;
 pub mod script;
+pub mod script_alert;
 pub mod script_execution;
 pub mod script_http_route;
 pub mod script_version;

@@ -1,6 +1,7 @@
 //! Repository implementations, one file per aggregate.
 
 mod accounts;
+mod alerts;
 mod dead_letters;
 mod endpoints;
 mod events;
@@ -11,6 +12,7 @@ mod script;
 mod script_mapping;
 
 pub use accounts::{SeaTenantRepository, SeaTokenRepository, SeaUserRepository};
+pub use alerts::SeaAlertStateRepository;
 pub use dead_letters::SeaDeadLetterRepository;
 pub use endpoints::SeaEndpointRepository;
 pub use events::SeaEventOutbox;

@@ -3,6 +3,7 @@
 //! jitter, and the last one leaves a dead letter. A run refused by a concurrency limit waits
 //! and tries again without spending an attempt (durable work is never dropped for capacity).
 
+use crate::alerts::Alerts;
 use crate::clock::Clock;
 use crate::executions::{ExecutionService, ExecutionServiceError, RunRequest};
 use async_trait::async_trait;
@@ -27,6 +28,7 @@ pub struct DeliveryHandler {
     pub(super) dead_letters: Arc<dyn DeadLetterRepository>,
     pub(super) retry: RetryPolicy,
     pub(super) clock: Arc<dyn Clock>,
+    pub(super) alerts: Option<Arc<Alerts>>,
 }
 
 fn storage(error: impl std::fmt::Display) -> QueueError {
@@ -87,6 +89,9 @@ impl DeliveryHandler {
             }
             Err(error) => return Err(storage(error)),
         };
+        if let Some(alerts) = &self.alerts {
+            alerts.after_run(&script, &execution).await;
+        }
         if execution.status == ExecutionStatus::Completed {
             return Ok(());
         }
@@ -121,7 +126,31 @@ impl DeliveryHandler {
             handled_at: None,
         };
         tracing::warn!(event = %letter.delivery.event_id, script = %script.id, attempts = letter.attempts, "event delivery failed its last attempt: dead letter stored");
-        self.dead_letters.insert(&letter).await.map_err(storage)
+        self.dead_letters.insert(&letter).await.map_err(storage)?;
+        if let Some(alerts) = &self.alerts {
+            alerts.dead_letter(&script, &letter).await;
+        }
+        Ok(())
+    }
+}
+
+impl DeliveryHandler {
+    /// Raises the alerts of an async run's script, if it has any.
+    async fn alert_after(&self, execution: &domain::execution::Execution) {
+        let Some(alerts) = &self.alerts else {
+            return;
+        };
+        match self
+            .scripts
+            .get(execution.tenant_id, execution.script_id)
+            .await
+        {
+            Ok(Some(script)) => alerts.after_run(&script, execution).await,
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, execution = %execution.id, "no alert: the script could not be read")
+            }
+        }
     }
 }
 
@@ -135,7 +164,11 @@ impl JobHandler for DeliveryHandler {
                 .run_queued(run.tenant_id, run.execution_id)
                 .await
             {
-                Ok(_) => Ok(()),
+                Ok(Some(execution)) => {
+                    self.alert_after(&execution).await;
+                    Ok(())
+                }
+                Ok(None) => Ok(()),
                 // No slot came free: it stays pending and waits its turn again.
                 Err(ExecutionServiceError::Busy(_)) => {
                     self.queue.push(Job::Run(run), CAPACITY_WAIT).await

@@ -60,6 +60,8 @@ pub struct EventParts {
     pub clock: Arc<dyn Clock>,
     pub retry: RetryPolicy,
     pub dispatch_interval: Duration,
+    /// Failed deliveries, dead letters and failed async runs raise the scripts' alerts.
+    pub alerts: Option<Arc<crate::alerts::Alerts>>,
 }
 
 impl EventParts {
@@ -85,6 +87,7 @@ impl EventParts {
             dead_letters: self.dead_letters,
             retry: self.retry,
             clock: self.clock,
+            alerts: self.alerts,
         };
         (service, dispatcher, handler)
     }
