@@ -175,7 +175,8 @@ impl Components {
                 clock.clone(),
                 settings.scheduler_config(node.clone())?,
             )
-            .with_alerts(alerts),
+            .with_alerts(alerts)
+            .with_queue(Arc::new(queue.clone())),
         );
         let scripts = Arc::new(ScriptService::new(
             script_repository,

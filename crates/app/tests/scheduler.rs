@@ -10,12 +10,12 @@ mod support;
 use chrono::{DateTime, Duration as Span, Utc};
 use domain::alerts::{Alert, AlertCause};
 use domain::repository::{ScheduleRepository, ScriptRepository};
-use domain::script::AlertSettings;
 use domain::schedule::{TickClaim, TickStatus};
+use domain::script::AlertSettings;
 use domain::{ScriptId, TenantId};
 use persistence::{SeaAlertStateRepository, SeaScheduleRepository, SeaScriptRepository};
+use serde_json::{Value, json};
 use services::alerts::{AlertSender, Alerts};
-use serde_json::json;
 use services::{Clock, Scheduler, SchedulerConfig};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -239,7 +239,9 @@ async fn ticks_missed_while_no_node_ran_are_dropped_under_the_skip_policy() {
         let clock = Arc::new(ManualClock(Mutex::new(due + Span::seconds(600))));
         let recorder = Arc::new(Recorder::default());
         let alerts = Alerts::new(
-            Arc::new(SeaAlertStateRepository::new(app.components.database.clone())),
+            Arc::new(SeaAlertStateRepository::new(
+                app.components.database.clone(),
+            )),
             recorder.clone(),
             clock.clone(),
         );
@@ -257,7 +259,10 @@ async fn ticks_missed_while_no_node_ran_are_dropped_under_the_skip_policy() {
         }
         let raised = recorder.0.lock().unwrap().clone();
         assert_eq!(raised.len(), 1, "{raised:?}");
-        assert_eq!(raised[0].cause, AlertCause::MissedRun { scheduled_for: due });
+        assert_eq!(
+            raised[0].cause,
+            AlertCause::MissedRun { scheduled_for: due }
+        );
         assert_eq!(
             next_run(&app, tenant, id).await,
             Some(due + Span::seconds(660))
@@ -334,6 +339,51 @@ async fn a_tick_claimed_by_a_node_that_died_is_taken_over() {
             (TickStatus::Started, "node-live")
         );
         assert!(ticks[0].execution_id.is_some());
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_the_job_queue_a_tick_runs_as_a_durable_job_linked_to_its_tick() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let tenant = app
+            .components
+            .accounts
+            .authenticate_token(&app.admin)
+            .await
+            .unwrap()
+            .tenant_id;
+        let id = every_minute(&app, "Queued tick", 0).await;
+        let due = next_run(&app, tenant, id).await.unwrap();
+        let clock = Arc::new(ManualClock(Mutex::new(due + Span::milliseconds(200))));
+        let queue: Arc<dyn domain::jobs::JobQueue> = Arc::new(app.components.queue.clone());
+        let node = scheduler(&app, &clock, "node-a").with_queue(queue);
+        let report = node.pass().await.unwrap();
+        assert_eq!(report.started.len(), 1, "{report:?}");
+        let ticks = SeaScheduleRepository::new(app.components.database.clone())
+            .ticks(tenant, id, 10)
+            .await
+            .unwrap();
+        assert_eq!(ticks.len(), 1);
+        assert_eq!(ticks[0].status, TickStatus::Started);
+        let execution = ticks[0].execution_id.expect("the tick names its execution");
+        let mut status = Value::Null;
+        for _ in 0..600 {
+            let (_, record) = parts(
+                app.get(&format!("/api/v1/executions/{execution}"), &app.admin)
+                    .await,
+            )
+            .await;
+            status = record["status"].clone();
+            if status == "completed" {
+                assert_eq!(record["trigger"]["type"], "cron", "{record}");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, "completed");
         app.stop().await;
     })
     .await;

@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::executions::{ExecutionService, RunRequest};
 use chrono::{DateTime, Utc};
 use domain::execution::{Trigger, TriggerDetails, TriggerKind};
+use domain::jobs::JobQueue;
 use domain::repository::{RepoError, ScheduleRepository, ScriptRepository};
 use domain::schedule::{MissedRuns, TickClaim, TickStatus, is_missed};
 use domain::script::Script;
@@ -65,6 +66,7 @@ pub struct Scheduler {
     clock: Arc<dyn Clock>,
     config: SchedulerConfig,
     alerts: Option<Arc<Alerts>>,
+    queue: Option<Arc<dyn JobQueue>>,
 }
 
 impl Scheduler {
@@ -82,7 +84,16 @@ impl Scheduler {
             clock,
             config,
             alerts: None,
+            queue: None,
         }
+    }
+
+    /// Runs go through the durable job queue: a tick's run survives a crash, waits for a free
+    /// slot instead of failing when the limits are full, and runs on any node. Without it a
+    /// run starts on this node at once (tests drive the scheduler that way).
+    pub fn with_queue(mut self, queue: Arc<dyn JobQueue>) -> Self {
+        self.queue = Some(queue);
+        self
     }
 
     /// Failed runs and missed ticks raise the scripts' alerts.
@@ -205,28 +216,28 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Marks the tick started and runs the script in the background.
+    /// Starts the tick's run: queued as a durable job (the tick is linked to its pending
+    /// execution), or run in the background on this node when there is no queue.
     async fn fire(
         &self,
         script: Script,
         scheduled_for: DateTime<Utc>,
     ) -> Result<JoinHandle<()>, RepoError> {
+        let request = Self::request(scheduled_for);
+        if let Some(queue) = &self.queue {
+            let execution = self
+                .executions
+                .enqueue_unattended(&script, request, queue.as_ref())
+                .await
+                .map_err(|e| RepoError::Storage(e.to_string()))?;
+            self.schedule
+                .started(script.id, scheduled_for, Some(execution.id))
+                .await?;
+            return Ok(tokio::spawn(async {}));
+        }
         self.schedule
             .started(script.id, scheduled_for, None)
             .await?;
-        let request = RunRequest {
-            trigger: Trigger {
-                kind: TriggerKind::Cron,
-                details: TriggerDetails {
-                    cron_time: Some(scheduled_for),
-                    ..Default::default()
-                },
-            },
-            input: Value::Object(serde_json::Map::new()),
-            argument: None,
-            attempt: 1,
-            event_depth: 0,
-        };
         let executions = self.executions.clone();
         let schedule = self.schedule.clone();
         let alerts = self.alerts.clone();
@@ -248,5 +259,22 @@ impl Scheduler {
                 }
             }
         }))
+    }
+
+    /// The run of the tick due at `scheduled_for`.
+    fn request(scheduled_for: DateTime<Utc>) -> RunRequest {
+        RunRequest {
+            trigger: Trigger {
+                kind: TriggerKind::Cron,
+                details: TriggerDetails {
+                    cron_time: Some(scheduled_for),
+                    ..Default::default()
+                },
+            },
+            input: Value::Object(serde_json::Map::new()),
+            argument: None,
+            attempt: 1,
+            event_depth: 0,
+        }
     }
 }

@@ -163,18 +163,23 @@ impl ExecutionService {
             .await
     }
 
-    /// Whether a run of the script is going on, on any node.
+    /// Whether a run of the script is going on or waiting to start, on any node.
     pub async fn is_running(
         &self,
         tenant: domain::TenantId,
         script: ScriptId,
     ) -> Result<bool, ExecutionServiceError> {
         let page = domain::paging::PageRequest { page: 1, limit: 1 };
-        let running = self
-            .executions
-            .list_for_script(tenant, script, Some(ExecutionStatus::Running), page)
-            .await?;
-        Ok(!running.items.is_empty())
+        for status in [ExecutionStatus::Running, ExecutionStatus::Pending] {
+            let found = self
+                .executions
+                .list_for_script(tenant, script, Some(status), page)
+                .await?;
+            if !found.items.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn run_script(

@@ -26,6 +26,16 @@ impl ExecutionService {
             .get(actor.tenant_id, script_id)
             .await?
             .ok_or(ExecutionServiceError::ScriptNotFound)?;
+        self.enqueue_unattended(&script, request, queue).await
+    }
+
+    /// As `enqueue`, for a run a trigger started (a cron tick): no actor to check.
+    pub async fn enqueue_unattended(
+        &self,
+        script: &domain::script::Script,
+        request: RunRequest,
+        queue: &dyn JobQueue,
+    ) -> Result<Execution, ExecutionServiceError> {
         let new = NewExecution {
             tenant_id: script.tenant_id,
             script_id: script.id,
@@ -41,7 +51,7 @@ impl ExecutionService {
             tenant_id: execution.tenant_id,
         });
         if let Err(error) = queue.push(job, Duration::ZERO).await {
-            tracing::error!(%error, "an asynchronous run could not be queued");
+            tracing::error!(%error, "a run could not be queued");
             let error = super::plain_error("INTERNAL", "the run could not be queued".into());
             let _ = execution.finish(Outcome::Failed(error), self.clock.now());
             self.executions.update(&execution).await?;
