@@ -220,6 +220,43 @@ async fn running_is_guarded_by_permission_tenant_and_input_rules() {
 }
 
 #[tokio::test]
+async fn a_run_refused_for_capacity_gets_429_and_stores_nothing() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let body = json!({ "name": "One at a time", "type": "oneoff", "limits": { "maxConcurrentRuns": 1, "maxExecutionTimeMs": 20000 },
+            "source": "export default async (input) => { if (input.wait) await new Promise((r) => setTimeout(r, 3000)); return 'done'; }" });
+        let (status, created) = parts(app.post("/api/v1/scripts", &app.admin, &body).await).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_str().unwrap().to_owned();
+        let runner = {
+            let (client, base, token, id) = (app.client.clone(), app.base.clone(), app.admin.clone(), id.clone());
+            tokio::spawn(async move {
+                client.post(format!("{base}/api/v1/scripts/{id}/execute")).bearer_auth(token).json(&json!({ "input": { "wait": true } })).send().await.unwrap()
+            })
+        };
+        let history = format!("/api/v1/scripts/{id}/executions");
+        for _ in 0..1000 {
+            let (_, list) = parts(app.get(&format!("{history}?status=running"), &app.admin).await).await;
+            if !list["items"].as_array().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        for _ in 0..3 {
+            let response = app.post(&format!("/api/v1/scripts/{id}/execute"), &app.admin, &json!({})).await;
+            assert_eq!(response.status(), 429);
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        let (status, finished) = parts(runner.await.unwrap()).await;
+        assert_eq!((status, finished["output"].as_str()), (200, Some("done")), "{finished}");
+        let (_, list) = parts(app.get(&history, &app.admin).await).await;
+        assert_eq!(list["total"], 1, "a refusal was stored: {list}");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_running_execution_is_cancelled_over_the_api() {
     each_backend(|db| async move {
         let app = spawn_app(&db).await;

@@ -71,6 +71,10 @@ impl Drop for Finished {
     }
 }
 
+/// How long a run started directly (the execute API, an event delivery, host code) waits for
+/// a concurrency slot before it is refused as busy.
+const DIRECT_SLOT_WAIT: Duration = Duration::from_millis(500);
+
 /// An execution about to start, and whether its record exists (a queued run) or not yet.
 struct Start {
     execution: Execution,
@@ -198,12 +202,17 @@ impl ExecutionService {
             input: request.input.clone(),
             attempt: request.attempt,
         };
+        // A slot first: a run refused for capacity stores nothing (the caller is told Busy).
+        let reservation = match reservation {
+            Some(reservation) => reservation,
+            None => self.reserve(script, DIRECT_SLOT_WAIT).await?,
+        };
         let execution = Execution::pending(new, now);
         let start = Start {
             execution,
             stored: false,
         };
-        self.carry_out(start, user, script, request, reservation)
+        self.carry_out(start, user, script, request, Some(reservation))
             .await
     }
 
