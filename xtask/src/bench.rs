@@ -16,15 +16,25 @@ pub struct Bench {
     pub package: &'static str,
     /// Binary target (`--bin`).
     pub bin: &'static str,
+    /// The file under `docs/` its figures are written to.
+    pub output: &'static str,
 }
 
-/// Every benchmark, in the order they run. Register new ones here, e.g.
-/// `Bench { name: "runtime", package: "runtime", bin: "runtime-bench" }`.
-const BENCHES: &[Bench] = &[Bench {
-    name: "runtime",
-    package: "runtime",
-    bin: "runtime-bench",
-}];
+/// Every benchmark, in the order they run.
+const BENCHES: &[Bench] = &[
+    Bench {
+        name: "runtime",
+        package: "runtime",
+        bin: "runtime-bench",
+        output: "benchmarks.md",
+    },
+    Bench {
+        name: "cron",
+        package: "iota-scripts",
+        bin: "cron-bench",
+        output: "benchmarks-cron.md",
+    },
+];
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug)]
@@ -41,20 +51,17 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
         println!("no benchmarks yet: they arrive with the runtime crate");
         return Ok(());
     }
-    // Without arguments, the figures are written to docs/benchmarks.md for the record.
-    let default_args = vec![
-        "--write".to_owned(),
-        root.join("docs")
-            .join("benchmarks.md")
-            .display()
-            .to_string(),
-    ];
-    let args = if options.bench_args.is_empty() {
-        &default_args
-    } else {
-        &options.bench_args
-    };
     for bench in select(&options.names)? {
+        // Without arguments, the figures are written to docs/ for the record.
+        let default_args = vec![
+            "--write".to_owned(),
+            root.join("docs").join(bench.output).display().to_string(),
+        ];
+        let args = if options.bench_args.is_empty() {
+            &default_args
+        } else {
+            &options.bench_args
+        };
         run_bench(root, bench, args)?;
     }
     Ok(())

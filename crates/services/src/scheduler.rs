@@ -8,7 +8,7 @@
 
 use crate::alerts::Alerts;
 use crate::clock::Clock;
-use crate::executions::{ExecutionService, RunRequest};
+use crate::executions::{ExecutionService, ExecutionServiceError, RunRequest};
 use chrono::{DateTime, Utc};
 use domain::execution::{Trigger, TriggerDetails, TriggerKind};
 use domain::jobs::JobQueue;
@@ -233,7 +233,26 @@ impl Scheduler {
             self.schedule
                 .started(script.id, scheduled_for, Some(execution.id))
                 .await?;
-            return Ok(tokio::spawn(async {}));
+            // Started here at once when a slot is free; otherwise its job starts it later, on
+            // whichever node takes it (one of the two wins the start).
+            let executions = self.executions.clone();
+            let alerts = self.alerts.clone();
+            return Ok(tokio::spawn(async move {
+                let ran = executions
+                    .run_queued_within(script.tenant_id, execution.id, Duration::ZERO)
+                    .await;
+                match ran {
+                    Ok(Some(execution)) => {
+                        if let Some(alerts) = &alerts {
+                            alerts.after_run(&script, &execution).await;
+                        }
+                    }
+                    Ok(None) | Err(ExecutionServiceError::Busy(_)) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, script = %script.id, "a cron run left to its job")
+                    }
+                }
+            }));
         }
         self.schedule
             .started(script.id, scheduled_for, None)

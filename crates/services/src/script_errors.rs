@@ -55,7 +55,9 @@ impl From<ExecutionServiceError> for ScriptError {
             }
             ExecutionServiceError::Forbidden(forbidden) => ScriptError::Forbidden(forbidden),
             ExecutionServiceError::Busy(limit) => ScriptError::Busy(limit),
-            ExecutionServiceError::AlreadyFinished => ScriptError::AlreadyFinished,
+            ExecutionServiceError::AlreadyFinished | ExecutionServiceError::AlreadyStarted => {
+                ScriptError::AlreadyFinished
+            }
             ExecutionServiceError::Storage(source) => ScriptError::Storage(source),
             ExecutionServiceError::Engine(source) => ScriptError::Engine(source),
         }

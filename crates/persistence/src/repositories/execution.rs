@@ -118,11 +118,18 @@ impl ExecutionRepository for SeaExecutionRepository {
             // A queued run is started by whichever node took its job.
             active.node = Set(self.node.clone());
         }
+        // Starting is a compare-and-set from `pending`: of two nodes that take the same queued
+        // run (a redelivered job, or the scheduler's own start racing its job), one starts it.
+        let from: &[&str] = if execution.status == ExecutionStatus::Running {
+            &[ExecutionStatus::Pending.as_str()]
+        } else {
+            &UNFINISHED
+        };
         let result = row::Entity::update_many()
             .set(active)
             .filter(row::Column::Id.eq(execution.id.0))
             .filter(row::Column::TenantId.eq(execution.tenant_id.0))
-            .filter(row::Column::Status.is_in(UNFINISHED))
+            .filter(row::Column::Status.is_in(from.iter().copied()))
             .exec(self.database.connection())
             .await
             .map_err(|e| storage("update execution", e))?;

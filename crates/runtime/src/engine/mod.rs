@@ -105,6 +105,7 @@ impl Engine {
         handle: tokio::runtime::Handle,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        crate::worker::refuse_engine_in_worker();
         let cache = Cache::builder()
             .weigher(|_: &(ScriptId, i32), compiled: &Arc<Compiled>| {
                 u32::try_from(compiled.size()).unwrap_or(u32::MAX)

@@ -35,6 +35,21 @@ pub fn run_worker_if_requested() {
     }
 }
 
+/// Stops a process that was started as a sandbox worker but went on to build an engine: its
+/// `main` did not call [`run_worker_if_requested`] first, and each worker would start
+/// workers of its own without end.
+pub(crate) fn refuse_engine_in_worker() {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == WORKER_ARG)
+    {
+        eprintln!(
+            "iota-sandbox: this program was started as a sandbox worker but builds an engine: call runtime::run_worker_if_requested() first thing in main"
+        );
+        std::process::exit(70);
+    }
+}
+
 /// Serves the supervisor on stdin and stdout until it closes them, then exits the process.
 pub fn worker_main() -> ! {
     let code = match worker_streams() {

@@ -4,6 +4,7 @@
 
 mod checks;
 mod follow;
+mod history;
 mod queued;
 mod recovery;
 mod request;
@@ -17,7 +18,6 @@ use domain::actor::Forbidden;
 use domain::execution::{
     Execution, ExecutionError, ExecutionStatus, NewExecution, Outcome, TriggerKind,
 };
-use domain::paging::{Page, PageRequest};
 use domain::repository::{ExecutionRepository, RepoError, ScriptRepository};
 use domain::script::Script;
 use domain::{Actor, ExecutionId, Permission, ScriptId};
@@ -39,6 +39,9 @@ pub enum ExecutionServiceError {
     Busy(LimitExceeded),
     #[error("the execution has already finished")]
     AlreadyFinished,
+    /// A queued run that another node (or task) started first.
+    #[error("the execution was started elsewhere")]
+    AlreadyStarted,
     #[error("storage failure")]
     Storage(#[source] RepoError),
     #[error("the engine cannot run the script")]
@@ -236,7 +239,10 @@ impl ExecutionService {
         // However the run ends, its followers hear of it once its record is as final as it gets.
         let _finished = live.map(|hub| Finished(hub.clone(), execution.id));
         if stored {
-            self.executions.update(&execution).await?;
+            match self.executions.update(&execution).await {
+                Err(RepoError::Stale) => return Err(ExecutionServiceError::AlreadyStarted),
+                other => other?,
+            }
         } else {
             self.executions.insert(&execution).await?;
         }
@@ -328,68 +334,5 @@ impl ExecutionService {
             Ok(()) | Err(RepoError::Stale) => Ok(fallback),
             Err(again) => Err(again.into()),
         }
-    }
-
-    pub async fn get(
-        &self,
-        actor: &Actor,
-        id: ExecutionId,
-    ) -> Result<Execution, ExecutionServiceError> {
-        actor.require(Permission::ScriptsRead)?;
-        self.executions
-            .get(actor.tenant_id, id)
-            .await?
-            .ok_or(ExecutionServiceError::NotFound)
-    }
-
-    pub async fn list(
-        &self,
-        actor: &Actor,
-        script_id: ScriptId,
-        status: Option<ExecutionStatus>,
-        page: PageRequest,
-    ) -> Result<Page<Execution>, ExecutionServiceError> {
-        actor.require(Permission::ScriptsRead)?;
-        self.scripts
-            .get(actor.tenant_id, script_id)
-            .await?
-            .ok_or(ExecutionServiceError::ScriptNotFound)?;
-        Ok(self
-            .executions
-            .list_for_script(actor.tenant_id, script_id, status, page)
-            .await?)
-    }
-
-    /// Stops a running execution. One that is recorded as running but is not running here
-    /// (its process died) is marked cancelled.
-    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, execution = %id))]
-    pub async fn cancel(
-        &self,
-        actor: &Actor,
-        id: ExecutionId,
-    ) -> Result<Execution, ExecutionServiceError> {
-        actor.require(Permission::ScriptsExecute)?;
-        let mut execution = self
-            .executions
-            .get(actor.tenant_id, id)
-            .await?
-            .ok_or(ExecutionServiceError::NotFound)?;
-        if execution.status.is_terminal() {
-            return Err(ExecutionServiceError::AlreadyFinished);
-        }
-        if !self.engine.cancel(id) {
-            // Not running here: the process that ran it is gone. Record it as cancelled.
-            if execution
-                .finish(Outcome::Cancelled, self.clock.now())
-                .is_err()
-            {
-                return Err(ExecutionServiceError::AlreadyFinished);
-            }
-            match self.executions.update(&execution).await {
-                Ok(()) | Err(RepoError::Stale) => {}
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Ok(execution)
     }
 }

@@ -66,6 +66,16 @@ impl ExecutionService {
         tenant: TenantId,
         id: ExecutionId,
     ) -> Result<Option<Execution>, ExecutionServiceError> {
+        self.run_queued_within(tenant, id, SLOT_WAIT).await
+    }
+
+    /// As `run_queued`, waiting at most `wait` for a slot (zero: only if one is free now).
+    pub async fn run_queued_within(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+        wait: Duration,
+    ) -> Result<Option<Execution>, ExecutionServiceError> {
         let Some(mut execution) = self.executions.get(tenant, id).await? else {
             return Ok(None);
         };
@@ -78,7 +88,7 @@ impl ExecutionService {
             self.executions.update(&execution).await?;
             return Ok(Some(execution));
         };
-        let reservation = self.reserve(&script, SLOT_WAIT).await?;
+        let reservation = self.reserve(&script, wait).await?;
         let request = RunRequest {
             trigger: execution.trigger.clone(),
             input: execution.input.clone(),
@@ -91,8 +101,13 @@ impl ExecutionService {
             execution,
             stored: true,
         };
-        self.carry_out(start, user, &script, request, Some(reservation))
+        match self
+            .carry_out(start, user, &script, request, Some(reservation))
             .await
-            .map(Some)
+        {
+            Ok(execution) => Ok(Some(execution)),
+            Err(ExecutionServiceError::AlreadyStarted) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 }

@@ -71,7 +71,9 @@ impl From<ExecutionServiceError> for ApiError {
                 ApiError::Forbidden(forbidden.to_string())
             }
             ExecutionServiceError::Busy(limit) => ApiError::TooManyRequests(limit.to_string()),
-            ExecutionServiceError::AlreadyFinished => ApiError::Conflict(error.to_string()),
+            ExecutionServiceError::AlreadyFinished | ExecutionServiceError::AlreadyStarted => {
+                ApiError::Conflict(error.to_string())
+            }
             ExecutionServiceError::Storage(_) | ExecutionServiceError::Engine(_) => {
                 ApiError::internal(error)
             }

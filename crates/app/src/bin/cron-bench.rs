@@ -1,0 +1,269 @@
+//! `cargo xtask bench cron`: how late cron runs are when 10,000 scheduled scripts fall due at
+//! the same instant, on SQLite (and PostgreSQL when `IOTA_SCRIPTS_BENCH_PG` or the local
+//! default answers). The scheduler runs on a clock moved forward to two seconds before the
+//! instant; its claims, the queued runs and the job workers are the product's own. Writes
+//! the figures as Markdown to stdout and to the file given with `--write`.
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Duration as Span, Utc};
+use domain::jobs::{Job, JobHandler, JobQueue, QueueError};
+use domain::repository::{ExecutionRepository, ScheduleRepository, ScriptRepository};
+use domain::script::{Script, ScriptInput, ScriptRules, ScriptVersion};
+use iota_scripts::{Components, Settings};
+use persistence::{SeaExecutionRepository, SeaScheduleRepository, SeaScriptRepository};
+use services::{Clock, Scheduler, SchedulerConfig, SystemClock};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Scripts due at once, unless `IOTA_SCRIPTS_BENCH_SCRIPTS` says otherwise.
+const SCRIPTS: usize = 10_000;
+
+fn scripts() -> usize {
+    std::env::var("IOTA_SCRIPTS_BENCH_SCRIPTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(SCRIPTS)
+}
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The system clock moved by an offset set once the scripts exist.
+struct Shifted(Mutex<Span>);
+
+impl Clock for Shifted {
+    fn now(&self) -> DateTime<Utc> {
+        SystemClock.now() + *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The node's job handler, counting the queued runs it finished.
+struct Counting {
+    inner: Arc<dyn JobHandler>,
+    done: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Counting {
+    async fn handle(&self, job: Job) -> Result<(), QueueError> {
+        let run = matches!(job, Job::Run(_));
+        let result = self.inner.handle(job).await;
+        if run && result.is_ok() {
+            self.done.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+struct Figures {
+    backend: &'static str,
+    start: Vec<i64>,
+    completed: usize,
+    count: usize,
+    all_done_ms: i64,
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn seconds(ms: i64) -> String {
+    format!("{:.2} s", ms as f64 / 1000.0)
+}
+
+async fn measure(backend: &'static str, url: &str) -> Result<Figures> {
+    let count = scripts();
+    let mut settings = Settings::default();
+    settings.database.url = url.to_owned();
+    settings.scheduler.enabled = false;
+    let components = Components::build(&settings)
+        .await
+        .context("build the components")?;
+    let database = components.database.clone();
+    let tenant = components
+        .accounts
+        .create_tenant("Cron bench", Some("cron-bench"))
+        .await?;
+    let rules = ScriptRules::default();
+    let scripts = SeaScriptRepository::new(database.clone());
+    let now = SystemClock.now();
+    // Far enough ahead that no tick falls due while the scripts are written.
+    let due =
+        DateTime::from_timestamp((now.timestamp() / 60 + 60) * 60, 0).context("a due instant")?;
+    let mut ids = Vec::with_capacity(count);
+    for index in 0..count {
+        let input = ScriptInput {
+            name: format!("Every minute {index}"),
+            source: "export default async () => 1".into(),
+            script_type: "scheduled".into(),
+            status: Some("active".into()),
+            cron_expression: Some("* * * * *".into()),
+            timezone: Some("UTC".into()),
+            ..ScriptInput::default()
+        };
+        let spec = rules.parse(&input).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut script = Script::create(tenant.id, spec.clone(), None, now);
+        script.next_run_at = Some(due);
+        let version = ScriptVersion {
+            script_id: script.id,
+            tenant_id: tenant.id,
+            version: 1,
+            spec,
+            created_at: now,
+            created_by: None,
+            change_summary: "Created".into(),
+        };
+        scripts.create(&script, &version).await?;
+        ids.push(script.id);
+    }
+    let handler = Arc::new(Counting {
+        inner: components.deliveries.clone() as Arc<dyn JobHandler>,
+        done: AtomicUsize::new(0),
+    });
+    let workers = components.queue.run(&components.node, handler.clone());
+    let clock = Arc::new(Shifted(Mutex::new(Span::zero())));
+    let offset = due - Span::seconds(2) - SystemClock.now();
+    *clock.0.lock().unwrap_or_else(|p| p.into_inner()) = offset;
+    let queue: Arc<dyn JobQueue> = Arc::new(components.queue.clone());
+    let scheduler = Arc::new(
+        Scheduler::new(
+            Arc::new(SeaScheduleRepository::new(database.clone())),
+            Arc::new(SeaScriptRepository::new(database.clone())),
+            components.executions.clone(),
+            clock.clone(),
+            SchedulerConfig {
+                node: components.node.clone(),
+                ..SchedulerConfig::default()
+            },
+        )
+        .with_queue(queue),
+    )
+    .spawn();
+    let started = SystemClock.now();
+    let limit = Duration::from_secs(600);
+    while handler.done.load(Ordering::Relaxed) < count {
+        if (SystemClock.now() - started).to_std().unwrap_or_default() > limit {
+            bail!(
+                "{backend}: only {} of {count} runs finished in {limit:?}",
+                handler.done.load(Ordering::Relaxed)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let all_done_ms = (SystemClock.now() + offset - due).num_milliseconds();
+    scheduler.abort();
+    workers.abort();
+    let ticks = SeaScheduleRepository::new(database.clone());
+    let executions = SeaExecutionRepository::new(database.clone());
+    let (mut start, mut completed) = (Vec::new(), 0);
+    for id in ids {
+        let tick = ticks.ticks(tenant.id, id, 1).await?;
+        let Some(tick) = tick.first() else { continue };
+        let Some(execution) = tick.execution_id else {
+            continue;
+        };
+        let Some(run) = executions.get(tenant.id, execution).await? else {
+            continue;
+        };
+        if let Some(at) = run.started_at {
+            start.push((at + offset - tick.scheduled_for).num_milliseconds());
+        }
+        if run.status == domain::execution::ExecutionStatus::Completed {
+            completed += 1;
+        }
+    }
+    start.sort_unstable();
+    Ok(Figures {
+        backend,
+        start,
+        completed,
+        count,
+        all_done_ms,
+    })
+}
+
+async fn postgres_database() -> Option<(String, String)> {
+    let admin = std::env::var("IOTA_SCRIPTS_BENCH_PG").unwrap_or_else(|_| DEFAULT_PG.to_owned());
+    let name = format!("iota_cron_bench_{}", std::process::id());
+    let connection = sea_orm::Database::connect(&admin).await.ok()?;
+    use sea_orm::ConnectionTrait;
+    connection
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .ok()?;
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    Some((format!("{base}/{name}"), name))
+}
+
+async fn drop_postgres(name: &str) {
+    let admin = std::env::var("IOTA_SCRIPTS_BENCH_PG").unwrap_or_else(|_| DEFAULT_PG.to_owned());
+    if let Ok(connection) = sea_orm::Database::connect(&admin).await {
+        use sea_orm::ConnectionTrait;
+        let _ = connection
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await;
+    }
+}
+
+fn main() -> Result<()> {
+    // Started as a sandbox worker: serve the supervisor and exit.
+    runtime::run_worker_if_requested();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(bench())
+}
+
+async fn bench() -> Result<()> {
+    let write_to = std::env::args().skip_while(|a| a != "--write").nth(1);
+    let file = std::env::temp_dir().join(format!("iota-cron-bench-{}.db", std::process::id()));
+    let sqlite_url = format!("sqlite://{}?mode=rwc", file.display());
+    let mut runs = vec![measure("SQLite", &sqlite_url).await];
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+    match postgres_database().await {
+        Some((url, name)) => {
+            runs.push(measure("PostgreSQL", &url).await);
+            drop_postgres(&name).await;
+        }
+        None => eprintln!("PostgreSQL is not reachable: measuring SQLite only"),
+    }
+    let mut out = String::new();
+    writeln!(out, "# Benchmarks: cron\n")?;
+    writeln!(
+        out,
+        "Measured by `cargo xtask bench cron` (release build). {} active scripts scheduled `* * * * *` fall due at the same instant on one node with the default settings (scheduler passes every 500 ms, {} job workers, the default concurrency limits); each run is a trivial script. Lateness is from the instant the tick fell due to the start of its run (stored as a durable job, started at once by the claiming node when a slot is free, otherwise by a job worker). Goal: p99 ≤ 1 s.\n",
+        scripts(),
+        iota_scripts::Settings::default().jobs.concurrency
+    )?;
+    writeln!(
+        out,
+        "| database | run started p50 | run started p95 | run started p99 | last run done | completed |\n|---|---|---|---|---|---|"
+    )?;
+    for run in runs {
+        let figures = run?;
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {}/{} |",
+            figures.backend,
+            seconds(percentile(&figures.start, 50.0)),
+            seconds(percentile(&figures.start, 95.0)),
+            seconds(percentile(&figures.start, 99.0)),
+            seconds(figures.all_done_ms),
+            figures.completed,
+            figures.count,
+        )?;
+    }
+    writeln!(out, "\nReproduce with `cargo xtask bench cron`.")?;
+    print!("{out}");
+    if let Some(path) = write_to {
+        std::fs::write(&path, &out).with_context(|| format!("write {path}"))?;
+    }
+    Ok(())
+}

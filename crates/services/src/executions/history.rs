@@ -1,0 +1,73 @@
+//! Reading a tenant's execution history, and cancelling an execution: on this node when it
+//! runs here, or recorded as cancelled when the node that ran it is gone.
+
+use super::{ExecutionService, ExecutionServiceError};
+use domain::execution::{Execution, ExecutionStatus, Outcome};
+use domain::paging::{Page, PageRequest};
+use domain::repository::RepoError;
+use domain::{Actor, ExecutionId, Permission, ScriptId};
+
+impl ExecutionService {
+    pub async fn get(
+        &self,
+        actor: &Actor,
+        id: ExecutionId,
+    ) -> Result<Execution, ExecutionServiceError> {
+        actor.require(Permission::ScriptsRead)?;
+        self.executions
+            .get(actor.tenant_id, id)
+            .await?
+            .ok_or(ExecutionServiceError::NotFound)
+    }
+
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        script_id: ScriptId,
+        status: Option<ExecutionStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Execution>, ExecutionServiceError> {
+        actor.require(Permission::ScriptsRead)?;
+        self.scripts
+            .get(actor.tenant_id, script_id)
+            .await?
+            .ok_or(ExecutionServiceError::ScriptNotFound)?;
+        Ok(self
+            .executions
+            .list_for_script(actor.tenant_id, script_id, status, page)
+            .await?)
+    }
+
+    /// Stops a running execution. One that is recorded as running but is not running here
+    /// (its process died) is marked cancelled.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, execution = %id))]
+    pub async fn cancel(
+        &self,
+        actor: &Actor,
+        id: ExecutionId,
+    ) -> Result<Execution, ExecutionServiceError> {
+        actor.require(Permission::ScriptsExecute)?;
+        let mut execution = self
+            .executions
+            .get(actor.tenant_id, id)
+            .await?
+            .ok_or(ExecutionServiceError::NotFound)?;
+        if execution.status.is_terminal() {
+            return Err(ExecutionServiceError::AlreadyFinished);
+        }
+        if !self.engine.cancel(id) {
+            // Not running here: the process that ran it is gone. Record it as cancelled.
+            if execution
+                .finish(Outcome::Cancelled, self.clock.now())
+                .is_err()
+            {
+                return Err(ExecutionServiceError::AlreadyFinished);
+            }
+            match self.executions.update(&execution).await {
+                Ok(()) | Err(RepoError::Stale) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(execution)
+    }
+}
