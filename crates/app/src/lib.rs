@@ -2,6 +2,7 @@
 //! commands. The only crate that reads the environment.
 
 pub mod application;
+pub mod drain;
 pub mod settings;
 pub mod telemetry;
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod drain;
 pub mod endpoints;
 pub mod events;
 pub mod executions;
@@ -17,6 +18,7 @@ pub mod sdk;
 
 pub use accounts::{AccountError, AccountService, FirstAdmin, NewUser};
 pub use clock::{Clock, SystemClock};
+pub use drain::Drain;
 pub use endpoints::{EndpointConfig, EndpointError, EndpointService};
 pub use executions::{ExecutionService, ExecutionServiceError, FeedEvent, Follow, RunRequest};
 pub use live::LiveLogs;

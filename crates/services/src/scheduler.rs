@@ -7,6 +7,7 @@
 //! the injected clock.
 
 use crate::clock::Clock;
+use crate::drain::Drain;
 use crate::executions::{ExecutionService, RunRequest};
 use chrono::{DateTime, Utc};
 use domain::execution::{Trigger, TriggerDetails, TriggerKind};
@@ -82,16 +83,21 @@ impl Scheduler {
         }
     }
 
-    /// Runs passes until the task is aborted.
-    pub fn spawn(self: Arc<Self>) -> JoinHandle<()> {
+    /// Runs passes until the node drains (never stopping inside a pass) or the task is
+    /// aborted. The runs a pass started go on by themselves.
+    pub fn spawn(self: Arc<Self>, drain: Drain) -> JoinHandle<()> {
         tokio::spawn(async move {
             tracing::info!(node = %self.config.node, "cron scheduler started");
-            loop {
+            while !drain.is_draining() {
                 if let Err(error) = self.pass().await {
                     tracing::warn!(%error, "cron scheduler pass failed; retrying");
                 }
-                tokio::time::sleep(self.config.poll_interval).await;
+                tokio::select! {
+                    () = tokio::time::sleep(self.config.poll_interval) => {}
+                    () = drain.started() => {}
+                }
             }
+            tracing::info!(node = %self.config.node, "cron scheduler stopped: the node drains");
         })
     }
 

@@ -234,6 +234,10 @@ impl Settings {
                 "sandbox.grace_ms",
                 usize::try_from(self.sandbox.grace_ms).unwrap_or(usize::MAX),
             ),
+            (
+                "server.shutdown_grace_ms",
+                usize::try_from(self.server.shutdown_grace_ms).unwrap_or(usize::MAX),
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(name, "must be more than 0"));
@@ -318,6 +322,10 @@ mod tests {
             ),
             ("[sdk_db]\ntables = \"orders; drop\"", "sdk_db.tables"),
             ("[sdk_db]\npool_size = 0", "sdk_db.pool_size"),
+            (
+                "[server]\nshutdown_grace_ms = 0",
+                "server.shutdown_grace_ms",
+            ),
             (
                 "[sdk_db]\nmax_transaction_ms = 0",
                 "sdk_db.max_transaction_ms",

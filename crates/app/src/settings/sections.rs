@@ -232,6 +232,9 @@ pub struct ServerSettings {
     pub bind: String,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// On SIGTERM or Ctrl-C, how long the runs going on may take to finish before they are
+    /// interrupted (durable ones queued again), in milliseconds.
+    pub shutdown_grace_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -281,6 +284,7 @@ impl Default for ServerSettings {
         Self {
             bind: "127.0.0.1:8080".into(),
             workers: 0,
+            shutdown_grace_ms: 30_000,
         }
     }
 }

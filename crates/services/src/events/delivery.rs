@@ -1,10 +1,11 @@
 //! Delivering one event to one subscribed script, as a durable job: the run is recorded with
 //! its event id and attempt; a failed attempt is queued again after a backoff with full
 //! jitter, and the last one leaves a dead letter. A run refused by a concurrency limit waits
-//! and tries again without spending an attempt (durable work is never dropped for capacity).
+//! and tries again without spending an attempt (durable work is never dropped for capacity),
+//! and so does a run its node interrupted while stopping.
 
 use crate::clock::Clock;
-use crate::executions::{ExecutionService, ExecutionServiceError, RunRequest};
+use crate::executions::{ExecutionService, ExecutionServiceError, RunRequest, was_interrupted};
 use async_trait::async_trait;
 use domain::execution::{ExecutionStatus, Trigger, TriggerDetails, TriggerKind};
 use domain::jobs::{
@@ -90,6 +91,14 @@ impl DeliveryHandler {
         if execution.status == ExecutionStatus::Completed {
             return Ok(());
         }
+        if was_interrupted(&execution) {
+            // Its node stopped: the same attempt runs again, on any node.
+            tracing::info!(event = %delivery.event_id, script = %script.id, "interrupted event delivery queued again");
+            return self
+                .queue
+                .push(Job::EventDelivery(delivery), Duration::ZERO)
+                .await;
+        }
         let retry = script.spec.options.retry.resolve(self.retry);
         if !retry.exhausted(delivery.attempt) {
             let delay = retry.delay(delivery.attempt, rand::random::<f64>());
@@ -135,6 +144,10 @@ impl JobHandler for DeliveryHandler {
                 .run_queued(run.tenant_id, run.execution_id)
                 .await
             {
+                // Interrupted by its node's stop: pending again, for any node to run.
+                Ok(Some(execution)) if was_interrupted(&execution) => {
+                    self.queue.push(Job::Run(run), Duration::ZERO).await
+                }
                 Ok(_) => Ok(()),
                 // No slot came free: it stays pending and waits its turn again.
                 Err(ExecutionServiceError::Busy(_)) => {

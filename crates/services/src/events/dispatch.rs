@@ -4,6 +4,7 @@
 //! is at least once, and each run records its event id.
 
 use crate::clock::Clock;
+use crate::drain::Drain;
 use domain::TenantId;
 use domain::jobs::{EventDelivery, Job, JobQueue};
 use domain::paging::{PageRequest, ScriptFilter};
@@ -41,16 +42,20 @@ impl Dispatcher {
         }
     }
 
-    /// Runs passes until the task is aborted.
-    pub fn spawn(self: Arc<Self>) -> JoinHandle<()> {
+    /// Runs passes until the node drains (never stopping inside a pass) or the task is
+    /// aborted; events left in the outbox are any other node's to dispatch.
+    pub fn spawn(self: Arc<Self>, drain: Drain) -> JoinHandle<()> {
         tokio::spawn(async move {
-            loop {
+            while !drain.is_draining() {
                 match self.pass().await {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
                     Err(error) => tracing::warn!(%error, "event dispatch failed; retrying"),
                 }
-                tokio::time::sleep(self.poll_interval).await;
+                tokio::select! {
+                    () = tokio::time::sleep(self.poll_interval) => {}
+                    () = drain.started() => {}
+                }
             }
         })
     }
