@@ -133,6 +133,11 @@ impl Settings {
             default_limits: self.scripts.default_limits,
             limit_bounds,
             max_source_bytes: self.scripts.max_source_bytes,
+            cron_syntax: if self.scheduler.allow_seconds {
+                domain::script::CronSyntax::WithSeconds
+            } else {
+                domain::script::CronSyntax::Standard
+            },
         })
     }
 

@@ -104,6 +104,9 @@ pub struct SchedulerSettings {
     pub missed_after_ms: u64,
     /// A claimed tick not started after this long, in milliseconds, is taken over.
     pub stale_claim_after_ms: u64,
+    /// Whether a scheduled script's cron expression may have a sixth, leading seconds field
+    /// (for test set-ups: a schedule every second); otherwise such an expression is refused.
+    pub allow_seconds: bool,
 }
 
 impl Default for SchedulerSettings {
@@ -114,6 +117,7 @@ impl Default for SchedulerSettings {
             poll_interval_ms: millis(config.poll_interval),
             missed_after_ms: millis(config.missed_after),
             stale_claim_after_ms: millis(config.stale_claim_after),
+            allow_seconds: false,
         }
     }
 }
