@@ -11,55 +11,8 @@ mod support;
 use reqwest::Client;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::process::{ServerProcess, admin_token};
+use support::process::{Api, ServerProcess, admin_token};
 use testkit::each_backend;
-
-struct Api {
-    client: Client,
-    token: String,
-}
-
-impl Api {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        url: String,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        let mut request = self.client.request(method, url).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn post(&self, server: &ServerProcess, path: &str, body: &Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, server.url(path), Some(body))
-            .await
-    }
-
-    async fn get(&self, server: &ServerProcess, path: &str) -> (u16, Value) {
-        self.send(reqwest::Method::GET, server.url(path), None)
-            .await
-    }
-
-    async fn executions(&self, server: &ServerProcess, script: &str) -> Vec<Value> {
-        let (status, page) = self
-            .get(
-                server,
-                &format!("/api/v1/scripts/{script}/executions?limit=100"),
-            )
-            .await;
-        assert_eq!(status, 200, "{page}");
-        page["items"].as_array().unwrap().clone()
-    }
-}
 
 fn script(name: &str, kind: &str, wait_ms: u64) -> Value {
     let source = format!(

@@ -158,4 +158,17 @@ impl JobQueue for ApalisQueue {
             Storage::Postgres(mut storage) => storage.push_task(task).await.map_err(queue_error),
         }
     }
+
+    async fn push_once(&self, job: Job, key: String) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(job).idempotency_key(key).build();
+        let pushed = match self.storage.clone() {
+            Storage::Sqlite(mut storage) => storage.push_task(task).await.map_err(queue_error),
+            Storage::Postgres(mut storage) => storage.push_task(task).await.map_err(queue_error),
+        };
+        match pushed {
+            // apalis' unique index on the key refused it: the job is queued already.
+            Err(QueueError(message)) if message.contains("idempotency_key") => Ok(()),
+            other => other,
+        }
+    }
 }

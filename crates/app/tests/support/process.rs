@@ -105,6 +105,80 @@ impl Drop for ServerProcess {
     }
 }
 
+/// A client of the processes' API with one token.
+pub struct Api {
+    pub client: reqwest::Client,
+    pub token: String,
+}
+
+impl Api {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.request(method, url).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    pub async fn post(
+        &self,
+        server: &ServerProcess,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::POST, server.url(path), Some(body))
+            .await
+    }
+
+    pub async fn get(&self, server: &ServerProcess, path: &str) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::GET, server.url(path), None)
+            .await
+    }
+
+    pub async fn executions(&self, server: &ServerProcess, script: &str) -> Vec<serde_json::Value> {
+        let (status, page) = self
+            .get(
+                server,
+                &format!("/api/v1/scripts/{script}/executions?limit=100"),
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        page["items"].as_array().unwrap().clone()
+    }
+
+    /// Every execution of `script`, page after page.
+    pub async fn all_executions(
+        &self,
+        server: &ServerProcess,
+        script: &str,
+    ) -> Vec<serde_json::Value> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let path = format!("/api/v1/scripts/{script}/executions?limit=100&page={page}");
+            let (status, body) = self.get(server, &path).await;
+            assert_eq!(status, 200, "{body}");
+            let items = body["items"].as_array().unwrap().clone();
+            let done = items.len() < 100;
+            all.extend(items);
+            if done {
+                break;
+            }
+        }
+        all
+    }
+}
+
 /// Creates tenant A with an admin on the database the processes will share, through the
 /// components in this process; the admin's API token.
 pub async fn admin_token(database_url: &str) -> String {
@@ -133,7 +207,7 @@ pub async fn execution_counts(database_url: &str, script: &str) -> Vec<(String, 
         .expect("connect");
     let backend = connection.get_database_backend();
     let sql = format!(
-        "SELECT status, COALESCE(node, '') AS node, COUNT(*) AS n FROM executions \
+        "SELECT status, COALESCE(node, '') AS node, COUNT(*) AS n FROM script_executions \
          WHERE script_id = '{script}' GROUP BY status, node ORDER BY status, node"
     );
     let rows = connection

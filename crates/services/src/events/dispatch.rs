@@ -1,7 +1,8 @@
 //! The dispatcher: takes published events from the outbox (whoever published them, on any
 //! node) and queues one delivery job per subscribed active script of the event's tenant, then
 //! marks the event dispatched. A crash between the two queues the deliveries again: delivery
-//! is at least once, and each run records its event id.
+//! is at least once, and each run records its event id. Nodes dispatching the same event at
+//! once queue each of its first deliveries once (a job key per event and script).
 
 use crate::clock::Clock;
 use crate::drain::Drain;
@@ -73,8 +74,11 @@ impl Dispatcher {
                     .any(|t| t.matches(event.event_type.as_str()))
             }) {
                 let job = Job::EventDelivery(EventDelivery::first(event, script.id));
+                // Two nodes may dispatch the same event at once: its first delivery to a
+                // script is queued once whoever pushes it.
+                let key = format!("delivery:{}:{}", event.event_id, script.id);
                 self.queue
-                    .push(job, Duration::ZERO)
+                    .push_once(job, key)
                     .await
                     .map_err(|e| RepoError::Storage(e.to_string()))?;
             }
