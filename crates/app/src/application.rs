@@ -1,5 +1,6 @@
 //! Building the object graph from settings, and running the HTTP server on it.
 
+use crate::drain::Draining;
 use crate::settings::{Settings, SettingsError};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
@@ -7,13 +8,12 @@ use async_trait::async_trait;
 use domain::jobs::JobHandler;
 use domain::live::LiveLogBus;
 use persistence::{
-    ApalisQueue, Database, DatabaseError, PgLiveBus, SeaAlertStateRepository,
-    SeaDeadLetterRepository, SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository,
-    SeaNodeRepository, SeaScheduleRepository, SeaScriptDatabase, SeaScriptRepository,
-    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+    ApalisQueue, Database, DatabaseError, PgLiveBus, SeaDeadLetterRepository,
+    SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository, SeaNodeRepository,
+    SeaScheduleRepository, SeaScriptDatabase, SeaScriptRepository, SeaTenantRepository,
+    SeaTokenRepository, SeaUserRepository,
 };
 use runtime::Engine;
-use services::alerts::{AlertDelivery, Alerts};
 use services::events::{DeliveryHandler, Dispatcher, EventParts, EventService};
 use services::lease::NodeLease;
 use services::sdk::cache::{CacheLimits, CacheStore, MemoryCache, RedisCache};
@@ -23,11 +23,12 @@ use services::sdk::http::HttpGateway;
 use services::sdk::script_cache::ScriptCache;
 use services::sdk::{ScriptHost, ServiceRegistry};
 use services::{
-    AccountService, Clock, EndpointService, ExecutionService, LiveLogs, Scheduler, ScriptService,
-    SystemClock,
+    AccountService, Clock, Drain, EndpointService, ExecutionService, LiveLogs, Scheduler,
+    ScriptService, SystemClock,
 };
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 use web::{AppState, HealthCheck, HealthChecks};
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +77,8 @@ pub struct Components {
     pub lease: Arc<NodeLease>,
     /// Runs' log lines as they are logged; `Application` runs its task while it serves.
     pub live: Arc<LiveLogs>,
+    /// Started to stop the node: it then takes no new work (see `Application`).
+    pub drain: Drain,
 }
 
 impl Components {
@@ -154,7 +157,7 @@ impl Components {
             .map_err(|e| StartError::Recover(e.to_string()))?;
         let jobs = settings.jobs_config()?;
         let queue = ApalisQueue::open(&database, jobs.queue).await?;
-        let alerts = alerts(settings, &database, clock.clone())?;
+        let alerts = crate::alerting::alerts(settings, &database, clock.clone())?;
         let (events, dispatcher, deliveries) = EventParts {
             outbox: Arc::new(SeaEventOutbox::new(database.clone())),
             dead_letters: Arc::new(SeaDeadLetterRepository::new(database.clone())),
@@ -217,26 +220,9 @@ impl Components {
             node,
             lease,
             live,
+            drain: Drain::new(),
         })
     }
-}
-
-/// Failure alerts, sent by email through the configured SMTP server and by webhook through
-/// the same address policy as `sdk.http`.
-fn alerts(
-    settings: &Settings,
-    database: &Database,
-    clock: Arc<dyn Clock>,
-) -> Result<Arc<Alerts>, StartError> {
-    let config = settings.alerts_config()?;
-    let webhooks = Arc::new(HttpGateway::new(settings.http_settings()?));
-    let delivery = AlertDelivery::new(config.smtp, webhooks, config.webhook_timeout, clock.clone())
-        .map_err(StartError::Alerts)?;
-    Ok(Arc::new(Alerts::new(
-        Arc::new(SeaAlertStateRepository::new(database.clone())),
-        Arc::new(delivery),
-        clock,
-    )))
 }
 
 /// A name for this node in the ticks it claims: its process id and a random suffix, unique
@@ -265,6 +251,8 @@ pub struct Application {
     server: Server,
     scheduler_enabled: bool,
     jobs_enabled: bool,
+    shutdown_grace: Duration,
+    interrupt_grace: Duration,
     pub components: Components,
 }
 
@@ -291,6 +279,7 @@ impl Application {
             queue: Arc::new(components.queue.clone()),
             endpoints: components.endpoints.clone(),
             health: HealthChecks(vec![Arc::new(DatabaseCheck(components.database.clone()))]),
+            drain: components.drain.clone(),
             max_body_bytes: settings
                 .scripts
                 .max_source_bytes
@@ -308,7 +297,10 @@ impl Application {
             address: address.to_string(),
             source,
         })?
-        .shutdown_timeout(30);
+        // Signals start the drain (`drain::on_signal`), which stops the server once the runs
+        // are over; what requests are left then (streams, reads) get a short while.
+        .disable_signals()
+        .shutdown_timeout(5);
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -317,6 +309,9 @@ impl Application {
             server: server.run(),
             scheduler_enabled: settings.scheduler.enabled,
             jobs_enabled: settings.jobs.enabled,
+            shutdown_grace: Duration::from_millis(settings.server.shutdown_grace_ms),
+            interrupt_grace: Duration::from_millis(settings.sandbox.grace_ms)
+                .saturating_add(Duration::from_secs(5)),
             components,
         })
     }
@@ -330,27 +325,58 @@ impl Application {
         self.port
     }
 
-    /// Serves (and fires cron schedules, when enabled) until the server is stopped (Ctrl-C or
-    /// SIGTERM stop it gracefully).
+    /// Serves (and fires cron schedules, takes jobs, when enabled) until the node drains —
+    /// its `Components::drain` started (`drain::on_signal` starts it on SIGTERM or Ctrl-C) —
+    /// or its server is stopped through `handle`. Then it takes no new work, waits up to
+    /// `[server] shutdown_grace_ms` for the runs going on, interrupts the others (durable
+    /// ones are queued again), stops the server and leaves its lease.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let components = &self.components;
-        let mut background = vec![
+        let drain = components.drain.clone();
+        let background = [
             components.lease.clone().spawn(),
             components.live.clone().spawn(),
         ];
+        let mut takers = Vec::new();
         if self.scheduler_enabled {
-            background.push(components.scheduler.clone().spawn());
+            takers.push(components.scheduler.clone().spawn(drain.clone()));
         }
         if self.jobs_enabled {
-            background.push(components.dispatcher.clone().spawn());
+            takers.push(components.dispatcher.clone().spawn(drain.clone()));
             let handler: Arc<dyn JobHandler> = components.deliveries.clone();
-            background.push(components.queue.run(&components.node, handler));
+            let stop = {
+                let drain = drain.clone();
+                async move { drain.started().await }
+            };
+            takers.push(components.queue.run(&components.node, handler, stop));
         }
-        let served = self.server.await;
+        let handle = self.server.handle();
+        let mut server = tokio::spawn(self.server);
+        let served = tokio::select! {
+            served = &mut server => Some(served),
+            () = drain.started() => None,
+        };
+        drain.start();
+        Draining {
+            takers,
+            executions: components.executions.clone(),
+            grace: self.shutdown_grace,
+            interrupt_grace: self.interrupt_grace,
+        }
+        .run()
+        .await;
+        let served = match served {
+            Some(served) => served,
+            None => {
+                handle.stop(true).await;
+                server.await
+            }
+        };
         for task in background {
             task.abort();
         }
         components.lease.leave().await;
-        served
+        tracing::info!(node = %components.node, "stopped: the node left");
+        served.unwrap_or_else(|joined| Err(std::io::Error::other(joined)))
     }
 }

@@ -1,7 +1,9 @@
 //! The `iota-scripts` application: settings, the object graph, the HTTP server and the CLI
 //! commands. The only crate that reads the environment.
 
+mod alerting;
 pub mod application;
+pub mod drain;
 pub mod settings;
 pub mod telemetry;
 

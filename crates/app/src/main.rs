@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use domain::Role;
 use iota_scripts::application::StartError;
-use iota_scripts::{Application, Components, Settings, telemetry};
+use iota_scripts::{Application, Components, Settings, drain, telemetry};
 use services::NewUser;
 use std::path::PathBuf;
 
@@ -103,11 +103,14 @@ fn main() -> anyhow::Result<()> {
     // Started as a sandbox worker: serve the supervisor and exit, before anything else runs
     // (no runtime, no settings, no environment).
     runtime::run_worker_if_requested();
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(run())
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(run());
+    // What is left (a blocking task stuck on a dead connection) does not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    result
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -210,6 +213,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             .bind
             .replace(":0", &format!(":{}", application.port()))
     );
+    // SIGTERM or Ctrl-C drains the node: see `Application::run_until_stopped`.
+    drain::on_signal(application.components.drain.clone());
     application
         .run_until_stopped()
         .await

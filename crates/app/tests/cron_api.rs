@@ -223,3 +223,58 @@ async fn a_saved_scheduled_script_shows_its_next_runs_to_its_tenant_only() {
     })
     .await;
 }
+
+fn every_second() -> Value {
+    json!({ "name": "Every second", "type": "scheduled",
+        "cronExpression": "*/1 * * * * *", "source": "export default () => 1" })
+}
+
+#[tokio::test]
+async fn a_seconds_field_is_refused_by_default() {
+    each_backend(|db| async move {
+        let app = support::spawn_app(&db).await;
+        let (status, refused) = parts(
+            app.post("/api/v1/scripts", &app.admin, &every_second())
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{refused}");
+        let message = refused["error"]["fields"]["cronExpression"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains("must have 5 fields"), "{refused}");
+        assert_eq!(app.script_count().await, 0);
+        let (status, _) = preview(&app, &app.viewer, &[("expression", "*/1 * * * * *")]).await;
+        assert_eq!(status, 400);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_seconds_field_is_accepted_where_the_operator_allows_it() {
+    each_backend(|db| async move {
+        let app = support::spawn_app_with(&db, |s| s.scheduler.allow_seconds = true).await;
+        let (status, created) = parts(
+            app.post("/api/v1/scripts", &app.admin, &every_second())
+                .await,
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["cronExpression"], "*/1 * * * * *");
+        let (status, next) = preview(&app, &app.viewer, &[("expression", "*/1 * * * * *")]).await;
+        assert_eq!(status, 200, "{next}");
+        let times: Vec<DateTime<Utc>> = consistent_fire_times(&next, 5)
+            .iter()
+            .map(|t| t["at"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert!(
+            times
+                .windows(2)
+                .all(|w| w[1] - w[0] == chrono::Duration::seconds(1)),
+            "{next}"
+        );
+        app.stop().await;
+    })
+    .await;
+}

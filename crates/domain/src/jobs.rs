@@ -82,6 +82,13 @@ pub struct QueueError(pub String);
 pub trait JobQueue: Send + Sync {
     /// Queues `job` to run after `delay`.
     async fn push(&self, job: Job, delay: Duration) -> Result<(), QueueError>;
+
+    /// Queues `job` to run now unless a job with `key` was ever queued (by any node): two
+    /// nodes pushing the same work queue it once.
+    async fn push_once(&self, job: Job, key: String) -> Result<(), QueueError> {
+        let _ = key;
+        self.push(job, Duration::ZERO).await
+    }
 }
 
 /// What a worker does with a job. An `Err` is an infrastructure failure: the queue retries

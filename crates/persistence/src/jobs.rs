@@ -6,9 +6,11 @@
 use crate::connection::{Backend, Database, DatabaseError};
 use apalis::prelude::{
     BackendExt, BoxDynError, Data, TaskBuilder, TaskSink, WorkerBuilder, WorkerBuilderExt,
+    WorkerContext,
 };
 use async_trait::async_trait;
 use domain::jobs::{Job, JobHandler, JobQueue, QueueError};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -84,11 +86,29 @@ impl ApalisQueue {
         Ok(Self { storage, config })
     }
 
-    /// Starts this node's workers; they take jobs until the task is aborted.
-    pub fn run(&self, node: &str, handler: Arc<dyn JobHandler>) -> JoinHandle<()> {
+    /// Starts this node's workers; they take jobs until `stop` resolves, then take no more,
+    /// give back the jobs they fetched but did not start, and end once the jobs they started
+    /// are handled (or when the task is aborted).
+    pub fn run(
+        &self,
+        node: &str,
+        handler: Arc<dyn JobHandler>,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> JoinHandle<()> {
         let name = format!("{QUEUE}-{node}");
         let concurrency = self.config.concurrency.max(1);
         let storage = self.storage.clone();
+        // apalis asks for the stop signal through a closure it calls once.
+        let mut stop = Some(stop);
+        let until = move |worker: WorkerContext| {
+            let stop = stop.take();
+            async move {
+                if let Some(stop) = stop {
+                    stop.await;
+                }
+                worker.stop()
+            }
+        };
         tokio::spawn(async move {
             let ran = match storage {
                 Storage::Sqlite(storage) => {
@@ -97,7 +117,7 @@ impl ApalisQueue {
                         .concurrency(concurrency)
                         .data(Runner(handler.clone()))
                         .build(handle)
-                        .run()
+                        .run_with_ctx(until)
                         .await
                 }
                 Storage::Postgres(storage) => {
@@ -106,7 +126,7 @@ impl ApalisQueue {
                         .concurrency(concurrency)
                         .data(Runner(handler.clone()))
                         .build(handle)
-                        .run()
+                        .run_with_ctx(until)
                         .await
                 }
             };
@@ -136,6 +156,19 @@ impl JobQueue for ApalisQueue {
         match self.storage.clone() {
             Storage::Sqlite(mut storage) => storage.push_task(task).await.map_err(queue_error),
             Storage::Postgres(mut storage) => storage.push_task(task).await.map_err(queue_error),
+        }
+    }
+
+    async fn push_once(&self, job: Job, key: String) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(job).idempotency_key(key).build();
+        let pushed = match self.storage.clone() {
+            Storage::Sqlite(mut storage) => storage.push_task(task).await.map_err(queue_error),
+            Storage::Postgres(mut storage) => storage.push_task(task).await.map_err(queue_error),
+        };
+        match pushed {
+            // apalis' unique index on the key refused it: the job is queued already.
+            Err(QueueError(message)) if message.contains("idempotency_key") => Ok(()),
+            other => other,
         }
     }
 }

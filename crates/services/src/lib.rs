@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod clock;
+pub mod drain;
 pub mod endpoints;
 pub mod events;
 pub mod executions;
@@ -18,6 +19,7 @@ pub mod sdk;
 
 pub use accounts::{AccountError, AccountService, FirstAdmin, NewUser};
 pub use clock::{Clock, SystemClock};
+pub use drain::Drain;
 pub use endpoints::{EndpointConfig, EndpointError, EndpointService};
 pub use executions::{ExecutionService, ExecutionServiceError, FeedEvent, Follow, RunRequest};
 pub use live::LiveLogs;

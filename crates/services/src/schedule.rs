@@ -58,9 +58,10 @@ impl ScriptService {
         actor.require(Permission::ScriptsRead)?;
         let mut errors = ValidationErrors::new();
         let timezone = errors.check("timezone", CronSchedule::parse_timezone(&request.timezone));
-        let schedule = match CronSchedule::parse(
+        let schedule = match CronSchedule::parse_with(
             &request.expression,
             timezone.unwrap_or(chrono_tz::Tz::UTC),
+            self.rules().cron_syntax,
         ) {
             Err(CronError::Missing) => {
                 errors.add("expression", "is required");

@@ -8,6 +8,7 @@
 
 use crate::alerts::Alerts;
 use crate::clock::Clock;
+use crate::drain::Drain;
 use crate::executions::{ExecutionService, ExecutionServiceError, RunRequest};
 use chrono::{DateTime, Utc};
 use domain::execution::{Trigger, TriggerDetails, TriggerKind};
@@ -102,16 +103,21 @@ impl Scheduler {
         self
     }
 
-    /// Runs passes until the task is aborted.
-    pub fn spawn(self: Arc<Self>) -> JoinHandle<()> {
+    /// Runs passes until the node drains (never stopping inside a pass) or the task is
+    /// aborted. The runs a pass started go on by themselves.
+    pub fn spawn(self: Arc<Self>, drain: Drain) -> JoinHandle<()> {
         tokio::spawn(async move {
             tracing::info!(node = %self.config.node, "cron scheduler started");
-            loop {
+            while !drain.is_draining() {
                 if let Err(error) = self.pass().await {
                     tracing::warn!(%error, "cron scheduler pass failed; retrying");
                 }
-                tokio::time::sleep(self.config.poll_interval).await;
+                tokio::select! {
+                    () = tokio::time::sleep(self.config.poll_interval) => {}
+                    () = drain.started() => {}
+                }
             }
+            tracing::info!(node = %self.config.node, "cron scheduler stopped: the node drains");
         })
     }
 

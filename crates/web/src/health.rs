@@ -1,6 +1,8 @@
-//! `/health/live` (the process answers) and `/health/ready` (its dependencies answer).
+//! `/health/live` (the process answers) and `/health/ready` (its dependencies answer, and it
+//! is not draining); and the 503 that routes starting new runs answer while the node drains.
 
 use crate::AppState;
+use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use async_trait::async_trait;
 use serde_json::json;
@@ -21,8 +23,29 @@ async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+/// How long a client refused by a draining node should wait, in seconds (another node, or
+/// this one restarted, will take the request by then).
+const DRAINING_RETRY_AFTER: &str = "5";
+
+/// The answer to a request that would start a run while the node drains: 503 with
+/// `Retry-After`; `None` when the node takes work.
+pub fn refuse_while_draining(state: &AppState) -> Option<HttpResponse> {
+    state.drain.is_draining().then(|| {
+        HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, DRAINING_RETRY_AFTER))
+            .json(json!({ "error": {
+                "code": "DRAINING",
+                "message": "the server is shutting down; try again shortly",
+            }}))
+    })
+}
+
 #[get("/health/ready")]
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    if state.drain.is_draining() {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "draining", "checks": {} }));
+    }
     let mut checks = serde_json::Map::new();
     let mut healthy = true;
     for check in &state.health.0 {

@@ -23,6 +23,8 @@ pub struct AppState {
     /// Script HTTP endpoints (`/api/scripts/…`, `/hooks/…`).
     pub endpoints: Arc<EndpointService>,
     pub health: HealthChecks,
+    /// This node's drain: once started, readiness fails and new runs are refused with 503.
+    pub drain: services::Drain,
     /// The largest JSON body accepted; larger requests get 413 before parsing.
     pub max_body_bytes: usize,
 }

@@ -124,7 +124,9 @@ async fn measure(backend: &'static str, url: &str) -> Result<Figures> {
         inner: components.deliveries.clone() as Arc<dyn JobHandler>,
         done: AtomicUsize::new(0),
     });
-    let workers = components.queue.run(&components.node, handler.clone());
+    let workers = components
+        .queue
+        .run(&components.node, handler.clone(), std::future::pending());
     let clock = Arc::new(Shifted(Mutex::new(Span::zero())));
     let offset = due - Span::seconds(2) - SystemClock.now();
     *clock.0.lock().unwrap_or_else(|p| p.into_inner()) = offset;
@@ -142,7 +144,7 @@ async fn measure(backend: &'static str, url: &str) -> Result<Figures> {
         )
         .with_queue(queue),
     )
-    .spawn();
+    .spawn(services::Drain::new());
     let started = SystemClock.now();
     let limit = Duration::from_secs(600);
     while handler.done.load(Ordering::Relaxed) < count {

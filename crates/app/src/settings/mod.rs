@@ -136,6 +136,11 @@ impl Settings {
             default_limits: self.scripts.default_limits,
             limit_bounds,
             max_source_bytes: self.scripts.max_source_bytes,
+            cron_syntax: if self.scheduler.allow_seconds {
+                domain::script::CronSyntax::WithSeconds
+            } else {
+                domain::script::CronSyntax::Standard
+            },
         })
     }
 
@@ -238,6 +243,10 @@ impl Settings {
                 "sandbox.grace_ms",
                 usize::try_from(self.sandbox.grace_ms).unwrap_or(usize::MAX),
             ),
+            (
+                "server.shutdown_grace_ms",
+                usize::try_from(self.server.shutdown_grace_ms).unwrap_or(usize::MAX),
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(name, "must be more than 0"));
@@ -322,6 +331,10 @@ mod tests {
             ),
             ("[sdk_db]\ntables = \"orders; drop\"", "sdk_db.tables"),
             ("[sdk_db]\npool_size = 0", "sdk_db.pool_size"),
+            (
+                "[server]\nshutdown_grace_ms = 0",
+                "server.shutdown_grace_ms",
+            ),
             (
                 "[sdk_db]\nmax_transaction_ms = 0",
                 "sdk_db.max_transaction_ms",

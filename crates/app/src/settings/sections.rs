@@ -104,6 +104,9 @@ pub struct SchedulerSettings {
     pub missed_after_ms: u64,
     /// A claimed tick not started after this long, in milliseconds, is taken over.
     pub stale_claim_after_ms: u64,
+    /// Whether a scheduled script's cron expression may have a sixth, leading seconds field
+    /// (for test set-ups: a schedule every second); otherwise such an expression is refused.
+    pub allow_seconds: bool,
 }
 
 impl Default for SchedulerSettings {
@@ -114,6 +117,7 @@ impl Default for SchedulerSettings {
             poll_interval_ms: millis(config.poll_interval),
             missed_after_ms: millis(config.missed_after),
             stale_claim_after_ms: millis(config.stale_claim_after),
+            allow_seconds: false,
         }
     }
 }
@@ -232,6 +236,9 @@ pub struct ServerSettings {
     pub bind: String,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// On SIGTERM or Ctrl-C, how long the runs going on may take to finish before they are
+    /// interrupted (durable ones queued again), in milliseconds.
+    pub shutdown_grace_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -281,6 +288,7 @@ impl Default for ServerSettings {
         Self {
             bind: "127.0.0.1:8080".into(),
             workers: 0,
+            shutdown_grace_ms: 30_000,
         }
     }
 }

@@ -3,6 +3,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, dead_code)]
 
+pub mod process;
+
 use domain::Role;
 use iota_scripts::{Application, Components, Settings};
 use reqwest::{Client, RequestBuilder, Response};

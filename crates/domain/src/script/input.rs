@@ -55,6 +55,9 @@ pub struct ScriptRules {
     pub default_limits: ResourceLimits,
     pub limit_bounds: LimitBounds,
     pub max_source_bytes: usize,
+    /// Which cron expressions scheduled scripts may have (a seconds field only where the
+    /// operator allows it, for tests).
+    pub cron_syntax: CronSyntax,
 }
 
 impl Default for ScriptRules {
@@ -63,6 +66,7 @@ impl Default for ScriptRules {
             default_limits: ResourceLimits::default(),
             limit_bounds: LimitBounds::default(),
             max_source_bytes: Source::DEFAULT_MAX_BYTES,
+            cron_syntax: CronSyntax::Standard,
         }
     }
 }
@@ -129,6 +133,7 @@ impl ScriptRules {
                 max_output_size_bytes: any,
             },
             max_source_bytes: usize::MAX,
+            cron_syntax: CronSyntax::WithSeconds,
         }
     }
 
@@ -257,7 +262,11 @@ impl ScriptRules {
                 let expression = input.cron_expression.as_deref().unwrap_or("");
                 let schedule = errors.check(
                     "cronExpression",
-                    CronSchedule::parse(expression, timezone.unwrap_or(Tz::UTC)),
+                    CronSchedule::parse_with(
+                        expression,
+                        timezone.unwrap_or(Tz::UTC),
+                        self.cron_syntax,
+                    ),
                 );
                 Some(TriggerConfig::Scheduled(schedule?)).filter(|_| timezone.is_some())
             }

@@ -10,7 +10,7 @@ mod limits;
 mod options;
 mod version;
 
-pub use cron::{CronError, CronSchedule, FireTime};
+pub use cron::{CronError, CronSchedule, CronSyntax, FireTime};
 pub use entry::{EntryPoint, NoEntryPoint, find_entry_point};
 pub use event_type::{EventType, EventTypeError};
 pub use fields::{

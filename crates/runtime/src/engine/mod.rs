@@ -164,6 +164,12 @@ impl Engine {
         }
     }
 
+    /// Asks every execution running here to stop (as `cancel` does each); how many.
+    pub fn cancel_all(&self) -> usize {
+        let ids: Vec<ExecutionId> = lock(&self.running).keys().copied().collect();
+        ids.into_iter().filter(|id| self.cancel(*id)).count()
+    }
+
     fn place(&self, tenant: TenantId) -> std::io::Result<Placement> {
         let worker = self.supervisor.place(tenant)?;
         Ok(Placement {

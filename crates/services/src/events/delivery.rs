@@ -1,11 +1,12 @@
 //! Delivering one event to one subscribed script, as a durable job: the run is recorded with
 //! its event id and attempt; a failed attempt is queued again after a backoff with full
 //! jitter, and the last one leaves a dead letter. A run refused by a concurrency limit waits
-//! and tries again without spending an attempt (durable work is never dropped for capacity).
+//! and tries again without spending an attempt (durable work is never dropped for capacity),
+//! and so does a run its node interrupted while stopping.
 
 use crate::alerts::Alerts;
 use crate::clock::Clock;
-use crate::executions::{ExecutionService, ExecutionServiceError, RunRequest};
+use crate::executions::{ExecutionService, ExecutionServiceError, RunRequest, was_interrupted};
 use async_trait::async_trait;
 use domain::execution::{ExecutionStatus, Trigger, TriggerDetails, TriggerKind};
 use domain::jobs::{
@@ -89,6 +90,14 @@ impl DeliveryHandler {
             }
             Err(error) => return Err(storage(error)),
         };
+        if was_interrupted(&execution) {
+            // Its node stopped: the same attempt runs again, on any node.
+            tracing::info!(event = %delivery.event_id, script = %script.id, "interrupted event delivery queued again");
+            return self
+                .queue
+                .push(Job::EventDelivery(delivery), Duration::ZERO)
+                .await;
+        }
         if let Some(alerts) = &self.alerts {
             alerts.after_run(&script, &execution).await;
         }
@@ -164,6 +173,10 @@ impl JobHandler for DeliveryHandler {
                 .run_queued(run.tenant_id, run.execution_id)
                 .await
             {
+                // Interrupted by its node's stop: pending again, for any node to run.
+                Ok(Some(execution)) if was_interrupted(&execution) => {
+                    self.queue.push(Job::Run(run), Duration::ZERO).await
+                }
                 Ok(Some(execution)) => {
                     self.alert_after(&execution).await;
                     Ok(())

@@ -1,9 +1,11 @@
 //! The dispatcher: takes published events from the outbox (whoever published them, on any
 //! node) and queues one delivery job per subscribed active script of the event's tenant, then
 //! marks the event dispatched. A crash between the two queues the deliveries again: delivery
-//! is at least once, and each run records its event id.
+//! is at least once, and each run records its event id. Nodes dispatching the same event at
+//! once queue each of its first deliveries once (a job key per event and script).
 
 use crate::clock::Clock;
+use crate::drain::Drain;
 use domain::TenantId;
 use domain::jobs::{EventDelivery, Job, JobQueue};
 use domain::paging::{PageRequest, ScriptFilter};
@@ -41,16 +43,20 @@ impl Dispatcher {
         }
     }
 
-    /// Runs passes until the task is aborted.
-    pub fn spawn(self: Arc<Self>) -> JoinHandle<()> {
+    /// Runs passes until the node drains (never stopping inside a pass) or the task is
+    /// aborted; events left in the outbox are any other node's to dispatch.
+    pub fn spawn(self: Arc<Self>, drain: Drain) -> JoinHandle<()> {
         tokio::spawn(async move {
-            loop {
+            while !drain.is_draining() {
                 match self.pass().await {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
                     Err(error) => tracing::warn!(%error, "event dispatch failed; retrying"),
                 }
-                tokio::time::sleep(self.poll_interval).await;
+                tokio::select! {
+                    () = tokio::time::sleep(self.poll_interval) => {}
+                    () = drain.started() => {}
+                }
             }
         })
     }
@@ -68,8 +74,11 @@ impl Dispatcher {
                     .any(|t| t.matches(event.event_type.as_str()))
             }) {
                 let job = Job::EventDelivery(EventDelivery::first(event, script.id));
+                // Two nodes may dispatch the same event at once: its first delivery to a
+                // script is queued once whoever pushes it.
+                let key = format!("delivery:{}:{}", event.event_id, script.id);
                 self.queue
-                    .push(job, Duration::ZERO)
+                    .push_once(job, key)
                     .await
                     .map_err(|e| RepoError::Storage(e.to_string()))?;
             }

@@ -5,11 +5,13 @@
 mod checks;
 mod follow;
 mod history;
+mod interrupt;
 mod queued;
 mod recovery;
 mod request;
 
 pub use follow::{FeedEvent, Follow};
+pub use interrupt::{INTERRUPTED, was_interrupted};
 pub use request::RunRequest;
 
 use crate::clock::Clock;
@@ -91,6 +93,8 @@ pub struct ExecutionService {
     clock: Arc<dyn Clock>,
     /// Where runs' lines go as they are logged; `None` shows none live.
     live: Option<Arc<LiveLogs>>,
+    /// Set when the node stops its runs to go away (`interrupt_all`).
+    interrupting: std::sync::atomic::AtomicBool,
 }
 
 impl ExecutionService {
@@ -106,6 +110,7 @@ impl ExecutionService {
             engine,
             clock,
             live: None,
+            interrupting: Default::default(),
         }
     }
 
@@ -288,6 +293,10 @@ impl ExecutionService {
                 return Err(ExecutionServiceError::Engine(other));
             }
         };
+        let outcome = self.interrupted(outcome);
+        if stored && matches!(&outcome, Outcome::Failed(e) if e.code == INTERRUPTED) {
+            return self.back_to_pending(execution).await;
+        }
         execution.logs = logs;
         execution.memory_bytes = memory;
         if execution.finish(outcome, self.clock.now()).is_err() {

@@ -41,6 +41,9 @@ async fn execute(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(refusal) = crate::health::refuse_while_draining(&state) {
+        return Ok(refusal);
+    }
     let id = script_id(&id)?;
     let mut errors = ValidationErrors::new();
     let (input, mode) = if body.iter().all(u8::is_ascii_whitespace) {

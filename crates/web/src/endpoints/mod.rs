@@ -61,6 +61,9 @@ async fn serve(
     request: &HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    if let Some(refusal) = crate::health::refuse_while_draining(state) {
+        return refusal;
+    }
     let endpoints = &state.endpoints;
     let path = endpoint_path(request);
     let method = request.method().as_str().to_ascii_uppercase();

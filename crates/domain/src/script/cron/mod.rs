@@ -1,4 +1,5 @@
-//! `CronSchedule`: a standard 5-field cron expression bound to an IANA timezone.
+//! `CronSchedule`: a standard 5-field cron expression bound to an IANA timezone (and, where
+//! the operator allows it — test set-ups — a sixth, leading seconds field).
 //!
 //! Standard cron numbers weekdays 0–7 (0 and 7 are Sunday) and, when both day-of-month and
 //! day-of-week are restricted, fires when *either* matches. The `cron` crate numbers weekdays
@@ -38,6 +39,11 @@ pub enum CronError {
     Missing,
     #[error("must have 5 fields (minute hour day-of-month month day-of-week), found {found}")]
     FieldCount { found: usize },
+    #[error(
+        "must have 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds \
+         first, found {found}"
+    )]
+    FieldCountWithSeconds { found: usize },
     #[error("invalid {field} field \"{value}\": {reason}")]
     Field {
         field: &'static str,
@@ -50,8 +56,27 @@ pub enum CronError {
     UnknownTimezone(String),
 }
 
-const FIELD_NAMES: [&str; 5] = ["minute", "hour", "day-of-month", "month", "day-of-week"];
-const FIELD_RANGES: [(u32, u32); 5] = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
+/// The five standard fields, then the optional seconds field (written first when present).
+const FIELD_NAMES: [&str; 6] = [
+    "minute",
+    "hour",
+    "day-of-month",
+    "month",
+    "day-of-week",
+    "second",
+];
+const FIELD_RANGES: [(u32, u32); 6] = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7), (0, 59)];
+const SECOND: usize = 5;
+
+/// Which expressions are accepted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CronSyntax {
+    /// Five fields, as standard cron.
+    #[default]
+    Standard,
+    /// Five fields, or six with a leading seconds field (`*/1 * * * * *` fires every second).
+    WithSeconds,
+}
 const WEEKDAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 const MONTHS: [&str; 12] = [
     "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
@@ -67,16 +92,31 @@ impl CronSchedule {
         Tz::from_str(name).map_err(|_| CronError::UnknownTimezone(name.to_owned()))
     }
 
+    /// Parses a standard 5-field expression.
     pub fn parse(expression: &str, timezone: Tz) -> Result<Self, CronError> {
-        let fields: Vec<&str> = expression.split_whitespace().collect();
-        if fields.is_empty() {
-            return Err(CronError::Missing);
-        }
-        if fields.len() != 5 {
-            return Err(CronError::FieldCount {
-                found: fields.len(),
-            });
-        }
+        Self::parse_with(expression, timezone, CronSyntax::Standard)
+    }
+
+    /// Parses an expression of `syntax`.
+    pub fn parse_with(
+        expression: &str,
+        timezone: Tz,
+        syntax: CronSyntax,
+    ) -> Result<Self, CronError> {
+        let all: Vec<&str> = expression.split_whitespace().collect();
+        let (seconds, fields) = match (syntax, all.len()) {
+            (_, 0) => return Err(CronError::Missing),
+            (_, 5) => ("0".to_owned(), &all[..]),
+            (CronSyntax::WithSeconds, 6) => {
+                let values = expand_field(SECOND, all[0])?;
+                let list = values.iter().map(u32::to_string).collect::<Vec<_>>();
+                (list.join(","), &all[1..])
+            }
+            (CronSyntax::Standard, found) => return Err(CronError::FieldCount { found }),
+            (CronSyntax::WithSeconds, found) => {
+                return Err(CronError::FieldCountWithSeconds { found });
+            }
+        };
         let mut sets = Vec::with_capacity(5);
         for (index, field) in fields.iter().enumerate() {
             sets.push(expand_field(index, field)?);
@@ -113,7 +153,7 @@ impl CronSchedule {
         };
         let mut schedules = Vec::new();
         for (dom, dow) in variants {
-            let text = format!("0 {minute} {hour} {dom} {month} {dow}");
+            let text = format!("{seconds} {minute} {hour} {dom} {month} {dow}");
             let schedule = cron::Schedule::from_str(&text).map_err(|e| CronError::Field {
                 field: "expression",
                 value: expression.to_owned(),
@@ -122,7 +162,7 @@ impl CronSchedule {
             schedules.push(schedule);
         }
         let parsed = Self {
-            expression: fields.join(" "),
+            expression: all.join(" "),
             timezone,
             schedules,
         };

@@ -464,3 +464,41 @@ fn a_day_skipped_whole_moves_to_the_next_day() {
         ]
     );
 }
+
+#[test]
+fn a_seconds_field_is_accepted_only_with_seconds_syntax() {
+    let from = Utc
+        .with_ymd_and_hms(2026, 11, 22, 10, 7, 30)
+        .single()
+        .expect("valid time");
+    let at = |s: u32, mi: u32| Utc.with_ymd_and_hms(2026, 11, 22, 10, mi, s).single();
+    let cases = [
+        ("* * * * * *", at(31, 7)),
+        ("*/15 * * * * *", at(45, 7)),
+        ("10,20 * * * * *", at(10, 8)),
+        ("0 */5 * * * *", at(0, 10)),
+        // Five fields fire on the minute, as standard cron.
+        ("* * * * *", at(0, 8)),
+    ];
+    for (expression, expected) in cases {
+        let schedule = CronSchedule::parse_with(expression, Tz::UTC, CronSyntax::WithSeconds)
+            .expect(expression);
+        assert_eq!(schedule.next_after(from), expected, "{expression}");
+        assert_eq!(schedule.expression(), expression);
+    }
+    assert_eq!(
+        CronSchedule::parse("* * * * * *", Tz::UTC),
+        Err(CronError::FieldCount { found: 6 })
+    );
+    let refused = [
+        ("60 * * * * *", "second"),
+        ("* * * * * * *", "or 6 with seconds first, found 7"),
+        ("* * * *", "found 4"),
+    ];
+    for (expression, message) in refused {
+        let error = CronSchedule::parse_with(expression, Tz::UTC, CronSyntax::WithSeconds)
+            .expect_err(expression)
+            .to_string();
+        assert!(error.contains(message), "{expression}: {error}");
+    }
+}
