@@ -168,6 +168,7 @@ impl Components {
             retry: jobs.retry,
             dispatch_interval: jobs.dispatch_interval,
             alerts: Some(alerts.clone()),
+            publish_rate: Some(jobs.publish_rate),
         }
         .build();
         let scheduler = Arc::new(

@@ -188,3 +188,26 @@ async fn a_failing_delivery_ends_as_a_dead_letter_that_the_api_retries() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_tenant_publishing_too_fast_gets_429_and_others_do_not() {
+    each_backend(|db| async move {
+        let app = spawn_app_with(&db, |s| {
+            s.jobs.publish_per_second = 1;
+            s.jobs.publish_burst = 2;
+        })
+        .await;
+        let body = json!({ "type": "order.created", "payload": {} });
+        for _ in 0..2 {
+            let (status, event) = publish(&app, &app.admin, body.clone()).await;
+            assert_eq!(status, 202, "{event}");
+        }
+        let refused = app.post("/api/v1/events", &app.admin, &body).await;
+        assert_eq!(refused.status(), 429);
+        assert!(refused.headers().contains_key("retry-after"));
+        let (status, event) = publish(&app, &app.other_tenant, body.clone()).await;
+        assert_eq!(status, 202, "another tenant is not held back: {event}");
+        app.stop().await;
+    })
+    .await;
+}

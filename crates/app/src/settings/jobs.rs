@@ -2,6 +2,7 @@
 //! retry policy of event deliveries.
 
 use super::{Settings, SettingsError, invalid};
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 /// What the job machinery of a node is built from.
@@ -9,6 +10,7 @@ pub struct JobsConfig {
     pub queue: persistence::QueueConfig,
     pub retry: domain::jobs::RetryPolicy,
     pub dispatch_interval: Duration,
+    pub publish_rate: services::endpoints::Rate,
 }
 
 impl Settings {
@@ -26,6 +28,11 @@ impl Settings {
             ("jobs.max_attempts", u64::from(jobs.max_attempts)),
             ("jobs.base_delay_ms", jobs.base_delay_ms),
             ("jobs.max_delay_ms", jobs.max_delay_ms),
+            (
+                "jobs.publish_per_second",
+                u64::from(jobs.publish_per_second),
+            ),
+            ("jobs.publish_burst", u64::from(jobs.publish_burst)),
         ] {
             if value == 0 {
                 return Err(invalid(name, "must be more than 0"));
@@ -51,6 +58,10 @@ impl Settings {
                 max_delay: Duration::from_millis(jobs.max_delay_ms),
             },
             dispatch_interval: Duration::from_millis(jobs.dispatch_interval_ms),
+            publish_rate: services::endpoints::Rate {
+                per_second: NonZeroU32::new(jobs.publish_per_second).unwrap_or(NonZeroU32::MIN),
+                burst: NonZeroU32::new(jobs.publish_burst).unwrap_or(NonZeroU32::MIN),
+            },
         })
     }
 }

@@ -74,6 +74,10 @@ pub struct JobsSettings {
     /// jitter, up to `max_delay_ms`.
     pub base_delay_ms: u64,
     pub max_delay_ms: u64,
+    /// Events one tenant may publish per second over the API (on each node), and at once
+    /// after a quiet time; more get 429.
+    pub publish_per_second: u32,
+    pub publish_burst: u32,
 }
 
 impl Default for JobsSettings {
@@ -88,6 +92,8 @@ impl Default for JobsSettings {
             max_attempts: retry.max_attempts,
             base_delay_ms: millis(retry.base_delay),
             max_delay_ms: millis(retry.max_delay),
+            publish_per_second: 100,
+            publish_burst: 200,
         }
     }
 }

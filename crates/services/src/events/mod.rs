@@ -36,6 +36,8 @@ pub enum EventError {
     NotFound,
     #[error("the dead letter was already {0}")]
     AlreadyHandled(&'static str),
+    #[error("the tenant publishes more events than it may; try again in a moment")]
+    RateLimited,
     #[error("storage failure")]
     Storage(#[from] RepoError),
     #[error("the job queue failed")]
@@ -44,6 +46,8 @@ pub enum EventError {
 
 /// Publishing events and handling dead letters.
 pub struct EventService {
+    /// Events each tenant may publish over the API, per node (GCRA).
+    publish_limit: Option<governor::DefaultKeyedRateLimiter<TenantId>>,
     outbox: Arc<dyn EventOutbox>,
     dead_letters: Arc<dyn DeadLetterRepository>,
     queue: Arc<dyn JobQueue>,
@@ -62,12 +66,19 @@ pub struct EventParts {
     pub dispatch_interval: Duration,
     /// Failed deliveries, dead letters and failed async runs raise the scripts' alerts.
     pub alerts: Option<Arc<crate::alerts::Alerts>>,
+    /// How fast one tenant may publish over the API; unlimited when `None`.
+    pub publish_rate: Option<crate::endpoints::Rate>,
 }
 
 impl EventParts {
     /// The service, the dispatcher and the job handler, sharing the same ports.
     pub fn build(self) -> (EventService, Dispatcher, DeliveryHandler) {
         let service = EventService {
+            publish_limit: self.publish_rate.map(|rate| {
+                governor::RateLimiter::dashmap(
+                    governor::Quota::per_second(rate.per_second).allow_burst(rate.burst),
+                )
+            }),
             outbox: self.outbox.clone(),
             dead_letters: self.dead_letters.clone(),
             queue: self.queue.clone(),
@@ -102,6 +113,11 @@ impl EventService {
         payload: Value,
     ) -> Result<DomainEvent, EventError> {
         actor.require(Permission::ScriptsExecute)?;
+        if let Some(limit) = &self.publish_limit
+            && limit.check_key(&actor.tenant_id).is_err()
+        {
+            return Err(EventError::RateLimited);
+        }
         self.publish_as_host(actor.tenant_id, event_type, payload)
             .await
     }

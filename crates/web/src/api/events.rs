@@ -28,6 +28,7 @@ impl From<EventError> for ApiError {
                 errors.into()
             }
             EventError::NotFound => ApiError::NotFound("dead letter not found".into()),
+            EventError::RateLimited => ApiError::TooManyRequests(error.to_string()),
             EventError::AlreadyHandled(_) => ApiError::Conflict(error.to_string()),
             EventError::Storage(_) | EventError::Queue(_) => ApiError::internal(error),
         }
