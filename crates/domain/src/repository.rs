@@ -91,6 +91,19 @@ pub trait ExecutionRepository: Send + Sync {
     /// in storage; `Stale` if it already is (a terminal execution is never rewritten).
     async fn update(&self, execution: &Execution) -> Result<(), RepoError>;
     async fn get(&self, tenant: TenantId, id: ExecutionId) -> Result<Option<Execution>, RepoError>;
+    /// Whether the script has an execution `pending` or `running`.
+    async fn has_unfinished(&self, tenant: TenantId, script: ScriptId) -> Result<bool, RepoError> {
+        let page = PageRequest { page: 1, limit: 1 };
+        for status in [ExecutionStatus::Running, ExecutionStatus::Pending] {
+            let found = self
+                .list_for_script(tenant, script, Some(status), page)
+                .await?;
+            if !found.items.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
     /// A script's executions, newest first, optionally of one status.
     async fn list_for_script(
         &self,

@@ -52,6 +52,8 @@ impl Default for SchedulerConfig {
 pub struct PassReport {
     /// The runs it started, each ending when its execution is recorded.
     pub started: Vec<JoinHandle<()>>,
+    /// Due scripts this pass looked at.
+    pub due: usize,
     pub skipped_overlap: usize,
     pub skipped_missed: usize,
     /// Ticks another node claimed first.
@@ -109,8 +111,11 @@ impl Scheduler {
         tokio::spawn(async move {
             tracing::info!(node = %self.config.node, "cron scheduler started");
             while !drain.is_draining() {
-                if let Err(error) = self.pass().await {
-                    tracing::warn!(%error, "cron scheduler pass failed; retrying");
+                match self.pass().await {
+                    // A full batch: more may be due now, so the next pass starts at once.
+                    Ok(report) if report.due as u64 >= self.config.batch => continue,
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "cron scheduler pass failed; retrying"),
                 }
                 tokio::select! {
                     () = tokio::time::sleep(self.config.poll_interval) => {}
@@ -156,7 +161,9 @@ impl Scheduler {
                 }
             }
         }
-        for script in self.schedule.due(now, self.config.batch).await? {
+        let due = self.schedule.due(now, self.config.batch).await?;
+        report.due = due.len();
+        for script in due {
             self.claim_due(script, now, &mut report).await?;
         }
         Ok(report)

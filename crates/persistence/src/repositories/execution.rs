@@ -13,7 +13,7 @@ use domain::repository::{ExecutionRepository, RepoError};
 use domain::{ExecutionId, ScriptId, TenantId};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 
 #[derive(Clone, Debug)]
@@ -101,6 +101,21 @@ fn from_row(model: row::Model) -> Result<Execution, RepoError> {
 
 #[async_trait]
 impl ExecutionRepository for SeaExecutionRepository {
+    async fn has_unfinished(&self, tenant: TenantId, script: ScriptId) -> Result<bool, RepoError> {
+        let found = row::Entity::find()
+            .select_only()
+            .column(row::Column::Id)
+            .filter(row::Column::TenantId.eq(tenant.0))
+            .filter(row::Column::ScriptId.eq(script.0))
+            .filter(row::Column::Status.is_in(UNFINISHED))
+            .limit(1)
+            .into_tuple::<uuid::Uuid>()
+            .one(self.database.connection())
+            .await
+            .map_err(|e| storage("look for unfinished executions", e))?;
+        Ok(found.is_some())
+    }
+
     async fn insert(&self, execution: &Execution) -> Result<(), RepoError> {
         let mut active = to_active(execution);
         active.node = Set(self.node.clone());

@@ -181,17 +181,7 @@ impl ExecutionService {
         tenant: domain::TenantId,
         script: ScriptId,
     ) -> Result<bool, ExecutionServiceError> {
-        let page = domain::paging::PageRequest { page: 1, limit: 1 };
-        for status in [ExecutionStatus::Running, ExecutionStatus::Pending] {
-            let found = self
-                .executions
-                .list_for_script(tenant, script, Some(status), page)
-                .await?;
-            if !found.items.is_empty() {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(self.executions.has_unfinished(tenant, script).await?)
     }
 
     async fn run_script(
