@@ -226,3 +226,37 @@ async fn a_dead_letter_alerts_the_webhook() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_alert_webhook_to_a_private_address_is_refused() {
+    each_backend(|db| async move {
+        // A listener on loopback that the operator did not allow: a tenant must not reach it
+        // through its alert webhook, as it could not through sdk.http.
+        let hook = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = hook.local_addr().unwrap().port();
+        let reached = Arc::new(Mutex::new(0usize));
+        let count = reached.clone();
+        tokio::spawn(async move {
+            while let Ok((_stream, _)) = hook.accept().await {
+                *count.lock().unwrap() += 1;
+            }
+        });
+        let app = spawn_app_with(&db, |_| {}).await;
+        let body = json!({ "name": "Probe", "type": "oneoff",
+            "alerts": { "webhookUrl": format!("http://127.0.0.1:{port}/internal") },
+            "source": "export default async () => { throw new Error('fail on purpose') }" });
+        let (status, created) = parts(app.post("/api/v1/scripts", &app.admin, &body).await).await;
+        assert_eq!(status, 201, "{created}");
+        let script = created["id"].as_str().unwrap().to_owned();
+        enqueue(&app, &script, true).await;
+        finished(&app, &script, 1).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            *reached.lock().unwrap(),
+            0,
+            "the alert webhook reached a private address"
+        );
+        app.stop().await;
+    })
+    .await;
+}
