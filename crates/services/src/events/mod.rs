@@ -74,11 +74,9 @@ impl EventParts {
     /// The service, the dispatcher and the job handler, sharing the same ports.
     pub fn build(self) -> (EventService, Dispatcher, DeliveryHandler) {
         let service = EventService {
-            publish_limit: self.publish_rate.map(|rate| {
-                governor::RateLimiter::dashmap(
-                    governor::Quota::per_second(rate.per_second).allow_burst(rate.burst),
-                )
-            }),
+            publish_limit: self
+                .publish_rate
+                .map(|rate| governor::RateLimiter::dashmap(rate.quota())),
             outbox: self.outbox.clone(),
             dead_letters: self.dead_letters.clone(),
             queue: self.queue.clone(),
