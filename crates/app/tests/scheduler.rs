@@ -388,3 +388,142 @@ async fn with_the_job_queue_a_tick_runs_as_a_durable_job_linked_to_its_tick() {
     })
     .await;
 }
+
+/// Waits until the execution is completed; its record.
+async fn completed(app: &TestApp, execution: domain::ExecutionId) -> Value {
+    for _ in 0..600 {
+        let (_, record) = parts(
+            app.get(&format!("/api/v1/executions/{execution}"), &app.admin)
+                .await,
+        )
+        .await;
+        if record["status"] == "completed" {
+            return record;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("execution {execution} did not complete");
+}
+
+#[tokio::test]
+async fn with_the_job_queue_two_nodes_fire_a_batch_once_and_a_stored_run_is_queued_on_take_over() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let tenant = app
+            .components
+            .accounts
+            .authenticate_token(&app.admin)
+            .await
+            .unwrap()
+            .tenant_id;
+        let mut ids = Vec::new();
+        for index in 0..6 {
+            ids.push(every_minute(&app, &format!("Batch {index}"), 0).await);
+        }
+        let mut due = next_run(&app, tenant, ids[0]).await.unwrap();
+        for id in &ids {
+            due = due.max(next_run(&app, tenant, *id).await.unwrap());
+        }
+        // The last script has a run waiting to start: its tick overlaps it.
+        let busy = ids[5];
+        let scripts = SeaScriptRepository::new(app.components.database.clone());
+        let script = scripts.get(tenant, busy).await.unwrap().unwrap();
+        let waiting = app.components.executions.pending_run(
+            &script,
+            services::RunRequest {
+                trigger: domain::execution::Trigger {
+                    kind: domain::execution::TriggerKind::Manual,
+                    details: Default::default(),
+                },
+                input: json!({}),
+                argument: None,
+                attempt: 1,
+                event_depth: 0,
+            },
+        );
+        use domain::repository::ExecutionRepository;
+        persistence::SeaExecutionRepository::new(app.components.database.clone())
+            .insert(&waiting)
+            .await
+            .unwrap();
+
+        let clock = Arc::new(ManualClock(Mutex::new(due + Span::milliseconds(300))));
+        let queue: Arc<dyn domain::jobs::JobQueue> = Arc::new(app.components.queue.clone());
+        let a = scheduler(&app, &clock, "node-a").with_queue(queue.clone());
+        let b = scheduler(&app, &clock, "node-b").with_queue(queue.clone());
+        let (a, b) = tokio::join!(a.pass(), b.pass());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.started.len() + b.started.len(), 5, "{a:?} {b:?}");
+        assert_eq!(a.skipped_overlap + b.skipped_overlap, 1, "{a:?} {b:?}");
+        let repository = SeaScheduleRepository::new(app.components.database.clone());
+        for id in &ids {
+            let ticks = repository.ticks(tenant, *id, 10).await.unwrap();
+            assert_eq!(ticks.len(), 1, "script {id}: {ticks:?}");
+            if *id == busy {
+                assert_eq!(ticks[0].status, TickStatus::SkippedOverlap);
+                assert!(ticks[0].execution_id.is_none());
+                continue;
+            }
+            assert_eq!(ticks[0].status, TickStatus::Started, "{ticks:?}");
+            let execution = ticks[0].execution_id.expect("the tick names its run");
+            let record = completed(&app, execution).await;
+            assert_eq!(record["trigger"]["type"], "cron", "{record}");
+            let (_, history) = parts(
+                app.get(&format!("/api/v1/scripts/{id}/executions"), &app.admin)
+                    .await,
+            )
+            .await;
+            assert_eq!(history["total"], 1, "one run per tick: {history}");
+        }
+
+        // A node stores a claim with its run and dies before queueing it: whoever takes the
+        // claim over queues that very run.
+        let first = ids[0];
+        let next = next_run(&app, tenant, first).await.unwrap();
+        let script = scripts.get(tenant, first).await.unwrap().unwrap();
+        let run = app.components.executions.pending_run(
+            &script,
+            services::RunRequest {
+                trigger: domain::execution::Trigger {
+                    kind: domain::execution::TriggerKind::Cron,
+                    details: domain::execution::TriggerDetails {
+                        cron_time: Some(next),
+                        ..Default::default()
+                    },
+                },
+                input: json!({}),
+                argument: None,
+                attempt: 1,
+                event_depth: 0,
+            },
+        );
+        let claim = TickClaim {
+            tenant_id: tenant,
+            script_id: first,
+            scheduled_for: next,
+            next_run_at: Some(next + Span::seconds(60)),
+            node: "node-dead".into(),
+            claimed_at: next,
+            status: TickStatus::Claimed,
+        };
+        let won = repository
+            .claim_many(&[(claim.clone(), Some(run.clone()))])
+            .await
+            .unwrap();
+        assert_eq!(won, vec![true]);
+        let again = repository.claim_many(&[(claim, None)]).await.unwrap();
+        assert_eq!(again, vec![false], "a tick was claimed twice");
+        clock.set(next + Span::seconds(45));
+        let live = scheduler(&app, &clock, "node-live").with_queue(queue);
+        let report = live.pass().await.unwrap();
+        assert_eq!(report.taken_over, 1, "{report:?}");
+        completed(&app, run.id).await;
+        let ticks = repository.ticks(tenant, first, 1).await.unwrap();
+        assert_eq!(
+            (ticks[0].status, ticks[0].execution_id),
+            (TickStatus::Started, Some(run.id))
+        );
+        app.stop().await;
+    })
+    .await;
+}

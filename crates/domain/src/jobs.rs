@@ -83,6 +83,14 @@ pub trait JobQueue: Send + Sync {
     /// Queues `job` to run after `delay`.
     async fn push(&self, job: Job, delay: Duration) -> Result<(), QueueError>;
 
+    /// Queues every job to run now, in as few writes as the queue allows.
+    async fn push_many(&self, jobs: Vec<Job>) -> Result<(), QueueError> {
+        for job in jobs {
+            self.push(job, Duration::ZERO).await?;
+        }
+        Ok(())
+    }
+
     /// Queues `job` to run now unless a job with `key` was ever queued (by any node): two
     /// nodes pushing the same work queue it once.
     async fn push_once(&self, job: Job, key: String) -> Result<(), QueueError> {

@@ -104,6 +104,20 @@ pub trait ExecutionRepository: Send + Sync {
         }
         Ok(false)
     }
+    /// Which of `scripts` (of any tenants: the scheduler asks for a batch of due scripts)
+    /// have an execution `pending` or `running`.
+    async fn unfinished_among(
+        &self,
+        scripts: &[(TenantId, ScriptId)],
+    ) -> Result<std::collections::HashSet<ScriptId>, RepoError> {
+        let mut found = std::collections::HashSet::new();
+        for &(tenant, script) in scripts {
+            if self.has_unfinished(tenant, script).await? {
+                found.insert(script);
+            }
+        }
+        Ok(found)
+    }
     /// A script's executions, newest first, optionally of one status.
     async fn list_for_script(
         &self,
@@ -160,10 +174,21 @@ pub trait NodeRepository: Send + Sync {
 pub trait ScheduleRepository: Send + Sync {
     /// Active scheduled scripts whose `next_run_at` is at or before `now`, earliest first.
     async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Script>, RepoError>;
+    /// The earliest `next_run_at` of the active scheduled scripts.
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, RepoError>;
     /// In one transaction: moves the script's `next_run_at` from the tick's instant to the
     /// claim's next one (only if it still holds that instant and the script is active) and
     /// stores the tick. `false` when another node claimed it first or the script changed.
     async fn claim(&self, claim: &crate::schedule::TickClaim) -> Result<bool, RepoError>;
+    /// As `claim` for a batch, in one transaction: each claim with its run (the `pending`
+    /// execution stored with it, its tick left `claimed` and linked to it until `started_many`).
+    /// Which claims won, in order.
+    async fn claim_many(
+        &self,
+        claims: &[(crate::schedule::TickClaim, Option<Execution>)],
+    ) -> Result<Vec<bool>, RepoError>;
+    /// Records that the runs of these ticks (script and instant) were queued.
+    async fn started_many(&self, ticks: &[(ScriptId, DateTime<Utc>)]) -> Result<(), RepoError>;
     /// Records that the tick's run was started, and later (`execution` given) which execution
     /// it was.
     async fn started(

@@ -159,6 +159,17 @@ impl JobQueue for ApalisQueue {
         }
     }
 
+    async fn push_many(&self, jobs: Vec<Job>) -> Result<(), QueueError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        // One transaction for the lot.
+        match self.storage.clone() {
+            Storage::Sqlite(mut storage) => storage.push_bulk(jobs).await.map_err(queue_error),
+            Storage::Postgres(mut storage) => storage.push_bulk(jobs).await.map_err(queue_error),
+        }
+    }
+
     async fn push_once(&self, job: Job, key: String) -> Result<(), QueueError> {
         let task = TaskBuilder::new(job).idempotency_key(key).build();
         let pushed = match self.storage.clone() {

@@ -41,6 +41,9 @@ pub struct SandboxConfig {
     pub worker_memory_bytes: u64,
     /// How long compiling a source to check it may take before its worker is killed.
     pub compile_time: Duration,
+    /// How much nicer than the server workers run (0–19): scripts yield the CPU to the server's own work
+    /// (the scheduler, requests, recording runs) when both want it.
+    pub worker_nice: i32,
 }
 
 impl Default for SandboxConfig {
@@ -53,6 +56,7 @@ impl Default for SandboxConfig {
             idle_timeout: Duration::from_secs(60),
             worker_memory_bytes: 2 * 1024 * 1024 * 1024,
             compile_time: Duration::from_secs(5),
+            worker_nice: 5,
         }
     }
 }

@@ -26,6 +26,8 @@ pub(crate) struct WorkerSettings {
     pub(crate) idle_threads: usize,
     /// The worker's data-segment cap (`RLIMIT_DATA`), in bytes.
     pub(crate) memory_bytes: u64,
+    /// The worker's niceness.
+    pub(crate) nice: i32,
     /// Whether to apply the locks (rlimits, no-new-privs, seccomp): off only in the in-process
     /// mode, which cannot lock down the server itself.
     pub(crate) lockdown: bool,

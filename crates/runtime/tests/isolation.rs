@@ -314,3 +314,39 @@ async fn a_run_cannot_flood_the_host_with_pending_calls() {
         "at most 64 calls are pending: {value}"
     );
 }
+
+/// The niceness of a process (field 19 of `/proc/<pid>/stat`).
+fn niceness(pid: &str) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit(") ").next().unwrap().split(' ').collect();
+    fields[16].parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scripts_run_at_a_lower_cpu_priority_than_the_server() {
+    let engine = engine_with(
+        EngineConfig {
+            sandbox: SandboxConfig {
+                worker_nice: 7,
+                ..SandboxConfig::default()
+            },
+            ..EngineConfig::default()
+        },
+        Arc::new(TestHost),
+    );
+    let job = with_time(
+        TenantId::new(),
+        "export default () => new Promise((r) => setTimeout(() => r('done'), 1000))",
+        10_000,
+    );
+    let id = job.execution_id;
+    let running = {
+        let engine = engine.clone();
+        tokio::spawn(async move { run(&engine, job).await })
+    };
+    eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
+    let pid = engine.worker_pid(id).unwrap();
+    let server = niceness("self");
+    assert_eq!(niceness(&pid.to_string()), (server + 7).min(19));
+    assert_eq!(output(&running.await.unwrap()), "done");
+}

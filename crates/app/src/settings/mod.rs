@@ -206,6 +206,7 @@ impl Settings {
                 idle_timeout: Duration::from_millis(sandbox.idle_timeout_ms),
                 worker_memory_bytes,
                 compile_time: Duration::from_millis(sandbox.compile_time_ms),
+                worker_nice: sandbox.worker_nice,
             },
             ..runtime::EngineConfig::default()
         }
@@ -251,6 +252,9 @@ impl Settings {
             if value == 0 {
                 return Err(invalid(name, "must be more than 0"));
             }
+        }
+        if !(0..=19).contains(&self.sandbox.worker_nice) {
+            return Err(invalid("sandbox.worker_nice", "must be between 0 and 19"));
         }
         if !(64 * 1024..=2 * 1024 * 1024).contains(&engine.max_stack_bytes) {
             return Err(invalid(
@@ -343,6 +347,8 @@ mod tests {
                 "[sdk_db]\npool_size = 2\nper_tenant_connections = 3",
                 "sdk_db.per_tenant_connections",
             ),
+            ("[sandbox]\nworker_nice = 20", "sandbox.worker_nice"),
+            ("[sandbox]\nworker_nice = -1", "sandbox.worker_nice"),
             ("not toml at all [", "configuration"),
         ];
         for (text, expected) in cases {

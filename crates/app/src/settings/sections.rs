@@ -216,6 +216,8 @@ pub struct SandboxSettings {
     /// How long past its deadline or cancellation a run may take to stop before its worker is
     /// killed, in milliseconds.
     pub grace_ms: u64,
+    /// How much nicer than the server workers run (0–19): scripts yield the CPU to the server's own work.
+    pub worker_nice: i32,
 }
 
 impl Default for SandboxSettings {
@@ -231,6 +233,7 @@ impl Default for SandboxSettings {
             worker_memory_bytes: 0,
             compile_time_ms: u64::try_from(sandbox.compile_time.as_millis()).unwrap_or(u64::MAX),
             grace_ms: u64::try_from(config.watchdog_grace.as_millis()).unwrap_or(u64::MAX),
+            worker_nice: sandbox.worker_nice,
         }
     }
 }

@@ -46,7 +46,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn to_active(execution: &Execution) -> row::ActiveModel {
+pub(crate) fn to_active(execution: &Execution) -> row::ActiveModel {
     row::ActiveModel {
         id: Set(execution.id.0),
         tenant_id: Set(execution.tenant_id.0),
@@ -114,6 +114,35 @@ impl ExecutionRepository for SeaExecutionRepository {
             .await
             .map_err(|e| storage("look for unfinished executions", e))?;
         Ok(found.is_some())
+    }
+
+    async fn unfinished_among(
+        &self,
+        scripts: &[(TenantId, ScriptId)],
+    ) -> Result<std::collections::HashSet<ScriptId>, RepoError> {
+        let mut found = std::collections::HashSet::new();
+        // Ids are unique across tenants; the pair is checked again on the rows found.
+        for chunk in scripts.chunks(500) {
+            let rows = row::Entity::find()
+                .select_only()
+                .column(row::Column::TenantId)
+                .column(row::Column::ScriptId)
+                .distinct()
+                .filter(row::Column::Status.is_in(UNFINISHED))
+                .filter(row::Column::ScriptId.is_in(chunk.iter().map(|(_, s)| s.0)))
+                .into_tuple::<(uuid::Uuid, uuid::Uuid)>()
+                .all(self.database.connection())
+                .await
+                .map_err(|e| storage("look for unfinished executions", e))?;
+            found.extend(
+                rows.into_iter()
+                    .filter(|(tenant, script)| {
+                        chunk.contains(&(TenantId(*tenant), ScriptId(*script)))
+                    })
+                    .map(|(_, script)| ScriptId(script)),
+            );
+        }
+        Ok(found)
     }
 
     async fn insert(&self, execution: &Execution) -> Result<(), RepoError> {

@@ -53,6 +53,7 @@ impl Supervisor {
             allow_eval: config.allow_eval,
             idle_threads: config.idle_threads,
             memory_bytes: sandbox.worker_memory_bytes,
+            nice: sandbox.worker_nice,
             lockdown: matches!(sandbox.mode, WorkerMode::Process { .. }),
         };
         let (nudge, nudged) = crossbeam_channel::bounded(1);

@@ -72,6 +72,15 @@ mod imp {
         // No core files, and no file may grow: belt and braces under the seccomp filter.
         let _ = hard(Resource::Core, 0);
         let _ = hard(Resource::Fsize, 0);
+        // Scripts come after the server when both want the CPU (raising one's own niceness
+        // needs no privilege; a failure only loses that preference).
+        let niceness = rustix::process::getpriority_process(None)
+            .unwrap_or(0)
+            .saturating_add(settings.nice)
+            .min(19);
+        if let Err(error) = rustix::process::setpriority_process(None, niceness) {
+            tracing::warn!(%error, "the worker's niceness could not be set");
+        }
         Layers {
             memory_cap: hard(Resource::Data, settings.memory_bytes)
                 .err()

@@ -184,6 +184,15 @@ impl ExecutionService {
         Ok(self.executions.has_unfinished(tenant, script).await?)
     }
 
+    /// Which of the scripts (a scheduler's batch, of any tenants) have a run going on or
+    /// waiting to start, on any node.
+    pub async fn running_among(
+        &self,
+        scripts: &[(domain::TenantId, ScriptId)],
+    ) -> Result<std::collections::HashSet<ScriptId>, ExecutionServiceError> {
+        Ok(self.executions.unfinished_among(scripts).await?)
+    }
+
     async fn run_script(
         &self,
         user: Option<domain::UserId>,

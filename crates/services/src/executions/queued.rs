@@ -36,15 +36,7 @@ impl ExecutionService {
         request: RunRequest,
         queue: &dyn JobQueue,
     ) -> Result<Execution, ExecutionServiceError> {
-        let new = NewExecution {
-            tenant_id: script.tenant_id,
-            script_id: script.id,
-            script_version: script.version,
-            trigger: request.trigger,
-            input: request.input,
-            attempt: request.attempt,
-        };
-        let mut execution = Execution::pending(new, self.clock.now());
+        let mut execution = self.pending_run(script, request);
         self.executions.insert(&execution).await?;
         let job = Job::Run(QueuedRun {
             execution_id: execution.id,
@@ -57,6 +49,50 @@ impl ExecutionService {
             self.executions.update(&execution).await?;
         }
         Ok(execution)
+    }
+
+    /// The `pending` execution of a run of `script` about to be queued (not stored yet: the
+    /// scheduler stores a batch of them with their ticks).
+    pub fn pending_run(&self, script: &domain::script::Script, request: RunRequest) -> Execution {
+        let new = NewExecution {
+            tenant_id: script.tenant_id,
+            script_id: script.id,
+            script_version: script.version,
+            trigger: request.trigger,
+            input: request.input,
+            attempt: request.attempt,
+        };
+        Execution::pending(new, self.clock.now())
+    }
+
+    /// Runs a queued execution of `script` in a slot taken with `reserve`, unless it is no
+    /// longer pending in storage (then `None`).
+    pub async fn run_queued_reserved(
+        &self,
+        script: &domain::script::Script,
+        execution: Execution,
+        reservation: runtime::Reservation,
+    ) -> Result<Option<Execution>, ExecutionServiceError> {
+        let request = RunRequest {
+            trigger: execution.trigger.clone(),
+            input: execution.input.clone(),
+            argument: None,
+            attempt: execution.attempt,
+            event_depth: 0,
+        };
+        let user = request.trigger.details.user_id;
+        let start = Start {
+            execution,
+            stored: true,
+        };
+        match self
+            .carry_out(start, user, script, request, Some(reservation))
+            .await
+        {
+            Ok(execution) => Ok(Some(execution)),
+            Err(ExecutionServiceError::AlreadyStarted) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     /// Runs a queued execution, unless it is no longer pending (cancelled, or run already by a
@@ -89,25 +125,7 @@ impl ExecutionService {
             return Ok(Some(execution));
         };
         let reservation = self.reserve(&script, wait).await?;
-        let request = RunRequest {
-            trigger: execution.trigger.clone(),
-            input: execution.input.clone(),
-            argument: None,
-            attempt: execution.attempt,
-            event_depth: 0,
-        };
-        let user = request.trigger.details.user_id;
-        let start = Start {
-            execution,
-            stored: true,
-        };
-        match self
-            .carry_out(start, user, &script, request, Some(reservation))
+        self.run_queued_reserved(&script, execution, reservation)
             .await
-        {
-            Ok(execution) => Ok(Some(execution)),
-            Err(ExecutionServiceError::AlreadyStarted) => Ok(None),
-            Err(error) => Err(error),
-        }
     }
 }

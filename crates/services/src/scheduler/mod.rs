@@ -5,11 +5,18 @@
 //! taken over. A tick that comes while the script's last run still goes is skipped and
 //! recorded as such; ticks missed while every node was down run once. Time comes only from
 //! the injected clock.
+//!
+//! With the durable queue (every running node), a pass claims its whole batch at once
+//! (`batch`): one transaction stores the claims, their ticks and their runs' `pending`
+//! executions, one more queues the runs, so ten thousand scripts due at one instant are all
+//! fired within a second or so.
+
+mod batch;
 
 use crate::alerts::Alerts;
 use crate::clock::Clock;
 use crate::drain::Drain;
-use crate::executions::{ExecutionService, ExecutionServiceError, RunRequest};
+use crate::executions::{ExecutionService, RunRequest};
 use chrono::{DateTime, Utc};
 use domain::execution::{Trigger, TriggerDetails, TriggerKind};
 use domain::jobs::JobQueue;
@@ -118,12 +125,29 @@ impl Scheduler {
                     Err(error) => tracing::warn!(%error, "cron scheduler pass failed; retrying"),
                 }
                 tokio::select! {
-                    () = tokio::time::sleep(self.config.poll_interval) => {}
+                    () = tokio::time::sleep(self.pause().await) => {}
                     () = drain.started() => {}
                 }
             }
             tracing::info!(node = %self.config.node, "cron scheduler stopped: the node drains");
         })
+    }
+
+    /// How long to wait for the next pass: until the earliest tick falls due, but no longer
+    /// than `poll_interval` (another node may make a script due sooner).
+    async fn pause(&self) -> Duration {
+        let poll = self.config.poll_interval;
+        match self.schedule.next_due().await {
+            // A tick due already was left by the pass (another node holds it): no hurry.
+            Ok(Some(next)) => (next - self.clock.now())
+                .to_std()
+                .map_or(poll, |d| d.min(poll)),
+            Ok(None) => poll,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the next due tick");
+                poll
+            }
+        }
     }
 
     /// One pass: takes over dead nodes' claims, then claims and fires every due tick.
@@ -147,6 +171,21 @@ impl Scheduler {
             }
             report.taken_over += 1;
             tracing::warn!(script = %tick.script_id, scheduled_for = %tick.scheduled_for, dead_node = %tick.node, "taking over a tick its node claimed but never started");
+            if let (Some(execution), Some(queue)) = (tick.execution_id, &self.queue) {
+                // Its run is stored already: queue it (again; a run starts only once).
+                let job = domain::jobs::Job::Run(domain::jobs::QueuedRun {
+                    execution_id: execution,
+                    tenant_id: tick.tenant_id,
+                });
+                queue
+                    .push(job, Duration::ZERO)
+                    .await
+                    .map_err(|e| RepoError::Storage(e.to_string()))?;
+                self.schedule
+                    .started(tick.script_id, tick.scheduled_for, Some(execution))
+                    .await?;
+                continue;
+            }
             match self.scripts.get(tick.tenant_id, tick.script_id).await? {
                 Some(script) => {
                     if let Some(alerts) = &self.alerts {
@@ -163,10 +202,55 @@ impl Scheduler {
         }
         let due = self.schedule.due(now, self.config.batch).await?;
         report.due = due.len();
+        if let Some(queue) = &self.queue {
+            self.claim_batch(due, now, queue.as_ref(), &mut report)
+                .await?;
+            return Ok(report);
+        }
         for script in due {
             self.claim_due(script, now, &mut report).await?;
         }
         Ok(report)
+    }
+
+    /// What becomes of a tick: skipped (missed under `skip`, or overlapping a run that still
+    /// goes) or claimed to run.
+    fn tick_status(script: &Script, missed: bool, running: bool) -> TickStatus {
+        if missed && script.spec.options.missed_runs == MissedRuns::Skip {
+            TickStatus::SkippedMissed
+        } else if running {
+            TickStatus::SkippedOverlap
+        } else {
+            TickStatus::Claimed
+        }
+    }
+
+    /// Counts, logs and alerts of a tick this node claimed.
+    async fn claimed(
+        &self,
+        script: &Script,
+        due: DateTime<Utc>,
+        status: TickStatus,
+        missed: bool,
+        report: &mut PassReport,
+    ) {
+        if let (true, Some(alerts)) = (missed, &self.alerts) {
+            alerts.missed_run(script, due).await;
+        }
+        match status {
+            TickStatus::SkippedOverlap => {
+                report.skipped_overlap += 1;
+                tracing::warn!(script = %script.id, scheduled_for = %due, "cron tick skipped: the previous run is still going");
+            }
+            TickStatus::SkippedMissed => {
+                report.skipped_missed += 1;
+                tracing::info!(script = %script.id, scheduled_for = %due, "missed cron tick skipped (missedRuns: skip)");
+            }
+            TickStatus::Claimed | TickStatus::Started if missed => {
+                tracing::info!(script = %script.id, scheduled_for = %due, "running a missed cron tick once");
+            }
+            TickStatus::Claimed | TickStatus::Started => {}
+        }
     }
 
     async fn claim_due(
@@ -181,19 +265,14 @@ impl Scheduler {
         // The next tick after now: ticks between `due` and now are not run one by one.
         let next_run_at = cron.next_after(now.max(due));
         let missed = is_missed(due, now, self.config.missed_after);
-        let policy = script.spec.options.missed_runs;
-        let status = if missed && policy == MissedRuns::Skip {
-            TickStatus::SkippedMissed
-        } else if self
-            .executions
-            .is_running(script.tenant_id, script.id)
-            .await
-            .map_err(|e| RepoError::Storage(e.to_string()))?
-        {
-            TickStatus::SkippedOverlap
-        } else {
-            TickStatus::Claimed
-        };
+        let skip_missed = missed && script.spec.options.missed_runs == MissedRuns::Skip;
+        let running = !skip_missed
+            && self
+                .executions
+                .is_running(script.tenant_id, script.id)
+                .await
+                .map_err(|e| RepoError::Storage(e.to_string()))?;
+        let status = Self::tick_status(&script, missed, running);
         let claim = TickClaim {
             tenant_id: script.tenant_id,
             script_id: script.id,
@@ -207,24 +286,9 @@ impl Scheduler {
             report.lost += 1;
             return Ok(());
         }
-        if let (true, Some(alerts)) = (missed, &self.alerts) {
-            alerts.missed_run(&script, due).await;
-        }
-        match status {
-            TickStatus::SkippedOverlap => {
-                report.skipped_overlap += 1;
-                tracing::warn!(script = %script.id, scheduled_for = %due, "cron tick skipped: the previous run is still going");
-            }
-            TickStatus::SkippedMissed => {
-                report.skipped_missed += 1;
-                tracing::info!(script = %script.id, scheduled_for = %due, "missed cron tick skipped (missedRuns: skip)");
-            }
-            TickStatus::Claimed | TickStatus::Started => {
-                if missed {
-                    tracing::info!(script = %script.id, scheduled_for = %due, "running a missed cron tick once");
-                }
-                report.started.push(self.fire(script, due).await?);
-            }
+        self.claimed(&script, due, status, missed, report).await;
+        if status == TickStatus::Claimed {
+            report.started.push(self.fire(script, due).await?);
         }
         Ok(())
     }
@@ -246,26 +310,7 @@ impl Scheduler {
             self.schedule
                 .started(script.id, scheduled_for, Some(execution.id))
                 .await?;
-            // Started here at once when a slot is free; otherwise its job starts it later, on
-            // whichever node takes it (one of the two wins the start).
-            let executions = self.executions.clone();
-            let alerts = self.alerts.clone();
-            return Ok(tokio::spawn(async move {
-                let ran = executions
-                    .run_queued_within(script.tenant_id, execution.id, Duration::ZERO)
-                    .await;
-                match ran {
-                    Ok(Some(execution)) => {
-                        if let Some(alerts) = &alerts {
-                            alerts.after_run(&script, &execution).await;
-                        }
-                    }
-                    Ok(None) | Err(ExecutionServiceError::Busy(_)) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, script = %script.id, "a cron run left to its job")
-                    }
-                }
-            }));
+            return Ok(self.start_queued(script, execution).await);
         }
         self.schedule
             .started(script.id, scheduled_for, None)
