@@ -10,12 +10,13 @@ use domain::live::LiveLogBus;
 use persistence::{
     ApalisQueue, Database, DatabaseError, PgLiveBus, SeaDeadLetterRepository,
     SeaEndpointRepository, SeaEventOutbox, SeaExecutionRepository, SeaNodeRepository,
-    SeaScheduleRepository, SeaScriptDatabase, SeaScriptRepository, SeaTenantRepository,
-    SeaTokenRepository, SeaUserRepository,
+    SeaRetentionRepository, SeaScheduleRepository, SeaScriptDatabase, SeaScriptRepository,
+    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
 };
 use runtime::Engine;
 use services::events::{DeliveryHandler, Dispatcher, EventParts, EventService};
 use services::lease::NodeLease;
+use services::retention::Retention;
 use services::sdk::cache::{CacheLimits, CacheStore, MemoryCache, RedisCache};
 use services::sdk::db::ScriptDb;
 use services::sdk::events::EventPublisher;
@@ -79,6 +80,8 @@ pub struct Components {
     pub live: Arc<LiveLogs>,
     /// Started to stop the node: it then takes no new work (see `Application`).
     pub drain: Drain,
+    /// Prunes the run history past `[retention]`; `Application` runs it while it serves.
+    pub retention: Arc<Retention>,
 }
 
 impl Components {
@@ -200,6 +203,12 @@ impl Components {
             .load()
             .await
             .map_err(|e| StartError::Routes(e.to_string()))?;
+        let retention = Arc::new(Retention::new(
+            Arc::new(SeaRetentionRepository::new(database.clone())),
+            Arc::new(SeaTenantRepository::new(database.clone())),
+            clock.clone(),
+            settings.retention_config()?,
+        ));
         let accounts = Arc::new(AccountService::new(
             Arc::new(SeaTenantRepository::new(database.clone())),
             Arc::new(SeaUserRepository::new(database.clone())),
@@ -222,6 +231,7 @@ impl Components {
             lease,
             live,
             drain: Drain::new(),
+            retention,
         })
     }
 }
@@ -338,7 +348,7 @@ impl Application {
             components.lease.clone().spawn(),
             components.live.clone().spawn(),
         ];
-        let mut takers = Vec::new();
+        let mut takers = vec![components.retention.clone().spawn(drain.clone())];
         if self.scheduler_enabled {
             takers.push(components.scheduler.clone().spawn(drain.clone()));
         }

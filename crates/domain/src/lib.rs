@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod live;
 pub mod paging;
 pub mod repository;
+pub mod retention;
 pub mod schedule;
 pub mod script;
 pub mod script_data;

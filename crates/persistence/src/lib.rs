@@ -19,7 +19,7 @@ pub use jobs::{ApalisQueue, QueueConfig};
 pub use live_bus::PgLiveBus;
 pub use repositories::{
     SeaAlertStateRepository, SeaDeadLetterRepository, SeaEndpointRepository, SeaEventOutbox,
-    SeaExecutionRepository, SeaNodeRepository, SeaScheduleRepository, SeaScriptRepository,
-    SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
+    SeaExecutionRepository, SeaNodeRepository, SeaRetentionRepository, SeaScheduleRepository,
+    SeaScriptRepository, SeaTenantRepository, SeaTokenRepository, SeaUserRepository,
 };
 pub use script_data::{ScriptDataConfig, SeaScriptDatabase};

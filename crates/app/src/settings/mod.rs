@@ -5,11 +5,13 @@
 mod alerts;
 mod http_endpoints;
 mod jobs;
+mod retention;
 mod sdk_db;
 mod sections;
 
 pub use alerts::{AlertsConfig, AlertsSettings};
 pub use http_endpoints::HttpEndpointsSettings;
+pub use retention::RetentionSettings;
 
 pub use sections::{
     BootstrapSettings, BoundsSettings, CacheSettings, DatabaseSettings, EngineSettings,
@@ -39,6 +41,7 @@ pub struct Settings {
     pub jobs: JobsSettings,
     pub log: LogSettings,
     pub alerts: AlertsSettings,
+    pub retention: RetentionSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -219,6 +222,7 @@ impl Settings {
         self.scheduler_config(String::new())?;
         self.jobs_config()?;
         self.alerts_config()?;
+        self.retention_config()?;
         let engine = &self.engine;
         for (name, value) in [
             (
@@ -348,6 +352,23 @@ mod tests {
                 "sdk_db.per_tenant_connections",
             ),
             ("[sandbox]\nworker_nice = 20", "sandbox.worker_nice"),
+            (
+                "[retention]\nexecution_days = 40000",
+                "retention.execution_days",
+            ),
+            (
+                "[retention]\ntenant_days = \"acme\"",
+                "retention.tenant_days",
+            ),
+            (
+                "[retention]\ntenant_days = \"acme=x\"",
+                "retention.tenant_days",
+            ),
+            (
+                "[retention]\ntenant_days = \"a=1,a=2\"",
+                "retention.tenant_days",
+            ),
+            ("[retention]\nbatch = 0", "retention.batch"),
             ("[sandbox]\nworker_nice = -1", "sandbox.worker_nice"),
             ("not toml at all [", "configuration"),
         ];
