@@ -296,6 +296,7 @@ impl Application {
                 .max_source_bytes
                 .saturating_mul(4)
                 .saturating_add(64 * 1024),
+            metrics: crate::metrics::export(settings),
         };
         let mut server = HttpServer::new(move || {
             App::new()
@@ -347,6 +348,7 @@ impl Application {
         let background = [
             components.lease.clone().spawn(),
             components.live.clone().spawn(),
+            crate::metrics::sample_backlog(components.database.clone(), Duration::from_secs(15)),
         ];
         let mut takers = vec![components.retention.clone().spawn(drain.clone())];
         if self.scheduler_enabled {

@@ -87,6 +87,21 @@ pub enum TriggerKind {
     Retry,
 }
 
+impl TriggerKind {
+    /// The kind as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::Manual => "manual",
+            TriggerKind::Api => "api",
+            TriggerKind::Cron => "cron",
+            TriggerKind::Http => "http",
+            TriggerKind::Event => "event",
+            TriggerKind::Embedded => "embedded",
+            TriggerKind::Retry => "retry",
+        }
+    }
+}
+
 /// What started an execution, with the details of that kind of trigger.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

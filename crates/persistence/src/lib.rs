@@ -3,6 +3,7 @@
 //! Repositories implement the ports of `domain::repository` and return domain types; the
 //! entities stay inside this crate.
 
+mod backlog;
 mod clock;
 mod connection;
 mod entities;
@@ -14,6 +15,7 @@ mod repositories;
 mod script_data;
 mod storable;
 
+pub use backlog::backlog;
 pub use connection::{Backend, Database, DatabaseError};
 pub use jobs::{ApalisQueue, QueueConfig};
 pub use live_bus::PgLiveBus;

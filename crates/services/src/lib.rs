@@ -10,6 +10,7 @@ pub mod events;
 pub mod executions;
 pub mod lease;
 pub mod live;
+pub mod metrics;
 pub mod retention;
 pub mod schedule;
 pub mod scheduler;

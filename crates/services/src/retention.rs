@@ -107,11 +107,14 @@ impl Retention {
             while !drain.is_draining() {
                 match self.prune().await {
                     Ok(report) if report == PruneReport::default() => {}
-                    Ok(report) => tracing::info!(
-                        executions = report.executions,
-                        ticks = report.ticks,
-                        "history past retention pruned"
-                    ),
+                    Ok(report) => {
+                        crate::metrics::pruned(report.executions, report.ticks);
+                        tracing::info!(
+                            executions = report.executions,
+                            ticks = report.ticks,
+                            "history past retention pruned"
+                        )
+                    }
                     Err(error) => tracing::warn!(%error, "the history could not be pruned"),
                 }
                 tokio::select! {

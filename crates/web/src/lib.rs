@@ -4,6 +4,7 @@
 pub mod api;
 pub mod endpoints;
 pub mod health;
+pub mod metrics;
 
 use actix_web::web;
 use services::{AccountService, EndpointService, ExecutionService, ScriptService};
@@ -27,6 +28,8 @@ pub struct AppState {
     pub drain: services::Drain,
     /// The largest JSON body accepted; larger requests get 413 before parsing.
     pub max_body_bytes: usize,
+    /// `/metrics` (404 when the operator turned metrics off).
+    pub metrics: Option<metrics::MetricsExport>,
 }
 
 /// Registers every route of the product on an actix `App`.
@@ -37,6 +40,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .configure(health::routes)
+            .configure(metrics::routes)
             .configure(endpoints::routes)
             .service(web::scope("/api/v1").configure(api::routes));
     }

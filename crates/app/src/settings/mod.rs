@@ -15,8 +15,8 @@ pub use retention::RetentionSettings;
 
 pub use sections::{
     BootstrapSettings, BoundsSettings, CacheSettings, DatabaseSettings, EngineSettings,
-    HttpClientSettings, JobsSettings, LogSettings, SandboxSettings, SchedulerSettings,
-    ScriptSettings, SdkDbSettings, ServerSettings,
+    HttpClientSettings, JobsSettings, LogSettings, MetricsSettings, SandboxSettings,
+    SchedulerSettings, ScriptSettings, SdkDbSettings, ServerSettings,
 };
 
 use domain::script::{LimitBounds, ScriptRules};
@@ -42,6 +42,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub alerts: AlertsSettings,
     pub retention: RetentionSettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -357,3 +357,22 @@ impl Default for LogSettings {
 fn millis(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
+
+/// `/metrics`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Whether `/metrics` answers (404 otherwise).
+    pub enabled: bool,
+    /// A bearer token a scrape must carry; empty: none needed.
+    pub token: String,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token: String::new(),
+        }
+    }
+}

@@ -114,6 +114,7 @@ impl EventService {
         if let Some(limit) = &self.publish_limit
             && limit.check_key(&actor.tenant_id).is_err()
         {
+            crate::metrics::refused("publish_rate");
             return Err(EventError::RateLimited);
         }
         self.publish_as_host(actor.tenant_id, event_type, payload)

@@ -159,7 +159,10 @@ impl ExecutionService {
         self.engine
             .reserve(script.tenant_id, script.id, max_runs, wait)
             .await
-            .map_err(ExecutionServiceError::Busy)
+            .map_err(|limit| {
+                crate::metrics::refused(crate::metrics::limit_name(&limit));
+                ExecutionServiceError::Busy(limit)
+            })
     }
 
     /// As `run_unattended`, in a slot taken with `reserve`; the user is the trigger's.
@@ -182,6 +185,12 @@ impl ExecutionService {
         script: ScriptId,
     ) -> Result<bool, ExecutionServiceError> {
         Ok(self.executions.has_unfinished(tenant, script).await?)
+    }
+
+    /// Runs going on in this process, and the most it runs at once.
+    pub fn executor_load(&self) -> (usize, usize) {
+        let capacity = self.engine.config().max_concurrent_executions;
+        (self.engine.running(), capacity)
     }
 
     /// Which of the scripts (a scheduler's batch, of any tenants) have a run going on or
@@ -309,6 +318,7 @@ impl ExecutionService {
             }
             Err(cause) => execution = self.record_unstorable(execution, cause).await?,
         }
+        crate::metrics::execution_finished(&execution);
         tracing::info!(execution = %execution.id, status = %execution.status, duration_ms = execution.duration_ms, "execution finished");
         Ok(execution)
     }

@@ -87,6 +87,10 @@ impl Scheduler {
             .push_many(jobs)
             .await
             .map_err(|e| RepoError::Storage(e.to_string()))?;
+        let fired_at = self.clock.now();
+        for (_, scheduled_for) in &ticks {
+            crate::metrics::cron_fired((fired_at - *scheduled_for).to_std().unwrap_or_default());
+        }
         self.schedule.started_many(&ticks).await?;
         for (script, run) in runs {
             report.started.push(self.start_queued(script, run).await);

@@ -26,6 +26,13 @@ fn unknown(module: &str, method: &str) -> HostError {
     )
 }
 
+/// The `api_type` label of a host module (a bounded set).
+fn api_type(module: &str) -> Option<&'static str> {
+    ["http", "db", "cache", "events", "services"]
+        .into_iter()
+        .find(|known| *known == module)
+}
+
 #[async_trait]
 impl HostPort for ScriptHost {
     async fn call(
@@ -35,8 +42,20 @@ impl HostPort for ScriptHost {
         method: &str,
         args: Value,
     ) -> Result<Value, HostError> {
+        let tenant = scope.tenant_id.to_string();
+        if let Some(api_type) = api_type(module) {
+            crate::metrics::api_call(&tenant, api_type);
+        }
         match (module, method) {
-            ("http", "request") => self.http.request(&args, scope.deadline).await,
+            ("http", "request") => {
+                let answer = self.http.request(&args, scope.deadline).await;
+                if let Err(error) = &answer
+                    && error.code == HostErrorCode::SsrfBlocked
+                {
+                    crate::metrics::ssrf_attempt(&tenant);
+                }
+                answer
+            }
             ("db", "query" | "queryOne" | "execute") => {
                 self.db.statement(&scope, method, &args).await
             }

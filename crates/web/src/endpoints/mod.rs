@@ -26,14 +26,16 @@ async fn member(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    serve(
+    let response = serve(
         &state,
         actor.tenant_id,
         Access::Member(&actor),
         &request,
         payload,
     )
-    .await
+    .await;
+    services::metrics::endpoint_response(response.status().as_u16());
+    response
 }
 
 async fn public(
@@ -42,11 +44,13 @@ async fn public(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    match state.endpoints.tenant_of_slug(&slug.0).await {
+    let response = match state.endpoints.tenant_of_slug(&slug.0).await {
         Ok(Some(tenant)) => serve(&state, tenant, Access::Public, &request, payload).await,
         Ok(None) => refusal(EndpointError::NotFound),
         Err(error) => refusal(error),
-    }
+    };
+    services::metrics::endpoint_response(response.status().as_u16());
+    response
 }
 
 /// The path after the prefix, with its leading `/`.
@@ -76,6 +80,7 @@ async fn serve(
         return too_large(max_body_bytes);
     }
     if let Err(error) = endpoints.admit(&route) {
+        services::metrics::refused("endpoint_rate");
         return refusal(error);
     }
     let body = match body::read(payload, max_body_bytes).await {
