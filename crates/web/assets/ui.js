@@ -1,0 +1,154 @@
+// The pages' own script: HTMX settings, the type-dependent trigger fields, the Monaco editor
+// (SDK completions from /assets/sdk.d.ts, Ctrl/Cmd+S saves, save errors as markers), and live
+// execution lines over server-sent events.
+(function () {
+  'use strict';
+
+  if (window.htmx) {
+    // Swap refusals and error fragments too (a 422 carries the form's errors).
+    htmx.config.responseHandling = [
+      { code: '204', swap: false },
+      { code: '[23]..', swap: true },
+      { code: '422', swap: true },
+      { code: '[45]..', swap: true, error: true },
+      { code: '...', swap: false }
+    ];
+  }
+
+  function meta(name) {
+    var element = document.querySelector('meta[name="' + name + '"]');
+    return element ? element.getAttribute('content') : '';
+  }
+
+  function dark() {
+    return window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
+  }
+
+  // Only the chosen type's trigger fields are shown.
+  function followType(root) {
+    var form = (root || document).querySelector('#script-form');
+    if (!form) return;
+    var select = form.querySelector('[name="Type"]');
+    if (!select) return;
+    select.addEventListener('change', function () { form.dataset.type = select.value; });
+  }
+
+  // "line 3" / "line 3, column 7" / "3:7" in a message: where the marker goes.
+  function position(text) {
+    var match = /line (\d+)(?:[,:]? ?(?:column |col )?(\d+))?/i.exec(text) || /(\d+):(\d+)/.exec(text);
+    if (!match) return null;
+    return { line: parseInt(match[1], 10), column: match[2] ? parseInt(match[2], 10) : 1 };
+  }
+
+  function startEditors() {
+    var hosts = document.querySelectorAll('.editor[data-source]');
+    if (!hosts.length) return;
+    var base = meta('monaco-base');
+    var loader = document.createElement('script');
+    loader.src = base + '/loader.js';
+    loader.onload = function () {
+      window.require.config({ paths: { vs: base } });
+      window.require(['vs/editor/editor.main'], function () {
+        var monaco = window.monaco;
+        var defaults = monaco.languages.typescript.javascriptDefaults;
+        defaults.setCompilerOptions({
+          target: monaco.languages.typescript.ScriptTarget.ES2020,
+          module: monaco.languages.typescript.ModuleKind.ESNext,
+          allowNonTsExtensions: true,
+          allowJs: true,
+          lib: ['es2020']
+        });
+        fetch('/assets/sdk.d.ts').then(function (r) { return r.text(); }).then(function (types) {
+          defaults.addExtraLib(types, 'ts:iota-scripts/sdk.d.ts');
+        });
+        hosts.forEach(function (host) { mount(monaco, host); });
+      });
+    };
+    document.head.appendChild(loader);
+  }
+
+  function mount(monaco, host) {
+    var data = document.getElementById(host.dataset.source);
+    var readOnly = host.classList.contains('readonly');
+    var editor = monaco.editor.create(host, {
+      value: data ? JSON.parse(data.textContent) : '',
+      language: 'javascript',
+      theme: dark() ? 'vs-dark' : 'vs',
+      readOnly: readOnly,
+      automaticLayout: true,
+      minimap: { enabled: false },
+      scrollBeyondLastLine: false,
+      fontSize: 14
+    });
+    host.classList.add('ready');
+    if (window.matchMedia) {
+      window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', function () {
+        monaco.editor.setTheme(dark() ? 'vs-dark' : 'vs');
+      });
+    }
+    if (readOnly) return;
+    window.iotaEditor = editor;
+    var form = host.closest('form');
+    var textarea = form.querySelector('textarea[name="Source"]');
+    textarea.hidden = true;
+    editor.onDidChangeModelContent(function () { textarea.value = editor.getValue(); });
+    editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, function () { form.requestSubmit(); });
+    // A refused save: the source's error as a marker at its line and column.
+    document.body.addEventListener('htmx:afterSettle', function () {
+      var slot = document.getElementById('error-Source');
+      var text = slot ? slot.textContent.trim() : '';
+      var markers = [];
+      if (text) {
+        var at = position(text) || { line: 1, column: 1 };
+        markers.push({
+          severity: monaco.MarkerSeverity.Error, message: text,
+          startLineNumber: at.line, startColumn: at.column,
+          endLineNumber: at.line, endColumn: at.column + 1
+        });
+      }
+      monaco.editor.setModelMarkers(editor.getModel(), 'save', markers);
+    });
+  }
+
+  // Ctrl/Cmd+S anywhere in the form saves it.
+  document.addEventListener('keydown', function (event) {
+    if ((event.ctrlKey || event.metaKey) && event.key === 's') {
+      var form = document.querySelector('#script-form');
+      if (form) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    }
+  });
+
+  // An execution that runs: its lines as they are logged, then the page again at its end.
+  function followExecution() {
+    var list = document.querySelector('#live[data-stream]');
+    if (!list || !window.EventSource) return;
+    var source = new EventSource(list.dataset.stream);
+    source.addEventListener('log', function (event) {
+      var line = JSON.parse(event.data);
+      var item = document.createElement('li');
+      item.className = 'log log-' + (line.level || 'info');
+      var level = document.createElement('span');
+      level.className = 'level';
+      level.textContent = line.level || '';
+      var message = document.createElement('span');
+      message.className = 'message';
+      message.textContent = ' ' + (line.message || '');
+      item.appendChild(level);
+      item.appendChild(message);
+      list.appendChild(item);
+    });
+    source.addEventListener('end', function () {
+      source.close();
+      window.location.reload();
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    followType(document);
+    startEditors();
+    followExecution();
+  });
+})();
