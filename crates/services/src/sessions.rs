@@ -9,6 +9,10 @@ use domain::{Actor, TokenId};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// The cookie that carries a session's secret.
+pub const SESSION_COOKIE: &str = "iota_session";
+/// The cookie of the web pages' language switcher.
+pub const LANG_COOKIE: &str = "lang";
 /// The name a session's token row carries.
 pub const SESSION_TOKEN_NAME: &str = "web session";
 /// How long a session lasts from sign-in.

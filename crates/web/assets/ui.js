@@ -112,7 +112,7 @@
 
   // Ctrl/Cmd+S anywhere in the form saves it.
   document.addEventListener('keydown', function (event) {
-    if ((event.ctrlKey || event.metaKey) && event.key === 's') {
+    if (!event.defaultPrevented && (event.ctrlKey || event.metaKey) && event.key === 's') {
       var form = document.querySelector('#script-form');
       if (form) {
         event.preventDefault();

@@ -5,7 +5,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header;
 
 /// The cookie the language switcher sets.
-pub const LANG_COOKIE: &str = "lang";
+pub use services::sessions::LANG_COOKIE;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Lang {

@@ -14,7 +14,7 @@ use futures::future::LocalBoxFuture;
 use services::{AccountError, Session};
 
 /// The session cookie's name (an `http` script may never set a cookie of this name).
-pub const SESSION_COOKIE: &str = "iota_session";
+pub use services::sessions::SESSION_COOKIE;
 /// The header HTMX sends the CSRF token in.
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
