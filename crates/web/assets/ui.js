@@ -43,7 +43,8 @@
   function startEditors() {
     var hosts = document.querySelectorAll('.editor[data-source]');
     if (!hosts.length) return;
-    var base = meta('monaco-base');
+    // Absolute: Monaco's workers resolve their scripts against it.
+    var base = new URL(meta('monaco-base'), window.location.origin).href;
     var loader = document.createElement('script');
     loader.src = base + '/loader.js';
     loader.onload = function () {
@@ -52,11 +53,12 @@
         var monaco = window.monaco;
         var defaults = monaco.languages.typescript.javascriptDefaults;
         defaults.setCompilerOptions({
-          target: monaco.languages.typescript.ScriptTarget.ES2020,
+          target: monaco.languages.typescript.ScriptTarget.ESNext,
           module: monaco.languages.typescript.ModuleKind.ESNext,
           allowNonTsExtensions: true,
           allowJs: true,
-          lib: ['es2020']
+          // As sdk.d.ts asks: the language's own library, not the DOM's.
+          lib: ['es2022']
         });
         fetch('/assets/sdk.d.ts').then(function (r) { return r.text(); }).then(function (types) {
           defaults.addExtraLib(types, 'ts:iota-scripts/sdk.d.ts');
