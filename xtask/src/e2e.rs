@@ -16,7 +16,11 @@ fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => {
             let dir = PathBuf::from(dir);
-            if dir.is_absolute() { dir } else { root.join(dir) }
+            if dir.is_absolute() {
+                dir
+            } else {
+                root.join(dir)
+            }
         }
         _ => root.join("target"),
     }
@@ -45,7 +49,11 @@ pub fn run(root: &Path) -> Result<()> {
         bail!("npm not found: the browser tests (tests/e2e) need Node.js with npm");
     }
     let package = root.join("tests").join("e2e");
-    if !package.join("node_modules").join("playwright-core").is_dir() {
+    if !package
+        .join("node_modules")
+        .join("playwright-core")
+        .is_dir()
+    {
         run_step(
             "npm ci (tests/e2e)",
             Command::new("npm")

@@ -15,8 +15,8 @@ pub mod scheduler;
 pub mod script_changes;
 mod script_errors;
 pub mod scripts;
-pub mod sessions;
 pub mod sdk;
+pub mod sessions;
 
 pub use accounts::{AccountError, AccountService, FirstAdmin, NewUser};
 pub use clock::{Clock, SystemClock};
@@ -26,5 +26,5 @@ pub use executions::{ExecutionService, ExecutionServiceError, FeedEvent, Follow,
 pub use live::LiveLogs;
 pub use schedule::{PreviewSchedule, UpcomingRuns};
 pub use scheduler::{PassReport, Scheduler, SchedulerConfig};
-pub use sessions::{LoginLimits, Session, SignIn};
 pub use scripts::{ExecutionOutcome, ScriptError, ScriptService, UpdateScript};
+pub use sessions::{LoginLimits, Session, SignIn};

@@ -8,7 +8,10 @@ use serde_json::Value;
 /// Cookie names the platform itself sets (the web pages' session and language): a script's
 /// `Set-Cookie` naming one of them is dropped, so that an endpoint on the same origin can never
 /// plant a session.
-pub const PLATFORM_COOKIES: &[&str] = &[crate::sessions::SESSION_COOKIE, crate::sessions::LANG_COOKIE];
+pub const PLATFORM_COOKIES: &[&str] = &[
+    crate::sessions::SESSION_COOKIE,
+    crate::sessions::LANG_COOKIE,
+];
 
 /// The header that carries the execution's id on every response a run produced.
 pub const EXECUTION_ID_HEADER: &str = "x-execution-id";

@@ -88,10 +88,11 @@ async fn asset(request: HttpRequest, path: web::Path<String>) -> HttpResponse {
     if path == HTMX_PATH.trim_start_matches("/assets/") {
         return immutable(&path, HTMX.to_vec());
     }
-    if let Some(rest) = path.strip_prefix(&format!("monaco/{MONACO_VERSION}/vs/")) {
-        if let Some(file) = Monaco::get(rest) {
-            return immutable(rest, file.data.into_owned());
-        }
+    let monaco = path
+        .strip_prefix(&format!("monaco/{MONACO_VERSION}/vs/"))
+        .and_then(|rest| Monaco::get(rest).map(|file| (rest, file)));
+    if let Some((rest, file)) = monaco {
+        return immutable(rest, file.data.into_owned());
     }
     if path == "sdk.d.ts" {
         let hash = domain::token::hash_token(SDK_TYPES);

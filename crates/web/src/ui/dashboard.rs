@@ -19,20 +19,37 @@ pub async fn dashboard(state: web::Data<AppState>, page: Page) -> Result<HttpRes
         status: Some(ScriptStatus::Active),
         ..ScriptFilter::default()
     };
-    let active = state.scripts.list(page.actor(), &active_filter, first).await.or_page(&page)?;
+    let active = state
+        .scripts
+        .list(page.actor(), &active_filter, first)
+        .await
+        .or_page(&page)?;
     let scheduled_filter = ScriptFilter {
         script_type: Some(ScriptType::Scheduled),
         ..active_filter
     };
-    let scheduled = state.scripts.list(page.actor(), &scheduled_filter, first).await.or_page(&page)?;
-    let mut upcoming: Vec<_> = scheduled.items.iter().filter(|s| s.next_run_at.is_some()).collect();
+    let scheduled = state
+        .scripts
+        .list(page.actor(), &scheduled_filter, first)
+        .await
+        .or_page(&page)?;
+    let mut upcoming: Vec<_> = scheduled
+        .items
+        .iter()
+        .filter(|s| s.next_run_at.is_some())
+        .collect();
     upcoming.sort_by_key(|s| s.next_run_at);
     let runs = last_runs(&state, &page, active.items.iter().map(|s| s.id)).await;
     let mut recent: Vec<_> = runs.values().collect();
-    recent.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    recent.sort_by_key(|run| std::cmp::Reverse(run.created_at));
     let failures: Vec<_> = recent
         .iter()
-        .filter(|run| matches!(run.status, ExecutionStatus::Failed | ExecutionStatus::Timeout))
+        .filter(|run| {
+            matches!(
+                run.status,
+                ExecutionStatus::Failed | ExecutionStatus::Timeout
+            )
+        })
         .collect();
     let name_of = |id| {
         active

@@ -12,7 +12,9 @@ use services::{AccountError, ExecutionServiceError, ScriptError};
 #[derive(Debug)]
 pub enum UiErrorKind {
     /// No session: the sign-in page, then back to `next`.
-    SignIn { next: String },
+    SignIn {
+        next: String,
+    },
     Forbidden,
     NotFound,
     /// A request without this session's CSRF token, or from another origin.
@@ -145,26 +147,39 @@ impl ResponseError for UiError {
                     .insert_header((header::LOCATION, location))
                     .finish();
             }
-            UiErrorKind::Forbidden => (lang.t("error.forbidden.title"), lang.t("error.forbidden.body")),
+            UiErrorKind::Forbidden => (
+                lang.t("error.forbidden.title"),
+                lang.t("error.forbidden.body"),
+            ),
             UiErrorKind::Csrf => (lang.t("error.forbidden.title"), lang.t("error.csrf.body")),
-            UiErrorKind::NotFound => (lang.t("error.not_found.title"), lang.t("error.not_found.body")),
+            UiErrorKind::NotFound => (
+                lang.t("error.not_found.title"),
+                lang.t("error.not_found.body"),
+            ),
             UiErrorKind::Conflict(detail) => (lang.t("error.conflict.title"), detail.clone()),
             UiErrorKind::TooMany(detail) => (lang.t("error.busy.title"), detail.clone()),
             UiErrorKind::Internal(cause) => {
                 tracing::error!(error = %cause_chain(cause.as_ref()), "web page failed");
-                (lang.t("error.internal.title"), lang.t("error.internal.body"))
+                (
+                    lang.t("error.internal.title"),
+                    lang.t("error.internal.body"),
+                )
             }
         };
         let body = if self.htmx {
             html! { div.alert.error role="alert" { strong { (title) } " " (message) } }
         } else {
-            layout::bare(lang, &title, html! {
-                main.narrow {
-                    h1 { (status.as_u16()) " · " (title) }
-                    p { (message) }
-                    p { a href="/" { (lang.t("error.home")) } }
-                }
-            })
+            layout::bare(
+                lang,
+                &title,
+                html! {
+                    main.narrow {
+                        h1 { (status.as_u16()) " · " (title) }
+                        p { (message) }
+                        p { a href="/" { (lang.t("error.home")) } }
+                    }
+                },
+            )
         };
         HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")

@@ -124,14 +124,30 @@ fn against(value: Option<i64>, limit: u64, unit: &str) -> Markup {
     }
 }
 
-pub async fn show(state: web::Data<AppState>, page: Page, id: web::Path<String>) -> Result<HttpResponse, UiError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    page: Page,
+    id: web::Path<String>,
+) -> Result<HttpResponse, UiError> {
     let lang = page.lang;
     let id = execution_id(&page, &id)?;
-    let execution = state.executions.get(page.actor(), id).await.or_page(&page)?;
-    let script = state.scripts.get(page.actor(), execution.script_id).await.ok();
-    let limits = script.as_ref().map(|s| s.spec.limits.clone());
+    let execution = state
+        .executions
+        .get(page.actor(), id)
+        .await
+        .or_page(&page)?;
+    let script = state
+        .scripts
+        .get(page.actor(), execution.script_id)
+        .await
+        .ok();
+    let limits = script.as_ref().map(|s| s.spec.limits);
     let running = !execution.status.is_terminal();
-    let title = format!("{} {}", lang.t("execution.title"), execution.id.to_string().get(..8).unwrap_or_default());
+    let title = format!(
+        "{} {}",
+        lang.t("execution.title"),
+        execution.id.to_string().get(..8).unwrap_or_default()
+    );
     let body = html! {
         div.heading {
             h1 { (title) " " (status_badge(lang, &execution)) }
@@ -171,13 +187,26 @@ pub async fn show(state: web::Data<AppState>, page: Page, id: web::Path<String>)
             (logs(lang, &execution.logs))
         }
     };
-    Ok(html(layout::page(&page, &format!("/executions/{}", execution.id), &title, body)))
+    Ok(html(layout::page(
+        &page,
+        &format!("/executions/{}", execution.id),
+        &title,
+        body,
+    )))
 }
 
-pub async fn cancel(state: web::Data<AppState>, mutation: Mutation, id: web::Path<String>) -> Result<HttpResponse, UiError> {
+pub async fn cancel(
+    state: web::Data<AppState>,
+    mutation: Mutation,
+    id: web::Path<String>,
+) -> Result<HttpResponse, UiError> {
     let page = mutation.0;
     let id = execution_id(&page, &id)?;
-    state.executions.cancel(page.actor(), id).await.or_page(&page)?;
+    state
+        .executions
+        .cancel(page.actor(), id)
+        .await
+        .or_page(&page)?;
     Ok(HttpResponse::Ok()
         .insert_header(("HX-Redirect", format!("/executions/{id}")))
         .finish())

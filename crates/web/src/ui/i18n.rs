@@ -111,7 +111,8 @@ mod tests {
             } else if let (Some((code, value)), Some(last)) =
                 (line.trim().split_once(": "), keys.last_mut())
             {
-                last.1.push((code.to_owned(), value.trim_matches('"').to_owned()));
+                last.1
+                    .push((code.to_owned(), value.trim_matches('"').to_owned()));
             }
         }
         keys
@@ -130,7 +131,10 @@ mod tests {
             }
         }
         let mut out = String::new();
-        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut out);
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut out,
+        );
         out
     }
 
@@ -154,9 +158,18 @@ mod tests {
                     "{key} has no {} text",
                     lang.code()
                 );
-                assert_ne!(lang.t(key), key.as_str(), "{key} does not resolve in {}", lang.code());
+                assert_ne!(
+                    lang.t(key),
+                    key.as_str(),
+                    "{key} does not resolve in {}",
+                    lang.code()
+                );
             }
-            assert_eq!(languages.len(), Lang::ALL.len(), "{key} has other languages");
+            assert_eq!(
+                languages.len(),
+                Lang::ALL.len(),
+                "{key} has other languages"
+            );
         }
     }
 
@@ -172,10 +185,14 @@ mod tests {
             });
             assert!(literal || family, "{key} is not used by any page");
         }
-        let known: std::collections::BTreeSet<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+        let known: std::collections::BTreeSet<&str> =
+            keys.iter().map(|(k, _)| k.as_str()).collect();
         for used in sources.split(".t(\"").skip(1) {
             let key = used.split('"').next().unwrap_or_default();
-            assert!(known.contains(key), "{key} is used but not in locales/app.yml");
+            assert!(
+                known.contains(key),
+                "{key} is used but not in locales/app.yml"
+            );
         }
     }
 }

@@ -27,23 +27,27 @@ fn see_other(location: &str) -> HttpResponse {
 }
 
 fn form(lang: Lang, email: &str, next: &str, error: Option<&str>) -> Markup {
-    layout::bare(lang, &lang.t("login.title"), html! {
-        main.narrow.login {
-            h1 { "IOTA Scripts" }
-            h2 { (lang.t("login.title")) }
-            @if let Some(error) = error {
-                p.alert.error role="alert" id="login-error" { (error) }
+    layout::bare(
+        lang,
+        &lang.t("login.title"),
+        html! {
+            main.narrow.login {
+                h1 { "IOTA Scripts" }
+                h2 { (lang.t("login.title")) }
+                @if let Some(error) = error {
+                    p.alert.error role="alert" id="login-error" { (error) }
+                }
+                form method="post" action="/login" {
+                    input type="hidden" name="next" value=(next);
+                    label for="email" { (lang.t("login.email")) }
+                    input type="email" id="email" name="email" value=(email) required autofocus autocomplete="username";
+                    label for="password" { (lang.t("login.password")) }
+                    input type="password" id="password" name="password" required autocomplete="current-password";
+                    button.primary type="submit" { (lang.t("login.submit")) }
+                }
             }
-            form method="post" action="/login" {
-                input type="hidden" name="next" value=(next);
-                label for="email" { (lang.t("login.email")) }
-                input type="email" id="email" name="email" value=(email) required autofocus autocomplete="username";
-                label for="password" { (lang.t("login.password")) }
-                input type="password" id="password" name="password" required autocomplete="current-password";
-                button.primary type="submit" { (lang.t("login.submit")) }
-            }
-        }
-    })
+        },
+    )
 }
 
 fn html_response(status: actix_web::http::StatusCode, markup: Markup) -> HttpResponse {
@@ -56,10 +60,7 @@ fn html_response(status: actix_web::http::StatusCode, markup: Markup) -> HttpRes
 async fn show(request: HttpRequest, query: web::Query<HashMap<String, String>>) -> HttpResponse {
     let lang = Lang::of(&request);
     let next = safe_next(query.get("next"));
-    html_response(
-        actix_web::http::StatusCode::OK,
-        form(lang, "", &next, None),
-    )
+    html_response(actix_web::http::StatusCode::OK, form(lang, "", &next, None))
 }
 
 async fn submit(
@@ -70,7 +71,10 @@ async fn submit(
     let bare = Bare::of(&request);
     let lang = bare.lang;
     let email = fields.get("email").map(String::as_str).unwrap_or_default();
-    let password = fields.get("password").map(String::as_str).unwrap_or_default();
+    let password = fields
+        .get("password")
+        .map(String::as_str)
+        .unwrap_or_default();
     let next = safe_next(fields.get("next"));
     if !same_origin(&request) {
         return Err(bare.fail(super::errors::UiErrorKind::Csrf));
@@ -80,7 +84,10 @@ async fn submit(
         .map(|address| address.ip().to_string())
         .unwrap_or_default();
     let refused = |status, message: String| {
-        Ok(html_response(status, form(lang, email, &next, Some(&message))))
+        Ok(html_response(
+            status,
+            form(lang, email, &next, Some(&message)),
+        ))
     };
     match state.accounts.sign_in(email, password, &address).await {
         Ok(signed_in) => {
@@ -100,7 +107,8 @@ async fn submit(
         ),
         Err(AccountError::SignInThrottled { minutes }) => refused(
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            lang.t("login.throttled").replace("%{minutes}", &minutes.to_string()),
+            lang.t("login.throttled")
+                .replace("%{minutes}", &minutes.to_string()),
         ),
         Err(other) => Err::<HttpResponse, _>(other).or_page(&bare),
     }

@@ -84,7 +84,11 @@ struct StateMissing;
 
 /// The cookie that carries a session: HTTP-only, `SameSite=Lax`, `Secure` when the page was
 /// served over https (plain http stays usable on 127.0.0.1).
-pub fn session_cookie(request: &HttpRequest, value: String, max_age_seconds: i64) -> Cookie<'static> {
+pub fn session_cookie(
+    request: &HttpRequest,
+    value: String,
+    max_age_seconds: i64,
+) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, value)
         .path("/")
         .http_only(true)
@@ -170,8 +174,12 @@ impl FromRequest for Mutation {
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or_default();
             let safe = matches!(*request.method(), Method::GET | Method::HEAD);
-            if !safe && !(same_origin(&request) && same_token(presented, &session.csrf_token)) {
-                tracing::info!(path = request.path(), "request refused: CSRF token or origin");
+            let checked = same_origin(&request) && same_token(presented, &session.csrf_token);
+            if !(safe || checked) {
+                tracing::info!(
+                    path = request.path(),
+                    "request refused: CSRF token or origin"
+                );
                 return Err(bare.fail(UiErrorKind::Csrf));
             }
             Ok(Mutation(Page {

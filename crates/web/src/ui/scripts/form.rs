@@ -1,8 +1,8 @@
 //! The new/edit form of a script: every field of the seed's form, only the chosen type's
 //! trigger fields shown, Monaco over the source, and each field's error beside it.
 
-use super::super::layout::data_script;
 use super::super::i18n::Lang;
+use super::super::layout::data_script;
 use crate::api::dto::SpecView;
 use domain::script::{ScriptStatus, ScriptType};
 use maud::{Markup, html};
@@ -21,13 +21,37 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     ("HTTPMethods", "httpMethods", "script.field.http_methods"),
     ("EndpointAuth", "endpointAuth", "script.field.endpoint_auth"),
     ("EventTypes", "eventTypes", "script.field.event_types"),
-    ("MaxExecutionTimeMs", "limits.maxExecutionTimeMs", "script.field.max_time"),
-    ("MaxMemoryBytes", "limits.maxMemoryBytes", "script.field.max_memory"),
-    ("MaxConcurrentRuns", "limits.maxConcurrentRuns", "script.field.max_concurrent"),
-    ("MaxAPICallsPerMinute", "limits.maxApiCallsPerMinute", "script.field.max_api_calls"),
-    ("MaxOutputSizeBytes", "limits.maxOutputSizeBytes", "script.field.max_output"),
+    (
+        "MaxExecutionTimeMs",
+        "limits.maxExecutionTimeMs",
+        "script.field.max_time",
+    ),
+    (
+        "MaxMemoryBytes",
+        "limits.maxMemoryBytes",
+        "script.field.max_memory",
+    ),
+    (
+        "MaxConcurrentRuns",
+        "limits.maxConcurrentRuns",
+        "script.field.max_concurrent",
+    ),
+    (
+        "MaxAPICallsPerMinute",
+        "limits.maxApiCallsPerMinute",
+        "script.field.max_api_calls",
+    ),
+    (
+        "MaxOutputSizeBytes",
+        "limits.maxOutputSizeBytes",
+        "script.field.max_output",
+    ),
     ("Source", "source", "script.field.source"),
-    ("ChangeSummary", "changeSummary", "script.field.change_summary"),
+    (
+        "ChangeSummary",
+        "changeSummary",
+        "script.field.change_summary",
+    ),
 ];
 
 pub const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -54,16 +78,34 @@ impl FormValues {
         set("Description", spec.description.clone());
         set("Type", spec.script_type.clone());
         set("Status", spec.status.clone());
-        set("CronExpression", spec.cron_expression.clone().unwrap_or_default());
+        set(
+            "CronExpression",
+            spec.cron_expression.clone().unwrap_or_default(),
+        );
         set("Timezone", spec.timezone.clone().unwrap_or_default());
         set("HTTPPath", spec.http_path.clone().unwrap_or_default());
-        set("EndpointAuth", spec.endpoint_auth.clone().unwrap_or_default());
+        set(
+            "EndpointAuth",
+            spec.endpoint_auth.clone().unwrap_or_default(),
+        );
         set("EventTypes", spec.event_types.join(", "));
-        set("MaxExecutionTimeMs", spec.limits.max_execution_time_ms.to_string());
+        set(
+            "MaxExecutionTimeMs",
+            spec.limits.max_execution_time_ms.to_string(),
+        );
         set("MaxMemoryBytes", spec.limits.max_memory_bytes.to_string());
-        set("MaxConcurrentRuns", spec.limits.max_concurrent_runs.to_string());
-        set("MaxAPICallsPerMinute", spec.limits.max_api_calls_per_minute.to_string());
-        set("MaxOutputSizeBytes", spec.limits.max_output_size_bytes.to_string());
+        set(
+            "MaxConcurrentRuns",
+            spec.limits.max_concurrent_runs.to_string(),
+        );
+        set(
+            "MaxAPICallsPerMinute",
+            spec.limits.max_api_calls_per_minute.to_string(),
+        );
+        set(
+            "MaxOutputSizeBytes",
+            spec.limits.max_output_size_bytes.to_string(),
+        );
         set("Source", spec.source.clone());
         Self {
             values,
@@ -84,7 +126,10 @@ impl FormValues {
             ("MaxConcurrentRuns", "5"),
             ("MaxAPICallsPerMinute", "60"),
             ("MaxOutputSizeBytes", "1048576"),
-            ("Source", "export default async function main(input, context) {\n  console.log('input', input);\n  return { ok: true };\n}\n"),
+            (
+                "Source",
+                "export default async function main(input, context) {\n  console.log('input', input);\n  return { ok: true };\n}\n",
+            ),
         ] {
             values.insert(key.to_owned(), value.to_owned());
         }
@@ -113,7 +158,13 @@ fn label(lang: Lang, name: &str) -> Markup {
     html! { label for={ "field-" (name) } { (lang.t(key)) } }
 }
 
-fn text_field(lang: Lang, form: &FormValues, errors: &BTreeMap<String, String>, name: &str, kind: &str) -> Markup {
+fn text_field(
+    lang: Lang,
+    form: &FormValues,
+    errors: &BTreeMap<String, String>,
+    name: &str,
+    kind: &str,
+) -> Markup {
     html! {
         div.field {
             (label(lang, name))
@@ -147,12 +198,21 @@ pub enum Target<'a> {
 }
 
 /// The whole form. `errors` is keyed by the form's field names.
-pub fn script_form(lang: Lang, target: Target<'_>, form: &FormValues, errors: &BTreeMap<String, String>) -> Markup {
+pub fn script_form(
+    lang: Lang,
+    target: Target<'_>,
+    form: &FormValues,
+    errors: &BTreeMap<String, String>,
+) -> Markup {
     let types: Vec<&str> = ScriptType::ALL.iter().map(|t| t.as_str()).collect();
     let statuses: Vec<&str> = ScriptStatus::ALL.iter().map(|s| s.as_str()).collect();
     let (post, put, cancel) = match &target {
         Target::Create => (Some("/scripts".to_owned()), None, "/scripts".to_owned()),
-        Target::Update { id } => (None, Some(format!("/scripts/{id}")), format!("/scripts/{id}")),
+        Target::Update { id } => (
+            None,
+            Some(format!("/scripts/{id}")),
+            format!("/scripts/{id}"),
+        ),
     };
     html! {
         form #script-form.script-form data-type=(form.get("Type"))

@@ -13,7 +13,11 @@ use domain::script::{ScriptStatus, ScriptType};
 use domain::{Permission, ValidationErrors};
 use maud::html;
 
-pub async fn list(state: web::Data<AppState>, page: Page, query: Query) -> Result<HttpResponse, UiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    page: Page,
+    query: Query,
+) -> Result<HttpResponse, UiError> {
     let lang = page.lang;
     let mut errors = ValidationErrors::new();
     let request = page_request(&query, &mut errors);
@@ -23,7 +27,11 @@ pub async fn list(state: web::Data<AppState>, page: Page, query: Query) -> Resul
         status: present("status").and_then(|raw| raw.parse::<ScriptStatus>().ok()),
         search: present("search").map(str::to_owned),
     };
-    let scripts = state.scripts.list(page.actor(), &filter, request).await.or_page(&page)?;
+    let scripts = state
+        .scripts
+        .list(page.actor(), &filter, request)
+        .await
+        .or_page(&page)?;
     let runs = last_runs(&state, &page, scripts.items.iter().map(|s| s.id)).await;
     let pages = scripts.total.div_ceil(scripts.limit).max(1);
     let link = |number: u64| {

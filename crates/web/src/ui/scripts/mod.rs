@@ -9,9 +9,9 @@ use super::errors::{PageContext, UiError, UiErrorKind};
 use super::session::Page;
 use crate::AppState;
 use actix_web::{HttpResponse, web};
+use domain::ScriptId;
 use domain::execution::Execution;
 use domain::paging::PageRequest;
-use domain::ScriptId;
 use maud::Markup;
 use std::collections::HashMap;
 
@@ -37,9 +37,16 @@ pub async fn last_runs(
     let one = PageRequest { page: 1, limit: 1 };
     let reads = ids.map(|id| async move {
         let found = state.executions.list(page.actor(), id, None, one).await;
-        found.ok().and_then(|page| page.items.into_iter().next()).map(|run| (id, run))
+        found
+            .ok()
+            .and_then(|page| page.items.into_iter().next())
+            .map(|run| (id, run))
     });
-    futures::future::join_all(reads).await.into_iter().flatten().collect()
+    futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 pub fn routes(config: &mut web::ServiceConfig) {

@@ -24,7 +24,12 @@ pub struct PostedForm {
     pub errors: ValidationErrors,
 }
 
-fn number(values: &FormValues, name: &str, key: &str, errors: &mut ValidationErrors) -> Option<i64> {
+fn number(
+    values: &FormValues,
+    name: &str,
+    key: &str,
+    errors: &mut ValidationErrors,
+) -> Option<i64> {
     let raw = values.get(name).trim();
     if raw.is_empty() {
         return None;
@@ -54,13 +59,44 @@ impl PostedForm {
             (!value.is_empty()).then(|| value.to_owned())
         };
         let script_type = values.get("Type").trim().to_owned();
-        let only = |kind: &str, name: &str| if script_type == kind { text(name) } else { None };
+        let only = |kind: &str, name: &str| {
+            if script_type == kind {
+                text(name)
+            } else {
+                None
+            }
+        };
         let limits = LimitsInput {
-            max_execution_time_ms: number(&values, "MaxExecutionTimeMs", "limits.maxExecutionTimeMs", &mut errors),
-            max_memory_bytes: number(&values, "MaxMemoryBytes", "limits.maxMemoryBytes", &mut errors),
-            max_concurrent_runs: number(&values, "MaxConcurrentRuns", "limits.maxConcurrentRuns", &mut errors),
-            max_api_calls_per_minute: number(&values, "MaxAPICallsPerMinute", "limits.maxApiCallsPerMinute", &mut errors),
-            max_output_size_bytes: number(&values, "MaxOutputSizeBytes", "limits.maxOutputSizeBytes", &mut errors),
+            max_execution_time_ms: number(
+                &values,
+                "MaxExecutionTimeMs",
+                "limits.maxExecutionTimeMs",
+                &mut errors,
+            ),
+            max_memory_bytes: number(
+                &values,
+                "MaxMemoryBytes",
+                "limits.maxMemoryBytes",
+                &mut errors,
+            ),
+            max_concurrent_runs: number(
+                &values,
+                "MaxConcurrentRuns",
+                "limits.maxConcurrentRuns",
+                &mut errors,
+            ),
+            max_api_calls_per_minute: number(
+                &values,
+                "MaxAPICallsPerMinute",
+                "limits.maxApiCallsPerMinute",
+                &mut errors,
+            ),
+            max_output_size_bytes: number(
+                &values,
+                "MaxOutputSizeBytes",
+                "limits.maxOutputSizeBytes",
+                &mut errors,
+            ),
         };
         let input = ScriptInput {
             name: values.get("Name").trim().to_owned(),
@@ -71,7 +107,11 @@ impl PostedForm {
             cron_expression: only("scheduled", "CronExpression"),
             timezone: only("scheduled", "Timezone"),
             http_path: only("http", "HTTPPath"),
-            http_methods: if script_type == "http" { values.methods.clone() } else { Vec::new() },
+            http_methods: if script_type == "http" {
+                values.methods.clone()
+            } else {
+                Vec::new()
+            },
             endpoint_auth: only("http", "EndpointAuth"),
             event_types: if script_type == "event" {
                 values
@@ -88,7 +128,12 @@ impl PostedForm {
             ..ScriptInput::default()
         };
         let change_summary = text("ChangeSummary");
-        Self { values, input, change_summary, errors }
+        Self {
+            values,
+            input,
+            change_summary,
+            errors,
+        }
     }
 }
 
@@ -100,11 +145,17 @@ pub fn by_form_field(errors: &ValidationErrors) -> (BTreeMap<String, String>, Ve
     for (key, message) in errors.fields() {
         let field = FIELDS
             .iter()
-            .find(|(_, error_key, _)| key == error_key || key.starts_with(&format!("{error_key}[")) || key.starts_with(&format!("{error_key}.")))
+            .find(|(_, error_key, _)| {
+                key == error_key
+                    || key.starts_with(&format!("{error_key}["))
+                    || key.starts_with(&format!("{error_key}."))
+            })
             .map(|(name, _, _)| *name);
         match field {
             Some(name) => {
-                fields.entry(name.to_owned()).or_insert_with(|| message.clone());
+                fields
+                    .entry(name.to_owned())
+                    .or_insert_with(|| message.clone());
             }
             None => other.push(format!("{key}: {message}")),
         }
@@ -114,7 +165,12 @@ pub fn by_form_field(errors: &ValidationErrors) -> (BTreeMap<String, String>, Ve
 
 /// The answer to a refused save: for HTMX, each field's error slot out of band and a summary
 /// in the status line; otherwise the whole form again. 422 either way; nothing was written.
-fn refused(page: &Page, target: Target<'_>, form: &FormValues, errors: &ValidationErrors) -> HttpResponse {
+fn refused(
+    page: &Page,
+    target: Target<'_>,
+    form: &FormValues,
+    errors: &ValidationErrors,
+) -> HttpResponse {
     let lang = page.lang;
     let (fields, other) = by_form_field(errors);
     let body = if page.htmx {
@@ -129,11 +185,16 @@ fn refused(page: &Page, target: Target<'_>, form: &FormValues, errors: &Validati
         }
     } else {
         let title = lang.t("script.edit_title");
-        super::super::layout::page(page, "/scripts", &title, html! {
-            h1 { (title) }
-            div.alert.error role="alert" { (lang.t("script.save_refused")) }
-            (script_form(lang, target, form, &fields))
-        })
+        super::super::layout::page(
+            page,
+            "/scripts",
+            &title,
+            html! {
+                h1 { (title) }
+                div.alert.error role="alert" { (lang.t("script.save_refused")) }
+                (script_form(lang, target, form, &fields))
+            },
+        )
     };
     HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY)
         .content_type("text/html; charset=utf-8")
@@ -143,9 +204,13 @@ fn refused(page: &Page, target: Target<'_>, form: &FormValues, errors: &Validati
 /// Where to go after a save: HTMX follows `HX-Redirect`, a plain form the 303.
 fn saved(page: &Page, location: String) -> HttpResponse {
     if page.htmx {
-        HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish()
+        HttpResponse::Ok()
+            .insert_header(("HX-Redirect", location))
+            .finish()
     } else {
-        HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, location))
+            .finish()
     }
 }
 
@@ -163,7 +228,11 @@ fn unreadable(state: &AppState, posted: &PostedForm) -> Option<ValidationErrors>
     Some(errors)
 }
 
-pub async fn create(state: web::Data<AppState>, mutation: Mutation, body: web::Bytes) -> Result<HttpResponse, UiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    mutation: Mutation,
+    body: web::Bytes,
+) -> Result<HttpResponse, UiError> {
     let page = mutation.0;
     let posted = PostedForm::read(&body);
     if let Some(errors) = unreadable(&state, &posted) {
@@ -171,7 +240,9 @@ pub async fn create(state: web::Data<AppState>, mutation: Mutation, body: web::B
     }
     match state.scripts.create(page.actor(), &posted.input).await {
         Ok(script) => Ok(saved(&page, format!("/scripts/{}", script.id))),
-        Err(ScriptError::Invalid(errors)) => Ok(refused(&page, Target::Create, &posted.values, &errors)),
+        Err(ScriptError::Invalid(errors)) => {
+            Ok(refused(&page, Target::Create, &posted.values, &errors))
+        }
         Err(other) => Err(page.fail(other.into())),
     }
 }

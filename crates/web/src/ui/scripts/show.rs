@@ -30,27 +30,52 @@ pub async fn new_form(page: Page) -> Result<HttpResponse, UiError> {
     Ok(html(layout::page(&page, "/scripts/new", &title, body)))
 }
 
-pub async fn edit_form(state: web::Data<AppState>, page: Page, id: web::Path<String>) -> Result<HttpResponse, UiError> {
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    page: Page,
+    id: web::Path<String>,
+) -> Result<HttpResponse, UiError> {
     page.require(Permission::ScriptsUpdate)?;
     let raw = id.into_inner();
-    let script = state.scripts.get(page.actor(), script_id(&page, &raw)?).await.or_page(&page)?;
-    let title = format!("{} · {}", page.lang.t("script.edit_title"), script.spec.name.as_str());
+    let script = state
+        .scripts
+        .get(page.actor(), script_id(&page, &raw)?)
+        .await
+        .or_page(&page)?;
+    let title = format!(
+        "{} · {}",
+        page.lang.t("script.edit_title"),
+        script.spec.name.as_str()
+    );
     let values = FormValues::of(&SpecView::from(&script.spec));
     let body = html! {
         h1 { (title) }
         (script_form(page.lang, Target::Update { id: &raw }, &values, &BTreeMap::new()))
     };
-    Ok(html(layout::page(&page, &format!("/scripts/{raw}/edit"), &title, body)))
+    Ok(html(layout::page(
+        &page,
+        &format!("/scripts/{raw}/edit"),
+        &title,
+        body,
+    )))
 }
 
 fn definition(term: &str, value: Markup) -> Markup {
     html! { dt { (term) } dd { (value) } }
 }
 
-pub async fn show(state: web::Data<AppState>, page: Page, id: web::Path<String>) -> Result<HttpResponse, UiError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    page: Page,
+    id: web::Path<String>,
+) -> Result<HttpResponse, UiError> {
     let lang = page.lang;
     let raw = id.into_inner();
-    let script = state.scripts.get(page.actor(), script_id(&page, &raw)?).await.or_page(&page)?;
+    let script = state
+        .scripts
+        .get(page.actor(), script_id(&page, &raw)?)
+        .await
+        .or_page(&page)?;
     let spec = SpecView::from(&script.spec);
     let last = last_runs(&state, &page, std::iter::once(script.id)).await;
     let last_input = last
@@ -135,7 +160,12 @@ pub async fn show(state: web::Data<AppState>, page: Page, id: web::Path<String>)
             }
         }
     };
-    Ok(html(layout::page(&page, &format!("/scripts/{raw}"), &spec.name, body)))
+    Ok(html(layout::page(
+        &page,
+        &format!("/scripts/{raw}"),
+        &spec.name,
+        body,
+    )))
 }
 
 async fn history(state: &AppState, page: &Page, raw: &str) -> Result<Markup, UiError> {
@@ -149,7 +179,11 @@ async fn history(state: &AppState, page: &Page, raw: &str) -> Result<Markup, UiE
 }
 
 /// `GET /scripts/{id}/executions`: the history's rows (HTMX polls it).
-pub async fn executions(state: web::Data<AppState>, page: Page, id: web::Path<String>) -> Result<HttpResponse, UiError> {
+pub async fn executions(
+    state: web::Data<AppState>,
+    page: Page,
+    id: web::Path<String>,
+) -> Result<HttpResponse, UiError> {
     Ok(html(history(&state, &page, &id).await?))
 }
 
@@ -200,7 +234,11 @@ pub async fn execute(
         attempt: 1,
         event_depth: 0,
     };
-    let execution = state.executions.run(page.actor(), id, request).await.or_page(&page)?;
+    let execution = state
+        .executions
+        .run(page.actor(), id, request)
+        .await
+        .or_page(&page)?;
     let body = html! {
         p.field-error #error-Input hx-swap-oob="true" {}
         (run_result(page.lang, &execution))
@@ -208,15 +246,29 @@ pub async fn execute(
     Ok(html(body))
 }
 
-pub async fn delete(state: web::Data<AppState>, mutation: Mutation, id: web::Path<String>) -> Result<HttpResponse, UiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    mutation: Mutation,
+    id: web::Path<String>,
+) -> Result<HttpResponse, UiError> {
     let page = mutation.0;
-    state.scripts.delete(page.actor(), script_id(&page, &id)?).await.or_page(&page)?;
-    Ok(HttpResponse::Ok().insert_header(("HX-Redirect", "/scripts")).finish())
+    state
+        .scripts
+        .delete(page.actor(), script_id(&page, &id)?)
+        .await
+        .or_page(&page)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("HX-Redirect", "/scripts"))
+        .finish())
 }
 
 /// `GET /scripts/cron-preview?CronExpression=…&Timezone=…`: the next five fire times in the
 /// zone, daylight-saving shifts marked, or what is wrong with the expression.
-pub async fn cron_preview(state: web::Data<AppState>, page: Page, query: Query) -> Result<HttpResponse, UiError> {
+pub async fn cron_preview(
+    state: web::Data<AppState>,
+    page: Page,
+    query: Query,
+) -> Result<HttpResponse, UiError> {
     let lang = page.lang;
     let expression = query.get("CronExpression").cloned().unwrap_or_default();
     if expression.trim().is_empty() {
