@@ -72,6 +72,28 @@ test('the first admin writes a script in Monaco, saves it with Ctrl+S and runs i
   await context.close();
 });
 
+test('an edit writes a new version, the diff shows it, and the old one can be restored', async () => {
+  assert.ok(scriptUrl, 'the first test created a script');
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await signIn(context, server.email, server.password);
+  page.on('dialog', (dialog) => dialog.accept());
+  await page.goto(`${scriptUrl}/edit`);
+  await page.waitForSelector('#editor.ready .monaco-editor');
+  await page.evaluate(() => window.iotaEditor.setValue(
+    "export default async function (input) {\n  return { tripled: input.n * 3 };\n}\n"));
+  await page.fill('#field-ChangeSummary', 'Triple instead');
+  await page.click('#editor .view-lines');
+  await Promise.all([page.waitForURL(scriptUrl), page.keyboard.press('Control+s')]);
+  await page.click('#versions');
+  await page.waitForSelector('#diff.ready .monaco-diff-editor');
+  // The diff is computed in a worker: wait until it shows the change.
+  await page.waitForFunction(() => (window.iotaDiff.getLineChanges() || []).length > 0);
+  assert.match(await page.locator('table').innerText(), /Triple instead/);
+  await Promise.all([page.waitForURL(scriptUrl), page.click('button.restore')]);
+  assert.match(await page.locator('dl').first().innerText(), /Version\s+3/);
+  await context.close();
+});
+
 test('a wrong field is refused beside it and nothing is saved', async () => {
   const context = await browser.newContext({ locale: 'en-US' });
   const page = await signIn(context, server.email, server.password);

@@ -175,6 +175,20 @@ async fn pages_need_a_session_and_sign_in_sets_a_safe_cookie() {
             "/dashboard"
         );
 
+        // The pages read the API with the cookie (the execution stream), but never write with it.
+        assert_eq!(
+            get(&app, "/api/v1/scripts", &user.cookie).await.status(),
+            200
+        );
+        let write = browser()
+            .post(format!("{}/api/v1/scripts", app.base))
+            .header(COOKIE, &user.cookie)
+            .json(&serde_json::json!({ "name": "By cookie", "type": "oneoff", "source": ECHO }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(write.status(), 401);
+
         let out = send(
             &app,
             reqwest::Method::POST,
@@ -184,6 +198,11 @@ async fn pages_need_a_session_and_sign_in_sets_a_safe_cookie() {
             &[],
         )
         .await;
+        assert_eq!(
+            out.status(),
+            200,
+            "HTMX is told where to go, not redirected"
+        );
         assert_eq!(out.headers()["HX-Redirect"], "/login");
         assert_eq!(
             get(&app, "/dashboard", &user.cookie).await.status(),

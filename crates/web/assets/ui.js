@@ -42,7 +42,7 @@
 
   function startEditors() {
     var hosts = document.querySelectorAll('.editor[data-source]');
-    if (!hosts.length) return;
+    if (!hosts.length && !document.querySelector('.editor.diff')) return;
     // Absolute: Monaco's workers resolve their scripts against it.
     var base = new URL(meta('monaco-base'), window.location.origin).href;
     var loader = document.createElement('script');
@@ -64,6 +64,7 @@
           defaults.addExtraLib(types, 'ts:iota-scripts/sdk.d.ts');
         });
         hosts.forEach(function (host) { mount(monaco, host); });
+        document.querySelectorAll('.editor.diff').forEach(function (host) { mountDiff(monaco, host); });
       });
     };
     document.head.appendChild(loader);
@@ -110,6 +111,26 @@
       }
       monaco.editor.setModelMarkers(editor.getModel(), 'save', markers);
     });
+  }
+
+  // Two versions side by side, read-only.
+  function mountDiff(monaco, host) {
+    var text = function (id) {
+      var data = document.getElementById(id);
+      return data ? JSON.parse(data.textContent) : '';
+    };
+    var diff = monaco.editor.createDiffEditor(host, {
+      theme: dark() ? 'vs-dark' : 'vs',
+      readOnly: true,
+      automaticLayout: true,
+      minimap: { enabled: false }
+    });
+    diff.setModel({
+      original: monaco.editor.createModel(text(host.dataset.original), 'javascript'),
+      modified: monaco.editor.createModel(text(host.dataset.modified), 'javascript')
+    });
+    host.classList.add('ready');
+    window.iotaDiff = diff;
   }
 
   // Ctrl/Cmd+S anywhere in the form saves it.

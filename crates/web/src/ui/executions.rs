@@ -23,11 +23,13 @@ fn status_badge(lang: Lang, execution: &Execution) -> Markup {
     badge(status, &lang.t(&format!("execution.status.{status}")))
 }
 
-fn trigger_name(execution: &Execution) -> String {
-    serde_json::to_value(execution.trigger.kind)
+/// What started an execution, in the page's language.
+fn trigger_name(lang: Lang, execution: &Execution) -> String {
+    let kind = serde_json::to_value(execution.trigger.kind)
         .ok()
         .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    lang.t(&format!("execution.trigger_kind.{kind}"))
 }
 
 /// Rows of a script's history, newest first.
@@ -50,7 +52,7 @@ pub fn execution_rows(lang: Lang, runs: &[Execution]) -> Markup {
                         tr {
                             td { a href={ "/executions/" (run.id) } { code { (run.id.to_string().get(..8).unwrap_or_default()) } } }
                             td { (status_badge(lang, run)) }
-                            td { (trigger_name(run)) }
+                            td { (trigger_name(lang, run)) }
                             td { (optional_time(run.started_at.as_ref())) }
                             td { @if let Some(ms) = run.duration_ms { (ms) " ms" } }
                             td.error-cell { @if let Some(error) = &run.error { (error.code) ": " (error.message) } }
@@ -164,7 +166,7 @@ pub async fn show(
                 }
                 " · v" (execution.script_version)
             }
-            dt { (lang.t("execution.trigger")) } dd { (trigger_name(&execution)) }
+            dt { (lang.t("execution.trigger")) } dd { (trigger_name(lang, &execution)) }
             dt { (lang.t("execution.created")) } dd { (time(&execution.created_at)) }
             dt { (lang.t("execution.started")) } dd { (optional_time(execution.started_at.as_ref())) }
             dt { (lang.t("execution.completed")) } dd { (optional_time(execution.completed_at.as_ref())) }

@@ -128,10 +128,16 @@ async fn logout(
     }
     let mut expired = session_cookie(&request, String::new(), 0);
     expired.make_removal();
+    // HTMX would follow a 303 itself and swap the sign-in page into the button.
+    if mutation.0.htmx {
+        return Ok(HttpResponse::Ok()
+            .cookie(expired)
+            .insert_header(("HX-Redirect", "/login"))
+            .finish());
+    }
     Ok(HttpResponse::SeeOther()
         .cookie(expired)
         .insert_header((header::LOCATION, "/login"))
-        .insert_header(("HX-Redirect", "/login"))
         .finish())
 }
 

@@ -175,7 +175,24 @@ fn text_field(
     }
 }
 
-fn select(lang: Lang, form: &FormValues, name: &str, options: &[&str], prefix: &str) -> Markup {
+/// A choice among fixed values, each shown by its translation `{prefix}.{value}`.
+struct Choice<'a> {
+    name: &'a str,
+    options: &'a [&'a str],
+    prefix: &'a str,
+}
+
+fn select(
+    lang: Lang,
+    form: &FormValues,
+    errors: &BTreeMap<String, String>,
+    choice: Choice<'_>,
+) -> Markup {
+    let Choice {
+        name,
+        options,
+        prefix,
+    } = choice;
     html! {
         div.field {
             (label(lang, name))
@@ -186,7 +203,7 @@ fn select(lang: Lang, form: &FormValues, name: &str, options: &[&str], prefix: &
                     }
                 }
             }
-            (error_slot(name, None, false))
+            (error_slot(name, errors.get(name), false))
         }
     }
 }
@@ -220,8 +237,8 @@ pub fn script_form(
             div #form-status {}
             div.grid {
                 (text_field(lang, form, errors, "Name", "text"))
-                (select(lang, form, "Type", &types, "script.type"))
-                (select(lang, form, "Status", &statuses, "script.status"))
+                (select(lang, form, errors, Choice { name: "Type", options: &types, prefix: "script.type" }))
+                (select(lang, form, errors, Choice { name: "Status", options: &statuses, prefix: "script.status" }))
             }
             div.field {
                 (label(lang, "Description"))
@@ -248,7 +265,7 @@ pub fn script_form(
                 legend { (lang.t("script.trigger.http")) }
                 div.grid {
                     (text_field(lang, form, errors, "HTTPPath", "text"))
-                    (select(lang, form, "EndpointAuth", &["authenticated", "public"], "script.endpoint_auth"))
+                    (select(lang, form, errors, Choice { name: "EndpointAuth", options: &["authenticated", "public"], prefix: "script.endpoint_auth" }))
                 }
                 div.field {
                     span.label { (lang.t("script.field.http_methods")) }

@@ -1,9 +1,11 @@
-//! The script pages: list, new/edit form, script page with its history and manual runs.
+//! The script pages: list, new/edit form, script page with its history and manual runs,
+//! versions with their diff and restore.
 
 mod form;
 mod list;
 mod save;
 mod show;
+mod versions;
 
 use super::errors::{PageContext, UiError, UiErrorKind};
 use super::session::Page;
@@ -66,5 +68,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .service(web::resource("/scripts/{id}/edit").route(web::get().to(show::edit_form)))
         .service(web::resource("/scripts/{id}/execute").route(web::post().to(show::execute)))
-        .service(web::resource("/scripts/{id}/executions").route(web::get().to(show::executions)));
+        .service(web::resource("/scripts/{id}/executions").route(web::get().to(show::executions)))
+        .service(web::resource("/scripts/{id}/versions").route(web::get().to(versions::list)))
+        .service(
+            web::resource("/scripts/{id}/versions/{version}/restore")
+                .route(web::post().to(versions::restore)),
+        );
 }

@@ -184,7 +184,10 @@ fn refused(
             }
         }
     } else {
-        let title = lang.t("script.edit_title");
+        let title = match target {
+            Target::Create => lang.t("script.new_title"),
+            Target::Update { .. } => lang.t("script.edit_title"),
+        };
         super::super::layout::page(
             page,
             "/scripts",

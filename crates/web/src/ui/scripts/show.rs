@@ -83,6 +83,10 @@ pub async fn show(
         .map(|run| serde_json::to_string_pretty(&run.input).unwrap_or_default())
         .filter(|input| input != "null")
         .unwrap_or_else(|| "{}".to_owned());
+    let last_run_at = last
+        .get(&script.id)
+        .map(|run| run.created_at)
+        .or(script.last_run_at);
     let limits = &spec.limits;
     let history_rows = history(&state, &page, &raw).await?;
     let trigger = html! {
@@ -102,6 +106,7 @@ pub async fn show(
         div.heading {
             h1 { (spec.name) " " (layout::badge(&spec.status, &lang.t(&format!("script.status.{}", spec.status)))) }
             div.actions {
+                a.button #versions href={ "/scripts/" (raw) "/versions" } { (lang.t("versions.title")) }
                 @if page.can(Permission::ScriptsUpdate) {
                     a.button #edit href={ "/scripts/" (raw) "/edit" } { (lang.t("script.edit")) }
                 }
@@ -120,7 +125,7 @@ pub async fn show(
                     (definition(&lang.t("script.version"), html! { (script.version) }))
                     (definition(&lang.t("script.created"), time(&script.created_at)))
                     (definition(&lang.t("script.updated"), time(&script.updated_at)))
-                    (definition(&lang.t("scripts.last_run"), optional_time(script.last_run_at.as_ref())))
+                    (definition(&lang.t("scripts.last_run"), optional_time(last_run_at.as_ref())))
                     (definition(&lang.t("scripts.next_run"), optional_time(script.next_run_at.as_ref())))
                 }
             }
