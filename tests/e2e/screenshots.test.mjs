@@ -56,6 +56,7 @@ test('screenshots of the main pages', { skip: !DIR && 'SCREENSHOTS_DIR is not se
       }
       await page.goto(`${scriptUrl}/versions`);
       await page.waitForFunction(() => window.iotaDiff && (window.iotaDiff.getLineChanges() || []).length > 0);
+      await page.waitForTimeout(1000);
       await shot('diff');
       await page.goto(scriptUrl);
       await page.waitForSelector('#viewer.ready');

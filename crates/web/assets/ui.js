@@ -41,8 +41,8 @@
   }
 
   function startEditors() {
-    var hosts = document.querySelectorAll('.editor[data-source]');
-    if (!hosts.length && !document.querySelector('.editor.diff')) return;
+    var hosts = document.querySelectorAll('.code-editor[data-source]');
+    if (!hosts.length && !document.querySelector('.code-editor.diff')) return;
     // Absolute: Monaco's workers resolve their scripts against it.
     var base = new URL(meta('monaco-base'), window.location.origin).href;
     var loader = document.createElement('script');
@@ -64,7 +64,7 @@
           defaults.addExtraLib(types, 'ts:iota-scripts/sdk.d.ts');
         });
         hosts.forEach(function (host) { mount(monaco, host); });
-        document.querySelectorAll('.editor.diff').forEach(function (host) { mountDiff(monaco, host); });
+        document.querySelectorAll('.code-editor.diff').forEach(function (host) { mountDiff(monaco, host); });
       });
     };
     document.head.appendChild(loader);
@@ -119,6 +119,8 @@
       var data = document.getElementById(id);
       return data ? JSON.parse(data.textContent) : '';
     };
+    // Shown before it is created, so that it measures a real size.
+    host.classList.add('ready');
     var diff = monaco.editor.createDiffEditor(host, {
       theme: dark() ? 'vs-dark' : 'vs',
       readOnly: true,
@@ -129,7 +131,6 @@
       original: monaco.editor.createModel(text(host.dataset.original), 'javascript'),
       modified: monaco.editor.createModel(text(host.dataset.modified), 'javascript')
     });
-    host.classList.add('ready');
     window.iotaDiff = diff;
   }
 

@@ -296,7 +296,7 @@ pub fn script_form(
             }
             div.field {
                 (label(lang, "Source"))
-                div #editor.editor data-source="source-initial" {}
+                div #editor.code-editor data-source="source-initial" {}
                 textarea #field-Source.source-fallback name="Source" rows="16" spellcheck="false" { (form.get("Source")) }
                 (data_script("source-initial", form.get("Source")))
                 (error_slot("Source", errors.get("Source"), false))

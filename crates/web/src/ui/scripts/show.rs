@@ -142,7 +142,7 @@ pub async fn show(
         }
         section {
             h2 { (lang.t("script.field.source")) }
-            div #viewer.editor.readonly data-source="source-view" {}
+            div #viewer.code-editor.readonly data-source="source-view" {}
             pre.source-fallback { code { (spec.source) } }
             (data_script("source-view", &spec.source))
         }

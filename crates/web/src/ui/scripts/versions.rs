@@ -67,7 +67,7 @@ pub async fn list(
                 button type="submit" { (lang.t("versions.show_diff")) }
             }
             p.hint { "v" (left.version) " → v" (right.version) }
-            div #diff.editor.diff data-original="diff-left" data-modified="diff-right" {}
+            div #diff.code-editor.diff data-original="diff-left" data-modified="diff-right" {}
             (data_script("diff-left", left.spec.source.as_str()))
             (data_script("diff-right", right.spec.source.as_str()))
         }
