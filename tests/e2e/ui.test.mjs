@@ -94,6 +94,26 @@ test('an edit writes a new version, the diff shows it, and the old one can be re
   await context.close();
 });
 
+test('a run in the background streams its lines live and can be cancelled', async () => {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await signIn(context, server.email, server.password);
+  await page.goto(`${server.base}/scripts/new`);
+  await page.waitForSelector('#editor.ready .monaco-editor');
+  await page.fill('#field-Name', 'Slow ticker');
+  await page.fill('#field-MaxExecutionTimeMs', '60000');
+  await page.evaluate(() => window.iotaEditor.setValue(
+    "export default async function () {\n  for (let i = 0; i < 60; i++) {\n    console.log('tick ' + i);\n    await new Promise((resolve) => setTimeout(resolve, 500));\n  }\n}\n"));
+  await Promise.all([page.waitForURL(/\/scripts\/[0-9a-f-]{36}$/), page.click('#save')]);
+  await page.check('#field-Background');
+  await Promise.all([page.waitForURL(/\/executions\/[0-9a-f-]{36}$/), page.click('#run')]);
+  // Lines arrive over server-sent events while it runs.
+  await page.locator('#live li', { hasText: 'tick 1' }).waitFor({ timeout: 30_000 });
+  await page.click('#cancel');
+  await page.locator('.badge-cancelled').first().waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('#cancel').count(), 0);
+  await context.close();
+});
+
 test('a wrong field is refused beside it and nothing is saved', async () => {
   const context = await browser.newContext({ locale: 'en-US' });
   const page = await signIn(context, server.email, server.password);

@@ -153,6 +153,10 @@ pub async fn show(
                     label for="field-Input" { (lang.t("script.run_input")) }
                     textarea #field-Input name="Input" rows="4" spellcheck="false" { (last_input) }
                     p.field-error #error-Input {}
+                    label.check {
+                        input #field-Background type="checkbox" name="Background" value="1";
+                        (lang.t("script.run_background"))
+                    }
                     button.primary #run type="submit" { (lang.t("script.run_button")) }
                 }
                 div #run-result aria-live="polite" {}
@@ -193,7 +197,7 @@ pub async fn executions(
 }
 
 /// `POST /scripts/{id}/execute`: runs the script with the JSON of `Input`, answering with
-/// the result in place.
+/// the result in place; with `Background`, queues the run and goes to its execution page.
 pub async fn execute(
     state: web::Data<AppState>,
     mutation: Mutation,
@@ -205,10 +209,13 @@ pub async fn execute(
     if let Some(refusal) = crate::health::refuse_while_draining(&state) {
         return Ok(refusal);
     }
-    let raw_input = url::form_urlencoded::parse(&body)
-        .find(|(key, _)| key == "Input")
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default();
+    let field = |name: &str| {
+        url::form_urlencoded::parse(&body)
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    };
+    let raw_input = field("Input").unwrap_or_default();
+    let background = field("Background").is_some();
     let input = if raw_input.trim().is_empty() {
         Ok(serde_json::Value::Null)
     } else {
@@ -239,6 +246,17 @@ pub async fn execute(
         attempt: 1,
         event_depth: 0,
     };
+    if background {
+        // Queued: the execution page follows it live and can cancel it.
+        let execution = state
+            .executions
+            .enqueue(page.actor(), id, request, state.queue.as_ref())
+            .await
+            .or_page(&page)?;
+        return Ok(HttpResponse::Ok()
+            .insert_header(("HX-Redirect", format!("/executions/{}", execution.id)))
+            .finish());
+    }
     let execution = state
         .executions
         .run(page.actor(), id, request)
