@@ -133,7 +133,7 @@ test('a wrong field is refused beside it and nothing is saved', async () => {
   await context.close();
 });
 
-test('the pages speak Russian after switching', async () => {
+test('the pages speak Russian and turn dark after switching', async () => {
   const context = await browser.newContext({ locale: 'en-US' });
   const page = await signIn(context, server.email, server.password);
   await page.click('nav.langs a[lang=ru]');
@@ -141,6 +141,11 @@ test('the pages speak Russian after switching', async () => {
   assert.match(await page.locator('nav.main').innerText(), /Скрипты/);
   await page.goto(`${server.base}/scripts`);
   assert.match(await page.locator('h1').innerText(), /Скрипты/);
+  await page.click('a[data-theme-link=dark]');
+  await page.waitForSelector('html[data-theme=dark]');
+  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(background, 'rgb(20, 23, 31)');
+  assert.match(await page.locator('nav.themes .current').innerText(), /Тёмная/);
   await context.close();
 });
 

@@ -20,7 +20,10 @@
     return element ? element.getAttribute('content') : '';
   }
 
+  // The theme chosen in the switcher, else the system's.
   function dark() {
+    var chosen = document.documentElement.dataset.theme;
+    if (chosen) return chosen === 'dark';
     return window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
   }
 
@@ -89,7 +92,17 @@
         monaco.editor.setTheme(dark() ? 'vs-dark' : 'vs');
       });
     }
-    if (readOnly) return;
+    if (readOnly) {
+      // `#line-7` (from an execution's error): that line, selected and in view.
+      var target = /^#line-(\d+)$/.exec(window.location.hash);
+      if (target) {
+        var line = parseInt(target[1], 10);
+        editor.revealLineInCenter(line);
+        editor.setSelection(new monaco.Selection(line, 1, line, editor.getModel().getLineMaxColumn(line)));
+        host.scrollIntoView();
+      }
+      return;
+    }
     window.iotaEditor = editor;
     var form = host.closest('form');
     var textarea = form.querySelector('textarea[name="Source"]');

@@ -4,6 +4,7 @@
 
 use super::i18n::Lang;
 use super::layout;
+use super::theme::Theme;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use maud::html;
@@ -29,6 +30,7 @@ pub enum UiErrorKind {
 pub struct UiError {
     pub kind: UiErrorKind,
     pub lang: Lang,
+    pub theme: Theme,
     /// An HTMX request gets a fragment, not a page.
     pub htmx: bool,
 }
@@ -92,11 +94,13 @@ pub trait OrPage<T> {
 /// What an error page needs to know of the request it answers.
 pub trait PageContext {
     fn lang(&self) -> Lang;
+    fn theme(&self) -> Theme;
     fn htmx(&self) -> bool;
     fn fail(&self, kind: UiErrorKind) -> UiError {
         UiError {
             kind,
             lang: self.lang(),
+            theme: self.theme(),
             htmx: self.htmx(),
         }
     }
@@ -171,6 +175,7 @@ impl ResponseError for UiError {
         } else {
             layout::bare(
                 lang,
+                self.theme,
                 &title,
                 html! {
                     main.narrow {

@@ -89,8 +89,11 @@ fn error_block(lang: Lang, execution: &Execution) -> Markup {
             div.alert.error #execution-error {
                 strong { (error.code) } ": " (error.message)
                 @if let Some(line) = error.line {
-                    " · " (lang.t("execution.at_line")) " " (line)
-                    @if let Some(column) = error.column { ":" (column) }
+                    " · "
+                    a.source-line href={ "/scripts/" (execution.script_id) "#line-" (line) } {
+                        (lang.t("execution.at_line")) " " (line)
+                        @if let Some(column) = error.column { ":" (column) }
+                    }
                 }
             }
         }

@@ -4,6 +4,7 @@
 use super::assets::{HTMX_PATH, MONACO_BASE};
 use super::i18n::Lang;
 use super::session::{CSRF_HEADER, Page};
+use super::theme::{self, Theme};
 use chrono::{DateTime, Utc};
 use domain::Permission;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -48,10 +49,10 @@ fn head(lang: Lang, title: &str) -> Markup {
 }
 
 /// A page without navigation: sign-in and error pages.
-pub fn bare(lang: Lang, title: &str, body: Markup) -> Markup {
+pub fn bare(lang: Lang, theme: Theme, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang=(lang.code()) {
+        html lang=(lang.code()) data-theme=[theme.attribute()] {
             (head(lang, title))
             body { (body) }
         }
@@ -81,7 +82,7 @@ pub fn page(page: &Page, here: &str, title: &str, body: Markup) -> Markup {
     let headers = format!(r#"{{"{CSRF_HEADER}": "{}"}}"#, page.session.csrf_token);
     html! {
         (DOCTYPE)
-        html lang=(lang.code()) {
+        html lang=(lang.code()) data-theme=[page.theme.attribute()] {
             (head(lang, title))
             body hx-headers=(headers) {
                 header.top {
@@ -94,6 +95,7 @@ pub fn page(page: &Page, here: &str, title: &str, body: Markup) -> Markup {
                         }
                     }
                     (language_switcher(lang, here))
+                    (theme::switcher(lang, page.theme, here))
                     div.user {
                         span.muted { (page.session.email) }
                         button.link hx-post="/logout" { (lang.t("nav.sign_out")) }

@@ -26,9 +26,11 @@ fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-fn form(lang: Lang, email: &str, next: &str, error: Option<&str>) -> Markup {
+fn form(bare: &Bare, email: &str, next: &str, error: Option<&str>) -> Markup {
+    let lang = bare.lang;
     layout::bare(
         lang,
+        bare.theme,
         &lang.t("login.title"),
         html! {
             main.narrow.login {
@@ -58,9 +60,9 @@ fn html_response(status: actix_web::http::StatusCode, markup: Markup) -> HttpRes
 }
 
 async fn show(request: HttpRequest, query: web::Query<HashMap<String, String>>) -> HttpResponse {
-    let lang = Lang::of(&request);
     let next = safe_next(query.get("next"));
-    html_response(actix_web::http::StatusCode::OK, form(lang, "", &next, None))
+    let page = form(&Bare::of(&request), "", &next, None);
+    html_response(actix_web::http::StatusCode::OK, page)
 }
 
 async fn submit(
@@ -86,7 +88,7 @@ async fn submit(
     let refused = |status, message: String| {
         Ok(html_response(
             status,
-            form(lang, email, &next, Some(&message)),
+            form(&bare, email, &next, Some(&message)),
         ))
     };
     match state.accounts.sign_in(email, password, &address).await {

@@ -11,6 +11,7 @@ mod layout;
 mod login;
 mod scripts;
 pub mod session;
+pub mod theme;
 
 use actix_web::{HttpRequest, web};
 use errors::{PageContext, UiError, UiErrorKind};
@@ -24,6 +25,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config
         .configure(assets::routes)
         .configure(login::routes)
+        .configure(theme::routes)
         .service(web::resource("/dashboard").route(web::get().to(dashboard::dashboard)))
         .configure(scripts::routes)
         .configure(executions::routes);

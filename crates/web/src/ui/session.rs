@@ -4,6 +4,7 @@
 
 use super::errors::{PageContext, UiError, UiErrorKind};
 use super::i18n::Lang;
+use super::theme::Theme;
 use crate::AppState;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::dev::Payload;
@@ -22,6 +23,7 @@ pub const CSRF_HEADER: &str = "X-CSRF-Token";
 pub struct Page {
     pub session: Session,
     pub lang: Lang,
+    pub theme: Theme,
     pub htmx: bool,
 }
 
@@ -48,6 +50,9 @@ impl PageContext for Page {
     fn lang(&self) -> Lang {
         self.lang
     }
+    fn theme(&self) -> Theme {
+        self.theme
+    }
     fn htmx(&self) -> bool {
         self.htmx
     }
@@ -56,12 +61,16 @@ impl PageContext for Page {
 /// What an error needs before a session is known.
 pub struct Bare {
     pub lang: Lang,
+    pub theme: Theme,
     pub htmx: bool,
 }
 
 impl PageContext for Bare {
     fn lang(&self) -> Lang {
         self.lang
+    }
+    fn theme(&self) -> Theme {
+        self.theme
     }
     fn htmx(&self) -> bool {
         self.htmx
@@ -72,6 +81,7 @@ impl Bare {
     pub fn of(request: &HttpRequest) -> Self {
         Self {
             lang: Lang::of(request),
+            theme: Theme::of(request),
             htmx: request.headers().contains_key("HX-Request"),
         }
     }
@@ -129,6 +139,7 @@ impl FromRequest for Page {
             Ok(Page {
                 session,
                 lang: bare.lang,
+                theme: bare.theme,
                 htmx: bare.htmx,
             })
         })
@@ -185,6 +196,7 @@ impl FromRequest for Mutation {
             Ok(Mutation(Page {
                 session,
                 lang: bare.lang,
+                theme: bare.theme,
                 htmx: bare.htmx,
             }))
         })
