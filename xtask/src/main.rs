@@ -1,6 +1,7 @@
 //! Entry point of `cargo xtask`: parses the command line and dispatches to the project automation tasks.
 
 mod bench;
+mod e2e;
 mod pg;
 mod step;
 mod test;
@@ -18,7 +19,9 @@ Usage:
   cargo xtask test [--no-lint] [-- <test runner args>...]
       cargo fmt --check, cargo clippy -D warnings, then the workspace tests
       (cargo nextest if installed, else cargo test) against the PostgreSQL
-      admin URL in IOTA_SCRIPTS_TEST_PG (default: postgres://postgres@127.0.0.1:5432/postgres).
+      admin URL in IOTA_SCRIPTS_TEST_PG (default: postgres://postgres@127.0.0.1:5432/postgres),
+      then the browser tests of tests/e2e in /usr/bin/chromium (or $CHROMIUM; skipped with a
+      warning when it is absent, an error when CI is set; not run with a test filter).
       --no-lint   skip the fmt and clippy steps
       Arguments after `--` go to the test runner (e.g. a test filter).
 

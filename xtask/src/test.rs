@@ -1,4 +1,4 @@
-//! `cargo xtask test`: the full pre-merge check (fmt, clippy, tidy, then the workspace tests against PostgreSQL).
+//! `cargo xtask test`: the full pre-merge check (fmt, clippy, tidy, then the workspace tests against PostgreSQL, then the browser tests).
 
 use std::path::Path;
 use std::process::Command;
@@ -63,6 +63,11 @@ pub fn run(root: &Path, options: &TestOptions) -> Result<()> {
         }
         (Err(error), Ok(())) | (Ok(()), Err(error)) => Err(error),
         (Ok(()), Ok(())) => {
+            if options.runner_args.is_empty() {
+                crate::e2e::run(root)?;
+            } else {
+                println!("==> skipping the browser tests: a test runner filter was given");
+            }
             let elapsed = format_duration(started.elapsed());
             println!("==> all steps passed ({elapsed})");
             Ok(())

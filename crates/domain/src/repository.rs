@@ -82,6 +82,8 @@ pub trait TokenRepository: Send + Sync {
     async fn create(&self, token: &ApiToken) -> Result<(), RepoError>;
     async fn find_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>, RepoError>;
     async fn touch(&self, id: TokenId, at: DateTime<Utc>) -> Result<(), RepoError>;
+    /// Ends a token (or a sign-in session) at `at`: it no longer authenticates from then on.
+    async fn expire(&self, id: TokenId, at: DateTime<Utc>) -> Result<(), RepoError>;
 }
 
 #[async_trait]

@@ -24,11 +24,23 @@ pub struct TokenSecret(String);
 
 impl TokenSecret {
     pub const PREFIX: &'static str = "iots_";
+    /// The prefix of sign-in sessions' secrets (the web pages' cookie).
+    pub const SESSION_PREFIX: &'static str = "iotw_";
 
     /// The secret made of 32 random bytes, which the caller draws (the domain draws no
     /// randomness itself).
     pub fn from_random_bytes(bytes: [u8; 32]) -> Self {
         Self(format!("{}{}", Self::PREFIX, URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// The secret of a sign-in session of the web pages: the same 256 random bits under
+    /// `SESSION_PREFIX`, so that a session cookie is never accepted as an API token.
+    pub fn session_from_random_bytes(bytes: [u8; 32]) -> Self {
+        Self(format!(
+            "{}{}",
+            Self::SESSION_PREFIX,
+            URL_SAFE_NO_PAD.encode(bytes)
+        ))
     }
 
     pub fn expose(&self) -> &str {

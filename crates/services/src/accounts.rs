@@ -43,6 +43,12 @@ pub enum AccountError {
     BadToken,
     #[error("token name must be 1–100 characters")]
     BadTokenName,
+    #[error("wrong email or password")]
+    BadCredentials,
+    #[error("too many failed sign-ins; try again in {minutes} minutes")]
+    SignInThrottled { minutes: u64 },
+    #[error("missing, unknown or expired session")]
+    BadSession,
     #[error("password hashing failed")]
     Hashing(#[source] argon2::password_hash::Error),
     #[error("storage failure")]
@@ -77,14 +83,17 @@ pub struct FirstAdmin {
 
 pub struct AccountService {
     tenants: Arc<dyn TenantRepository>,
-    users: Arc<dyn UserRepository>,
-    tokens: Arc<dyn TokenRepository>,
-    clock: Arc<dyn Clock>,
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) tokens: Arc<dyn TokenRepository>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Sign-in sessions of the web pages and the failed sign-ins held against their accounts
+    /// and addresses (`sessions.rs`).
+    pub(crate) sessions: crate::sessions::SessionState,
     /// Token hash → the actor, for `TOKEN_CACHE_TTL`: no storage read on every request.
     checked: moka::sync::Cache<String, CheckedToken>,
 }
 
-fn hash_password(password: &str) -> Result<String, AccountError> {
+pub(crate) fn hash_password(password: &str) -> Result<String, AccountError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -115,6 +124,7 @@ impl AccountService {
             users,
             tokens,
             clock,
+            sessions: crate::sessions::SessionState::new(crate::sessions::LoginLimits::default()),
             checked: moka::sync::Cache::builder()
                 .max_capacity(TOKEN_CACHE_ENTRIES)
                 .time_to_live(TOKEN_CACHE_TTL)

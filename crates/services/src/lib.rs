@@ -18,6 +18,7 @@ pub mod script_changes;
 mod script_errors;
 pub mod scripts;
 pub mod sdk;
+pub mod sessions;
 
 pub use accounts::{AccountError, AccountService, FirstAdmin, NewUser};
 pub use clock::{Clock, SystemClock};
@@ -28,3 +29,4 @@ pub use live::LiveLogs;
 pub use schedule::{PreviewSchedule, UpcomingRuns};
 pub use scheduler::{PassReport, Scheduler, SchedulerConfig};
 pub use scripts::{ExecutionOutcome, ScriptError, ScriptService, UpdateScript};
+pub use sessions::{LoginLimits, Session, SignIn};

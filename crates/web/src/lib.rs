@@ -1,10 +1,14 @@
 //! The HTTP face of IOTA Scripts: the JSON API under `/api/v1`, script HTTP endpoints, health
-//! probes, and (later) the HTMX pages. The only crate that knows HTTP.
+//! probes, and the web pages (`ui/`). The only crate that knows HTTP.
 
 pub mod api;
 pub mod endpoints;
 pub mod health;
 pub mod metrics;
+pub mod ui;
+
+// Every string of the pages, in English, Russian and Uzbek (`locales/app.yml`).
+rust_i18n::i18n!("locales", fallback = "en");
 
 use actix_web::web;
 use services::{AccountService, EndpointService, ExecutionService, ScriptService};
@@ -42,6 +46,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(health::routes)
             .configure(metrics::routes)
             .configure(endpoints::routes)
-            .service(web::scope("/api/v1").configure(api::routes));
+            .service(web::scope("/api/v1").configure(api::routes))
+            .configure(ui::routes)
+            .default_service(ui::default_service());
     }
 }

@@ -303,4 +303,17 @@ impl TokenRepository for SeaTokenRepository {
             .map_err(|e| storage("touch token", e))?;
         Ok(())
     }
+
+    async fn expire(&self, id: TokenId, at: DateTime<Utc>) -> Result<(), RepoError> {
+        let row = api_token::ActiveModel {
+            id: sea_orm::ActiveValue::Unchanged(id.0),
+            expires_at: Set(Some(at)),
+            ..Default::default()
+        };
+        api_token::Entity::update(row)
+            .exec(self.database.connection())
+            .await
+            .map_err(|e| storage("expire token", e))?;
+        Ok(())
+    }
 }

@@ -5,9 +5,13 @@
 
 use serde_json::Value;
 
-/// Cookie names the platform itself sets (the web UI's session cookie, when there is one): a
-/// script's `Set-Cookie` naming one of them is dropped.
-pub const PLATFORM_COOKIES: &[&str] = &[];
+/// Cookie names the platform itself sets (the web pages' session and language): a script's
+/// `Set-Cookie` naming one of them is dropped, so that an endpoint on the same origin can never
+/// plant a session.
+pub const PLATFORM_COOKIES: &[&str] = &[
+    crate::sessions::SESSION_COOKIE,
+    crate::sessions::LANG_COOKIE,
+];
 
 /// The header that carries the execution's id on every response a run produced.
 pub const EXECUTION_ID_HEADER: &str = "x-execution-id";
@@ -82,7 +86,9 @@ fn is_header_value(value: &str) -> bool {
 
 fn names_platform_cookie(set_cookie: &str) -> bool {
     let name = set_cookie.split('=').next().unwrap_or("").trim();
-    PLATFORM_COOKIES.contains(&name)
+    PLATFORM_COOKIES
+        .iter()
+        .any(|platform| platform.eq_ignore_ascii_case(name))
 }
 
 fn header_values(value: &Value) -> Result<Vec<String>, InvalidResponse> {
@@ -164,4 +170,24 @@ pub fn map_output(output: Option<&Value>) -> Result<EndpointResponse, InvalidRes
         body,
         dropped,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_script_cannot_set_the_platforms_session_or_language_cookie() {
+        let output = json!({
+            "status": 200,
+            "headers": { "Set-Cookie": ["iota_session=planted; Path=/", "LANG=ru", "theirs=1"] }
+        });
+        let response = map_output(Some(&output)).expect("valid response");
+        assert_eq!(
+            response.headers,
+            vec![("set-cookie".to_owned(), "theirs=1".to_owned())]
+        );
+        assert_eq!(response.dropped, vec!["set-cookie", "set-cookie"]);
+    }
 }

@@ -3,13 +3,13 @@
 
 mod auth;
 mod cron;
-mod dto;
+pub(crate) mod dto;
 mod errors;
 mod events;
 mod execution_stream;
 mod executions;
 mod json;
-mod query;
+pub(crate) mod query;
 mod scripts;
 
 pub use auth::Authenticated;
