@@ -29,6 +29,12 @@ const BENCHES: &[Bench] = &[
         output: "benchmarks.md",
     },
     Bench {
+        name: "endpoint",
+        package: "iota-scripts",
+        bin: "endpoint-bench",
+        output: "benchmarks-endpoint.md",
+    },
+    Bench {
         name: "cron",
         package: "iota-scripts",
         bin: "cron-bench",

@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
+/// The longest wait before a node's first prune.
+const FIRST_PRUNE: Duration = Duration::from_secs(60);
+
 #[derive(Clone, Debug)]
 pub struct RetentionConfig {
     /// Days the history of every tenant is kept (0: forever).
@@ -101,9 +104,15 @@ impl Retention {
         }
     }
 
-    /// Prunes at once, then every `interval`, until the node drains.
+    /// Prunes a minute after start (or after `interval`, if shorter: nodes restarting
+    /// together do not all prune at once, and a node that fails at start does not prune),
+    /// then every `interval`, until the node drains.
     pub fn spawn(self: Arc<Self>, drain: Drain) -> JoinHandle<()> {
         tokio::spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(self.config.interval.min(FIRST_PRUNE)) => {}
+                () = drain.started() => {}
+            }
             while !drain.is_draining() {
                 match self.prune().await {
                     Ok(report) if report == PruneReport::default() => {}

@@ -1,0 +1,342 @@
+//! `cargo xtask bench endpoint`: requests per second and latency of a trivial public HTTP
+//! endpoint script, end to end with every execution recorded, on SQLite and PostgreSQL;
+//! side by side in the same run with a Node.js server that runs the same script in a fresh
+//! `vm` context per request (`bench/node/vm-server.mjs`, nothing recorded) and a bare
+//! actix-web handler answering the same JSON (the ceiling of the stack). The load comes from
+//! `wrk` on 127.0.0.1 (installed with apt when missing). Writes Markdown to stdout and to
+//! the file given with `--write`.
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::{Context, Result, bail};
+use domain::Role;
+use iota_scripts::{Application, Components, Settings};
+use serde_json::json;
+use services::NewUser;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const CONNECTIONS: &str = "64";
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// How long each measurement lasts, in seconds (`IOTA_SCRIPTS_BENCH_SECONDS`, default 10).
+fn seconds() -> String {
+    std::env::var("IOTA_SCRIPTS_BENCH_SECONDS").unwrap_or_else(|_| "10".into())
+}
+
+/// What `wrk` measured.
+#[derive(Default)]
+struct Load {
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    requests: u64,
+    failed: u64,
+}
+
+fn wrk_available() -> bool {
+    Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+fn ensure_wrk() -> Result<()> {
+    if wrk_available() {
+        return Ok(());
+    }
+    eprintln!("installing wrk with apt");
+    let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+    let _ = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "wrk"])
+        .status();
+    if !wrk_available() {
+        bail!("wrk is needed for this benchmark: apt-get install wrk");
+    }
+    Ok(())
+}
+
+/// A latency of wrk's output (`1.23ms`, `456.00us`, `1.01s`) in milliseconds.
+fn millis(text: &str) -> f64 {
+    let (number, factor) = if let Some(n) = text.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (text, 1.0)
+    };
+    number.parse::<f64>().unwrap_or(0.0) * factor
+}
+
+/// Runs wrk against `url` and reads its figures.
+fn load(url: &str) -> Result<Load> {
+    let duration = format!("{}s", seconds());
+    let output = Command::new("wrk")
+        .args(["-t1", "-c", CONNECTIONS, "-d", &duration, "--latency", url])
+        .output()
+        .context("run wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut figures = Load::default();
+    for line in text.lines().map(str::trim) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            ["Requests/sec:", value] => figures.requests_per_second = value.parse()?,
+            ["50%", value] => figures.p50_ms = millis(value),
+            ["99%", value] => figures.p99_ms = millis(value),
+            [count, "requests", "in", ..] => figures.requests = count.parse()?,
+            ["Non-2xx", "or", "3xx", "responses:", count] => {
+                figures.failed += count.parse::<u64>()?
+            }
+            ["Socket", "errors:", ..] => {
+                figures.failed += fields
+                    .iter()
+                    .filter_map(|f| f.trim_end_matches(',').parse::<u64>().ok())
+                    .sum::<u64>()
+            }
+            _ => {}
+        }
+    }
+    if figures.requests == 0 {
+        bail!("wrk measured nothing at {url}:\n{text}");
+    }
+    Ok(figures)
+}
+
+/// The product on `url`: a tenant with a public endpoint script; the load, and how many
+/// executions were recorded.
+async fn product(url: &str) -> Result<(Load, u64)> {
+    let mut settings = Settings::default();
+    settings.database.url = url.to_owned();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.scheduler.enabled = false;
+    // The rate limits are a tenant's policy, not the platform's capacity: out of the way.
+    let endpoints = &mut settings.http_endpoints;
+    endpoints.tenant_requests_per_second = 1_000_000;
+    endpoints.tenant_burst = 1_000_000;
+    endpoints.endpoint_requests_per_second = 1_000_000;
+    endpoints.endpoint_burst = 1_000_000;
+    let components = Components::build(&settings).await.context("build")?;
+    components
+        .accounts
+        .create_tenant("Bench", Some("bench"))
+        .await?;
+    let new = NewUser {
+        tenant_slug: "bench".into(),
+        email: "bench@bench.test".into(),
+        password: "correct horse battery".into(),
+        role: Role::Admin,
+    };
+    components.accounts.create_user(&new).await?;
+    let (_, token) = components
+        .accounts
+        .create_token("bench@bench.test", "bench")
+        .await?;
+    let application = Application::build(&settings, components.clone()).await?;
+    let base = format!("http://127.0.0.1:{}", application.port());
+    let handle = application.handle();
+    let server = tokio::spawn(application.run_until_stopped());
+    let client = reqwest::Client::new();
+    let created: serde_json::Value = client
+        .post(format!("{base}/api/v1/scripts"))
+        .bearer_auth(token.expose())
+        .json(&json!({
+            "name": "Hello", "type": "http", "status": "active", "endpointAuth": "public",
+            "httpPath": "/hello", "httpMethods": ["GET"],
+            "source": "export default (request) => ({ status: 200, body: { hello: 'world', path: request.path } })",
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let Some(id) = created["id"].as_str().map(str::to_owned) else {
+        bail!("the script was not created: {created}");
+    };
+    let hook = format!("{base}/hooks/bench/hello");
+    let check = client.get(&hook).send().await?;
+    if !check.status().is_success() {
+        bail!("the endpoint answers {}", check.status());
+    }
+    let url = hook.clone();
+    let figures = tokio::task::spawn_blocking(move || load(&url)).await??;
+    let history: serde_json::Value = client
+        .get(format!("{base}/api/v1/scripts/{id}/executions?limit=1"))
+        .bearer_auth(token.expose())
+        .send()
+        .await?
+        .json()
+        .await?;
+    let recorded = history["total"].as_u64().unwrap_or(0);
+    handle.stop(true).await;
+    let _ = server.await;
+    Ok((figures, recorded))
+}
+
+/// The Node.js peer: started, measured, stopped.
+fn node_peer(root: &std::path::Path) -> Result<Load> {
+    let script = root.join("bench").join("node").join("vm-server.mjs");
+    let mut child = Command::new("node")
+        .arg(&script)
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("start node {}", script.display()))?;
+    let mut port = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        BufReader::new(stdout).read_line(&mut port)?;
+    }
+    let measured = load(&format!("http://127.0.0.1:{}/hello", port.trim()));
+    let _ = child.kill();
+    let _ = child.wait();
+    measured
+}
+
+/// A bare actix-web handler answering the same JSON, with the product's server defaults.
+async fn bare() -> Result<Load> {
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/hello",
+            web::get().to(|| async {
+                HttpResponse::Ok().json(json!({ "hello": "world", "path": "/hello" }))
+            }),
+        )
+    })
+    .bind("127.0.0.1:0")?;
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    let running = tokio::spawn(server);
+    let url = format!("http://127.0.0.1:{port}/hello");
+    let figures = tokio::task::spawn_blocking(move || load(&url)).await??;
+    handle.stop(true).await;
+    let _ = running.await;
+    Ok(figures)
+}
+
+async fn postgres_database() -> Option<(String, String)> {
+    use sea_orm::ConnectionTrait;
+    let admin = std::env::var("IOTA_SCRIPTS_BENCH_PG").unwrap_or_else(|_| DEFAULT_PG.to_owned());
+    let name = format!("iota_endpoint_bench_{}", std::process::id());
+    let connection = sea_orm::Database::connect(&admin).await.ok()?;
+    connection
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .ok()?;
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    Some((format!("{base}/{name}"), name))
+}
+
+async fn drop_postgres(name: &str) {
+    use sea_orm::ConnectionTrait;
+    let admin = std::env::var("IOTA_SCRIPTS_BENCH_PG").unwrap_or_else(|_| DEFAULT_PG.to_owned());
+    if let Ok(connection) = sea_orm::Database::connect(&admin).await {
+        let _ = connection
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await;
+    }
+}
+
+fn main() -> Result<()> {
+    // Started as a sandbox worker: serve the supervisor and exit.
+    runtime::run_worker_if_requested();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(bench())
+}
+
+fn row(out: &mut String, name: &str, load: &Load, recorded: &str, node: f64, ceiling: f64) {
+    let _ = writeln!(
+        out,
+        "| {name} | {:.0} | {:.2} ms | {:.2} ms | {} | {recorded} | {:.2}× | {:.1}% |",
+        load.requests_per_second,
+        load.p50_ms,
+        load.p99_ms,
+        load.failed,
+        load.requests_per_second / node,
+        100.0 * load.requests_per_second / ceiling,
+    );
+}
+
+async fn bench() -> Result<()> {
+    ensure_wrk()?;
+    let write_to = std::env::args().skip_while(|a| a != "--write").nth(1);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("..");
+    let file = std::env::temp_dir().join(format!("iota-endpoint-bench-{}.db", std::process::id()));
+    let sqlite = product(&format!("sqlite://{}?mode=rwc", file.display())).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+    let postgres = match postgres_database().await {
+        Some((url, name)) => {
+            let measured = product(&url).await;
+            drop_postgres(&name).await;
+            Some(measured)
+        }
+        None => {
+            eprintln!("PostgreSQL is not reachable: measuring SQLite only");
+            None
+        }
+    };
+    let node = node_peer(&root)?;
+    let ceiling = bare().await?;
+    let mut out = String::new();
+    writeln!(out, "# Benchmarks: HTTP endpoint\n")?;
+    writeln!(
+        out,
+        "Measured by `cargo xtask bench endpoint` (release build) with `wrk -t1 -c{CONNECTIONS} -d{}s` on 127.0.0.1, all on one machine ({} cores). The product serves a public endpoint script `export default (request) => ({{ status: 200, body: {{ hello: 'world', path: request.path }} }})` with the default settings but the tenant and endpoint rate limits (raised out of the way); every request runs the script in the sandbox and records its execution. The Node.js peer (`bench/node/vm-server.mjs`) runs the same function in a fresh `vm` context per request and records nothing; the bare actix-web handler answers the same JSON. Goals: at least 4× the Node server and 8% of the bare handler.\n",
+        seconds(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    )?;
+    writeln!(
+        out,
+        "| server | req/s | p50 | p99 | errors | executions recorded | vs Node vm | of bare actix |\n|---|---|---|---|---|---|---|---|"
+    )?;
+    let node_rps = node.requests_per_second.max(1.0);
+    let ceiling_rps = ceiling.requests_per_second.max(1.0);
+    for (name, measured) in [
+        ("IOTA Scripts, SQLite", Some(sqlite)),
+        ("IOTA Scripts, PostgreSQL", postgres),
+    ] {
+        match measured {
+            Some(Ok((load, recorded))) => row(
+                &mut out,
+                name,
+                &load,
+                &recorded.to_string(),
+                node_rps,
+                ceiling_rps,
+            ),
+            Some(Err(error)) => writeln!(out, "| {name} | failed: {error:#} | | | | | | |")?,
+            None => {}
+        }
+    }
+    row(
+        &mut out,
+        "Node.js, fresh vm context",
+        &node,
+        "none",
+        node_rps,
+        ceiling_rps,
+    );
+    row(
+        &mut out,
+        "bare actix-web handler",
+        &ceiling,
+        "none",
+        node_rps,
+        ceiling_rps,
+    );
+    writeln!(out, "\nReproduce with `cargo xtask bench endpoint`.")?;
+    print!("{out}");
+    if let Some(path) = write_to {
+        std::fs::write(&path, &out).with_context(|| format!("write {path}"))?;
+    }
+    Ok(())
+}
