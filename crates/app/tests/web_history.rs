@@ -36,7 +36,11 @@ struct Signed {
 async fn sign_in(app: &TestApp, email: &str) -> Signed {
     let response = browser()
         .post(format!("{}/login", app.base))
-        .form(&[("email", email), ("password", "correct horse battery"), ("next", "/dashboard")])
+        .form(&[
+            ("email", email),
+            ("password", "correct horse battery"),
+            ("next", "/dashboard"),
+        ])
         .send()
         .await
         .unwrap();
@@ -45,7 +49,9 @@ async fn sign_in(app: &TestApp, email: &str) -> Signed {
     let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap();
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let page = page(app, "/dashboard", &cookie).await.1;
-    let at = page.find("X-CSRF-Token").expect("the CSRF token is on the page");
+    let at = page
+        .find("X-CSRF-Token")
+        .expect("the CSRF token is on the page");
     let csrf: String = page[at + 12..]
         .chars()
         .skip_while(|c| !c.is_ascii_hexdigit())
@@ -65,7 +71,13 @@ async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
 }
 
 /// An HTMX `POST` with the session's token, or with `csrf` instead when given.
-async fn post(app: &TestApp, path: &str, user: &Signed, csrf: Option<&str>, form: &[(&str, &str)]) -> Response {
+async fn post(
+    app: &TestApp,
+    path: &str,
+    user: &Signed,
+    csrf: Option<&str>,
+    form: &[(&str, &str)],
+) -> Response {
     browser()
         .request(Method::POST, format!("{}{path}", app.base))
         .header(COOKIE, &user.cookie)
@@ -78,7 +90,12 @@ async fn post(app: &TestApp, path: &str, user: &Signed, csrf: Option<&str>, form
 }
 
 async fn tenant_of(app: &TestApp, token: &str) -> TenantId {
-    app.components.accounts.authenticate_token(token).await.unwrap().tenant_id
+    app.components
+        .accounts
+        .authenticate_token(token)
+        .await
+        .unwrap()
+        .tenant_id
 }
 
 async fn script(app: &TestApp, token: &str, name: &str) -> ScriptId {
@@ -91,7 +108,8 @@ async fn script(app: &TestApp, token: &str, name: &str) -> ScriptId {
 
 /// A whole second, so that both databases store it exactly.
 fn at(seconds_ago: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(Utc::now().timestamp() - seconds_ago, 0).unwrap()
+    Utc.timestamp_opt(Utc::now().timestamp() - seconds_ago, 0)
+        .unwrap()
 }
 
 struct Run {
@@ -106,19 +124,36 @@ async fn store_run(app: &TestApp, tenant: TenantId, script: ScriptId, run: Run) 
         tenant_id: tenant,
         script_id: script,
         script_version: 1,
-        trigger: Trigger { kind: run.kind, details: Default::default() },
+        trigger: Trigger {
+            kind: run.kind,
+            details: Default::default(),
+        },
         input: json!({}),
         attempt: 1,
     };
     let mut execution = Execution::pending(new, run.at);
     execution.start(run.at).unwrap();
-    execution.logs = vec![LogEntry { level: LogLevel::Info, message: run.log.into(), metadata: Value::Null, ts: run.at }];
+    execution.logs = vec![LogEntry {
+        level: LogLevel::Info,
+        message: run.log.into(),
+        metadata: Value::Null,
+        ts: run.at,
+    }];
     let outcome = match run.error {
-        Some(message) => Outcome::Failed(ExecutionError { code: "SCRIPT_ERROR".into(), message: message.into(), line: None, column: None, stack: None }),
+        Some(message) => Outcome::Failed(ExecutionError {
+            code: "SCRIPT_ERROR".into(),
+            message: message.into(),
+            line: None,
+            column: None,
+            stack: None,
+        }),
         None => Outcome::Completed(json!("done")),
     };
     execution.finish(outcome, run.at).unwrap();
-    SeaExecutionRepository::new(app.components.database.clone()).insert(&execution).await.unwrap();
+    SeaExecutionRepository::new(app.components.database.clone())
+        .insert(&execution)
+        .await
+        .unwrap();
     execution.id
 }
 
@@ -154,7 +189,13 @@ fn href_of(html: &str, id: &str) -> String {
     let start = html.len() - element.len();
     let tag_start = html[..start].rfind('<').unwrap();
     let tag = &html[tag_start..start + element.find('>').unwrap()];
-    let href = tag.split("href=\"").nth(1).unwrap().split('"').next().unwrap();
+    let href = tag
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     href.replace("&amp;", "&")
 }
 
@@ -173,22 +214,63 @@ async fn the_history_filters_pages_by_keyset_and_searches_within_the_tenant() {
         let mut expected: Vec<(DateTime<Utc>, String)> = Vec::new();
         // Five runs created at the same instant: the pages must cut between them.
         for n in 0..5 {
-            let log = if n == 2 { "found the NEEDLE here" } else { "plain line" };
-            let id = store_run(&app, tenant, alpha, Run { kind: TriggerKind::Manual, at: same, log, error: None }).await;
+            let log = if n == 2 {
+                "found the NEEDLE here"
+            } else {
+                "plain line"
+            };
+            let id = store_run(
+                &app,
+                tenant,
+                alpha,
+                Run {
+                    kind: TriggerKind::Manual,
+                    at: same,
+                    log,
+                    error: None,
+                },
+            )
+            .await;
             expected.push((same, id.to_string()));
         }
         for n in 0..2 {
-            let id = store_run(&app, tenant, alpha, Run { kind: TriggerKind::Cron, at: at(7200 + n), log: "tick", error: Some("boom 50% needle") }).await;
+            let id = store_run(
+                &app,
+                tenant,
+                alpha,
+                Run {
+                    kind: TriggerKind::Cron,
+                    at: at(7200 + n),
+                    log: "tick",
+                    error: Some("boom 50% needle"),
+                },
+            )
+            .await;
             expected.push((at(7200 + n), id.to_string()));
         }
         for n in 0..3 {
-            let id = store_run(&app, tenant, beta, Run { kind: TriggerKind::Api, at: at(3 * 86_400 + n), log: "beta line", error: None }).await;
+            let id = store_run(
+                &app,
+                tenant,
+                beta,
+                Run {
+                    kind: TriggerKind::Api,
+                    at: at(3 * 86_400 + n),
+                    log: "beta line",
+                    error: None,
+                },
+            )
+            .await;
             expected.push((at(3 * 86_400 + n), id.to_string()));
         }
         expected.sort_by(|a, b| b.cmp(a));
         let newest_first: Vec<String> = expected.iter().map(|(_, id)| id.clone()).collect();
         for limit in [1, 2, 3, 4, 100] {
-            assert_eq!(walk(&app, &app.admin, "", limit).await, newest_first, "pages of {limit}");
+            assert_eq!(
+                walk(&app, &app.admin, "", limit).await,
+                newest_first,
+                "pages of {limit}"
+            );
         }
 
         assert_eq!(count(&app, &format!("&scriptId={beta}")).await, 3);
@@ -207,7 +289,14 @@ async fn the_history_filters_pages_by_keyset_and_searches_within_the_tenant() {
         assert_eq!(count(&app, "&search=beta%20line").await, 3);
         assert_eq!(count(&app, "&search=nowhere").await, 0);
         // The script's own list keeps its parameters.
-        let (status, page) = parts(app.get(&format!("/api/v1/scripts/{alpha}/executions?status=failed&page=1&limit=1"), &app.admin).await).await;
+        let (status, page) = parts(
+            app.get(
+                &format!("/api/v1/scripts/{alpha}/executions?status=failed&page=1&limit=1"),
+                &app.admin,
+            )
+            .await,
+        )
+        .await;
         assert_eq!((status, page["total"].as_u64()), (200, Some(2)), "{page}");
 
         for (filters, field) in [
@@ -221,18 +310,40 @@ async fn the_history_filters_pages_by_keyset_and_searches_within_the_tenant() {
             ("limit=0", "limit"),
             ("limit=101", "limit"),
         ] {
-            let (status, body) = parts(app.get(&format!("/api/v1/executions?{filters}"), &app.admin).await).await;
+            let (status, body) = parts(
+                app.get(&format!("/api/v1/executions?{filters}"), &app.admin)
+                    .await,
+            )
+            .await;
             assert_eq!(status, 400, "{filters}: {body}");
-            assert!(body["error"]["fields"][field].is_string(), "{filters}: {body}");
+            assert!(
+                body["error"]["fields"][field].is_string(),
+                "{filters}: {body}"
+            );
         }
         let long = "x".repeat(201);
-        let (status, _) = parts(app.get(&format!("/api/v1/executions?search={long}"), &app.admin).await).await;
+        let (status, _) = parts(
+            app.get(&format!("/api/v1/executions?search={long}"), &app.admin)
+                .await,
+        )
+        .await;
         assert_eq!(status, 400);
 
         // Tenant B sees only its own, whatever it asks for.
         let other_tenant = tenant_of(&app, &app.other_tenant).await;
         let gamma = script(&app, &app.other_tenant, "Gamma").await;
-        let theirs = store_run(&app, other_tenant, gamma, Run { kind: TriggerKind::Manual, at: same, log: "needle of B", error: None }).await;
+        let theirs = store_run(
+            &app,
+            other_tenant,
+            gamma,
+            Run {
+                kind: TriggerKind::Manual,
+                at: same,
+                log: "needle of B",
+                error: None,
+            },
+        )
+        .await;
         let (_, first_a) = parts(app.get("/api/v1/executions?limit=1", &app.admin).await).await;
         let a_cursor = url_encode(first_a["nextCursor"].as_str().unwrap());
         for filters in [
@@ -244,11 +355,25 @@ async fn the_history_filters_pages_by_keyset_and_searches_within_the_tenant() {
             format!("&cursor={a_cursor}"),
         ] {
             let ids = walk(&app, &app.other_tenant, &filters, 2).await;
-            assert!(ids.iter().all(|id| *id == theirs.to_string()), "{filters}: {ids:?}");
+            assert!(
+                ids.iter().all(|id| *id == theirs.to_string()),
+                "{filters}: {ids:?}"
+            );
             assert!(ids.iter().all(|id| !newest_first.contains(id)), "{filters}");
         }
-        assert_eq!(walk(&app, &app.admin, "&search=needle", 10).await.len(), 3, "A does not see B's either");
-        let (status, _) = parts(app.get(&format!("/api/v1/executions/{}", newest_first[0]), &app.other_tenant).await).await;
+        assert_eq!(
+            walk(&app, &app.admin, "&search=needle", 10).await.len(),
+            3,
+            "A does not see B's either"
+        );
+        let (status, _) = parts(
+            app.get(
+                &format!("/api/v1/executions/{}", newest_first[0]),
+                &app.other_tenant,
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 404);
         assert_eq!(app.get("/api/v1/executions", "").await.status(), 401);
 
@@ -257,34 +382,60 @@ async fn the_history_filters_pages_by_keyset_and_searches_within_the_tenant() {
         let (status, html) = page(&app, "/executions?status=failed", &admin.cookie).await;
         assert_eq!(status, 200);
         assert_eq!(html.matches("class=\"execution-row\"").count(), 2, "{html}");
-        for (_, id) in expected.iter().filter(|(when, _)| *when < same && *when > same - Span::days(1)) {
-            assert!(html.contains(&format!("href=\"/executions/{id}\"")), "{html}");
+        for (_, id) in expected
+            .iter()
+            .filter(|(when, _)| *when < same && *when > same - Span::days(1))
+        {
+            assert!(
+                html.contains(&format!("href=\"/executions/{id}\"")),
+                "{html}"
+            );
         }
         let (_, first) = page(&app, "/executions?limit=4", &admin.cookie).await;
         assert_eq!(first.matches("class=\"execution-row\"").count(), 4);
         let older = href_of(&first, "older");
         let (status, second) = page(&app, &older, &admin.cookie).await;
         assert_eq!(status, 200, "{older}");
-        assert!(second.contains(&format!("/executions/{}", newest_first[4])), "{second}");
+        assert!(
+            second.contains(&format!("/executions/{}", newest_first[4])),
+            "{second}"
+        );
         assert!(!second.contains(&format!("/executions/{}\"", newest_first[3])));
         let (status, refused) = page(&app, "/executions?status=lost", &admin.cookie).await;
         assert_eq!(status, 400);
-        assert!(refused.contains("filter-errors") && refused.contains("status"), "{refused}");
+        assert!(
+            refused.contains("filter-errors") && refused.contains("status"),
+            "{refused}"
+        );
         assert!(first.contains("href=\"/dead-letters\"") && first.contains("href=\"/executions\""));
 
         let other = sign_in(&app, "admin@b.test").await;
-        let (_, html) = page(&app, &format!("/executions?scriptId={alpha}"), &other.cookie).await;
+        let (_, html) = page(
+            &app,
+            &format!("/executions?scriptId={alpha}"),
+            &other.cookie,
+        )
+        .await;
         assert_eq!(html.matches("class=\"execution-row\"").count(), 0);
         let (_, html) = page(&app, "/executions?search=needle", &other.cookie).await;
         assert!(html.contains(&theirs.to_string()));
-        assert!(newest_first.iter().all(|id| !html.contains(id.as_str())), "{html}");
+        assert!(
+            newest_first.iter().all(|id| !html.contains(id.as_str())),
+            "{html}"
+        );
         assert!(!html.contains("Alpha"));
         app.stop().await;
     })
     .await;
 }
 
-async fn dead_letter(app: &TestApp, tenant: TenantId, script: ScriptId, event_type: &str, last: Option<ExecutionId>) -> uuid::Uuid {
+async fn dead_letter(
+    app: &TestApp,
+    tenant: TenantId,
+    script: ScriptId,
+    event_type: &str,
+    last: Option<ExecutionId>,
+) -> uuid::Uuid {
     let letter = DeadLetter {
         id: uuid::Uuid::new_v4(),
         delivery: EventDelivery {
@@ -300,19 +451,32 @@ async fn dead_letter(app: &TestApp, tenant: TenantId, script: ScriptId, event_ty
             retry_of: None,
         },
         script_version: 1,
-        error: ExecutionError { code: "SCRIPT_ERROR".into(), message: "refused by the warehouse".into(), line: Some(3), column: Some(9), stack: None },
+        error: ExecutionError {
+            code: "SCRIPT_ERROR".into(),
+            message: "refused by the warehouse".into(),
+            line: Some(3),
+            column: Some(9),
+            stack: None,
+        },
         attempts: 3,
         last_execution_id: last,
         status: DeadLetterStatus::Pending,
         created_at: at(30),
         handled_at: None,
     };
-    SeaDeadLetterRepository::new(app.components.database.clone()).insert(&letter).await.unwrap();
+    SeaDeadLetterRepository::new(app.components.database.clone())
+        .insert(&letter)
+        .await
+        .unwrap();
     letter.id
 }
 
 async fn letter_status(app: &TestApp, id: uuid::Uuid) -> String {
-    let (status, letter) = parts(app.get(&format!("/api/v1/dead-letters/{id}"), &app.admin).await).await;
+    let (status, letter) = parts(
+        app.get(&format!("/api/v1/dead-letters/{id}"), &app.admin)
+            .await,
+    )
+    .await;
     assert_eq!(status, 200, "{letter}");
     letter["status"].as_str().unwrap().to_owned()
 }
@@ -323,7 +487,18 @@ async fn dead_letters_are_retried_discarded_and_redriven_only_with_the_permissio
         let app = spawn_app(&db).await;
         let tenant = tenant_of(&app, &app.admin).await;
         let orders = script(&app, &app.admin, "Orders").await;
-        let last = store_run(&app, tenant, orders, Run { kind: TriggerKind::Event, at: at(40), log: "x", error: Some("refused by the warehouse") }).await;
+        let last = store_run(
+            &app,
+            tenant,
+            orders,
+            Run {
+                kind: TriggerKind::Event,
+                at: at(40),
+                log: "x",
+                error: Some("refused by the warehouse"),
+            },
+        )
+        .await;
         let retried = dead_letter(&app, tenant, orders, "order.failed", Some(last)).await;
         let discarded = dead_letter(&app, tenant, orders, "order.failed", None).await;
         let redriven = dead_letter(&app, tenant, orders, "order.lost", None).await;
@@ -338,10 +513,25 @@ async fn dead_letters_are_retried_discarded_and_redriven_only_with_the_permissio
             assert!(list.contains(&format!("/dead-letters/{id}")), "{list}");
         }
         assert!(!list.contains("invoice.unpaid") && !list.contains(&theirs.to_string()));
-        assert!(!list.contains("id=\"redrive\""), "redrive needs a script chosen");
-        let (_, filtered) = page(&app, "/dead-letters?eventType=order.lost&status=pending", &admin.cookie).await;
-        assert!(filtered.contains(&redriven.to_string()) && !filtered.contains(&retried.to_string()));
-        let (_, by_script) = page(&app, &format!("/dead-letters?scriptId={orders}&from=2000-01-01"), &admin.cookie).await;
+        assert!(
+            !list.contains("id=\"redrive\""),
+            "redrive needs a script chosen"
+        );
+        let (_, filtered) = page(
+            &app,
+            "/dead-letters?eventType=order.lost&status=pending",
+            &admin.cookie,
+        )
+        .await;
+        assert!(
+            filtered.contains(&redriven.to_string()) && !filtered.contains(&retried.to_string())
+        );
+        let (_, by_script) = page(
+            &app,
+            &format!("/dead-letters?scriptId={orders}&from=2000-01-01"),
+            &admin.cookie,
+        )
+        .await;
         assert!(by_script.contains("id=\"redrive\"") && by_script.contains(&retried.to_string()));
         let (_, none) = page(&app, "/dead-letters?to=2000-01-01", &admin.cookie).await;
         assert!(!none.contains(&retried.to_string()));
@@ -349,35 +539,90 @@ async fn dead_letters_are_retried_discarded_and_redriven_only_with_the_permissio
         assert_eq!(status, 400);
         let (status, detail) = page(&app, &format!("/dead-letters/{retried}"), &admin.cookie).await;
         assert_eq!(status, 200);
-        for part in ["id=\"retry-form\"", "id=\"discard\"", "refused by the warehouse", "order.failed", &format!("href=\"/executions/{last}\""), "v1"] {
+        let last_link = format!("href=\"/executions/{last}\"");
+        for part in [
+            "id=\"retry-form\"",
+            "id=\"discard\"",
+            "refused by the warehouse",
+            "order.failed",
+            last_link.as_str(),
+            "v1",
+        ] {
             assert!(detail.contains(part), "no {part}: {detail}");
         }
         let (_, dashboard) = page(&app, "/dashboard", &admin.cookie).await;
-        assert!(dashboard.contains("href=\"/dead-letters?status=pending\""), "{dashboard}");
+        assert!(
+            dashboard.contains("href=\"/dead-letters?status=pending\""),
+            "{dashboard}"
+        );
 
         // Tenant B: not found through any id or filter.
         let other = sign_in(&app, "admin@b.test").await;
-        assert_eq!(page(&app, &format!("/dead-letters/{retried}"), &other.cookie).await.0, 404);
-        let (_, their_list) = page(&app, &format!("/dead-letters?scriptId={orders}"), &other.cookie).await;
+        assert_eq!(
+            page(&app, &format!("/dead-letters/{retried}"), &other.cookie)
+                .await
+                .0,
+            404
+        );
+        let (_, their_list) = page(
+            &app,
+            &format!("/dead-letters?scriptId={orders}"),
+            &other.cookie,
+        )
+        .await;
         assert!(!their_list.contains(&retried.to_string()) && !their_list.contains("order.failed"));
         let (_, their_all) = page(&app, "/dead-letters", &other.cookie).await;
         assert!(their_all.contains(&theirs.to_string()) && !their_all.contains("order.lost"));
-        for path in [format!("/dead-letters/{retried}/retry"), format!("/dead-letters/{discarded}/discard"), format!("/scripts/{orders}/dead-letters/redrive")] {
-            assert_eq!(post(&app, &path, &other, None, &[]).await.status(), 404, "{path}");
+        for path in [
+            format!("/dead-letters/{retried}/retry"),
+            format!("/dead-letters/{discarded}/discard"),
+            format!("/scripts/{orders}/dead-letters/redrive"),
+        ] {
+            assert_eq!(
+                post(&app, &path, &other, None, &[]).await.status(),
+                404,
+                "{path}"
+            );
         }
 
         // A viewer sees no control and is refused on each route.
         let viewer = sign_in(&app, "viewer@a.test").await;
         let (status, seen) = page(&app, &format!("/dead-letters/{retried}"), &viewer.cookie).await;
         assert_eq!(status, 200);
-        assert!(!seen.contains("id=\"retry-form\"") && !seen.contains("id=\"discard\""), "{seen}");
-        let (_, seen_list) = page(&app, &format!("/dead-letters?scriptId={orders}"), &viewer.cookie).await;
+        assert!(
+            !seen.contains("id=\"retry-form\"") && !seen.contains("id=\"discard\""),
+            "{seen}"
+        );
+        let (_, seen_list) = page(
+            &app,
+            &format!("/dead-letters?scriptId={orders}"),
+            &viewer.cookie,
+        )
+        .await;
         assert!(!seen_list.contains("id=\"redrive\""));
-        for path in [format!("/dead-letters/{retried}/retry"), format!("/dead-letters/{discarded}/discard"), format!("/scripts/{orders}/dead-letters/redrive")] {
-            assert_eq!(post(&app, &path, &viewer, None, &[]).await.status(), 403, "{path}");
+        for path in [
+            format!("/dead-letters/{retried}/retry"),
+            format!("/dead-letters/{discarded}/discard"),
+            format!("/scripts/{orders}/dead-letters/redrive"),
+        ] {
+            assert_eq!(
+                post(&app, &path, &viewer, None, &[]).await.status(),
+                403,
+                "{path}"
+            );
             // Without the token (or from elsewhere), even the admin is refused.
-            assert_eq!(post(&app, &path, &admin, Some(""), &[]).await.status(), 403, "{path}");
-            assert_eq!(post(&app, &path, &admin, Some(&"0".repeat(64)), &[]).await.status(), 403, "{path}");
+            assert_eq!(
+                post(&app, &path, &admin, Some(""), &[]).await.status(),
+                403,
+                "{path}"
+            );
+            assert_eq!(
+                post(&app, &path, &admin, Some(&"0".repeat(64)), &[])
+                    .await
+                    .status(),
+                403,
+                "{path}"
+            );
         }
         for id in [retried, discarded, redriven] {
             assert_eq!(letter_status(&app, id).await, "pending");
@@ -391,22 +636,53 @@ async fn dead_letters_are_retried_discarded_and_redriven_only_with_the_permissio
         assert_eq!(letter_status(&app, retried).await, "pending");
         let ok = post(&app, &path, &admin, None, &[("Payload", "{\"order\": 8}")]).await;
         assert_eq!(ok.status(), 200);
-        assert_eq!(ok.headers()["HX-Redirect"], format!("/dead-letters/{retried}"));
+        assert_eq!(
+            ok.headers()["HX-Redirect"],
+            format!("/dead-letters/{retried}")
+        );
         assert_eq!(letter_status(&app, retried).await, "retried");
-        assert_eq!(post(&app, &path, &admin, None, &[]).await.status(), 409, "retried twice");
+        assert_eq!(
+            post(&app, &path, &admin, None, &[]).await.status(),
+            409,
+            "retried twice"
+        );
         let (_, after) = page(&app, &format!("/dead-letters/{retried}"), &admin.cookie).await;
-        assert!(!after.contains("id=\"retry-form\""), "a handled letter has no controls");
+        assert!(
+            !after.contains("id=\"retry-form\""),
+            "a handled letter has no controls"
+        );
 
-        let discard = post(&app, &format!("/dead-letters/{discarded}/discard"), &admin, None, &[]).await;
+        let discard = post(
+            &app,
+            &format!("/dead-letters/{discarded}/discard"),
+            &admin,
+            None,
+            &[],
+        )
+        .await;
         assert_eq!(discard.status(), 200);
         assert_eq!(letter_status(&app, discarded).await, "discarded");
 
-        let redrive = post(&app, &format!("/scripts/{orders}/dead-letters/redrive"), &admin, None, &[]).await;
+        let redrive = post(
+            &app,
+            &format!("/scripts/{orders}/dead-letters/redrive"),
+            &admin,
+            None,
+            &[],
+        )
+        .await;
         assert_eq!(redrive.status(), 200);
         assert!(redrive.text().await.unwrap().contains(": 1"));
         assert_eq!(letter_status(&app, redriven).await, "retried");
-        let (_, still) = parts(app.get(&format!("/api/v1/dead-letters/{theirs}"), &app.other_tenant).await).await;
-        assert_eq!(still["status"], "pending", "another tenant's letter was touched");
+        let (_, still) = parts(
+            app.get(&format!("/api/v1/dead-letters/{theirs}"), &app.other_tenant)
+                .await,
+        )
+        .await;
+        assert_eq!(
+            still["status"], "pending",
+            "another tenant's letter was touched"
+        );
         app.stop().await;
     })
     .await;

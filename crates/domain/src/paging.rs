@@ -212,7 +212,12 @@ mod tests {
             id: ExecutionId(uuid::Uuid::nil()),
         };
         assert_eq!(HistoryCursor::parse(&cursor.encode()), Ok(cursor));
-        for bad in ["", "x", "2026-11-30_nope", "yesterday_00000000-0000-0000-0000-000000000000"] {
+        for bad in [
+            "",
+            "x",
+            "2026-11-30_nope",
+            "yesterday_00000000-0000-0000-0000-000000000000",
+        ] {
             assert_eq!(HistoryCursor::parse(bad), Err(BadCursor), "{bad}");
         }
     }

@@ -20,13 +20,18 @@ fn present<'a>(query: &'a Query, key: &str) -> Option<&'a str> {
 
 pub fn history_query(query: &Query, errors: &mut ValidationErrors) -> HistoryQuery {
     let script_id = present(query, "scriptId").and_then(|raw| {
-        errors.check("scriptId", raw.parse().map_err(|_| "is not a script id"))
+        errors.check(
+            "scriptId",
+            raw.parse::<domain::ScriptId>()
+                .map_err(|_| "is not a script id"),
+        )
     });
     let status = present(query, "status").and_then(|raw| {
         errors.check(
             "status",
-            raw.parse::<ExecutionStatus>()
-                .map_err(|_| "is not one of pending, running, completed, failed, timeout, cancelled"),
+            raw.parse::<ExecutionStatus>().map_err(
+                |_| "is not one of pending, running, completed, failed, timeout, cancelled",
+            ),
         )
     });
     let trigger = present(query, "trigger").and_then(|raw| {
@@ -50,16 +55,22 @@ pub fn history_query(query: &Query, errors: &mut ValidationErrors) -> HistoryQue
     {
         errors.add(
             "search",
-            format!("must be at most {} characters", ExecutionFilter::MAX_SEARCH_CHARS),
+            format!(
+                "must be at most {} characters",
+                ExecutionFilter::MAX_SEARCH_CHARS
+            ),
         );
     }
-    let after = present(query, "cursor")
-        .and_then(|raw| errors.check("cursor", HistoryCursor::parse(raw)));
+    let after =
+        present(query, "cursor").and_then(|raw| errors.check("cursor", HistoryCursor::parse(raw)));
     let limit = match integer(query, "limit", errors) {
         None => PageRequest::DEFAULT_LIMIT,
         Some(limit) if (1..=PageRequest::MAX_LIMIT as i64).contains(&limit) => limit.unsigned_abs(),
         Some(_) => {
-            errors.add("limit", format!("must be between 1 and {}", PageRequest::MAX_LIMIT));
+            errors.add(
+                "limit",
+                format!("must be between 1 and {}", PageRequest::MAX_LIMIT),
+            );
             PageRequest::DEFAULT_LIMIT
         }
     };

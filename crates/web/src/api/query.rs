@@ -77,10 +77,26 @@ mod tests {
     fn times_and_dates() {
         let at = |raw, end| parse_time(raw, end).map(|t| t.to_rfc3339());
         let cases = [
-            ("2026-01-31T09:00:00Z", RangeEnd::To, Some("2026-01-31T09:00:00+00:00")),
-            ("2026-01-31T09:00:00+05:00", RangeEnd::From, Some("2026-01-31T04:00:00+00:00")),
-            ("2026-01-31", RangeEnd::From, Some("2026-01-31T00:00:00+00:00")),
-            ("2026-01-31", RangeEnd::To, Some("2026-02-01T00:00:00+00:00")),
+            (
+                "2026-01-31T09:00:00Z",
+                RangeEnd::To,
+                Some("2026-01-31T09:00:00+00:00"),
+            ),
+            (
+                "2026-01-31T09:00:00+05:00",
+                RangeEnd::From,
+                Some("2026-01-31T04:00:00+00:00"),
+            ),
+            (
+                "2026-01-31",
+                RangeEnd::From,
+                Some("2026-01-31T00:00:00+00:00"),
+            ),
+            (
+                "2026-01-31",
+                RangeEnd::To,
+                Some("2026-02-01T00:00:00+00:00"),
+            ),
             ("2026-02-30", RangeEnd::From, None),
             ("yesterday", RangeEnd::From, None),
         ];

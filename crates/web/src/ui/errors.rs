@@ -80,9 +80,9 @@ impl From<EventError> for UiErrorKind {
         match error {
             EventError::NotFound => UiErrorKind::NotFound,
             EventError::Forbidden(_) => UiErrorKind::Forbidden,
-            EventError::AlreadyHandled(_)
-            | EventError::InvalidType(_)
-            | EventError::Refused(_) => UiErrorKind::Conflict(error.to_string()),
+            EventError::AlreadyHandled(_) | EventError::InvalidType(_) | EventError::Refused(_) => {
+                UiErrorKind::Conflict(error.to_string())
+            }
             EventError::RateLimited => UiErrorKind::TooMany(error.to_string()),
             EventError::Storage(_) | EventError::Queue(_) => UiErrorKind::internal(error),
         }

@@ -43,7 +43,13 @@ pub async fn list(
         }
     };
     let choices = script_choices(&state, &page).await?;
-    let names = names_of(&state, &page, &choices, slice.items.iter().map(|e| e.script_id)).await;
+    let names = names_of(
+        &state,
+        &page,
+        &choices,
+        slice.items.iter().map(|e| e.script_id),
+    )
+    .await;
     let link = |cursor: Option<String>| {
         let mut href = "/executions?".to_owned();
         for key in KEPT {

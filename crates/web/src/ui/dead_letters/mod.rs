@@ -42,7 +42,11 @@ fn filter_of(query: &Query, errors: &mut ValidationErrors) -> DeadLetterFilter {
     let present = |key: &str| query.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
     DeadLetterFilter {
         script_id: present("scriptId").and_then(|raw| {
-            errors.check("scriptId", raw.parse().map_err(|_| "is not a script id"))
+            errors.check(
+                "scriptId",
+                raw.parse::<domain::ScriptId>()
+                    .map_err(|_| "is not a script id"),
+            )
         }),
         event_type: present("eventType").map(str::to_owned),
         status: present("status").and_then(|raw| {
@@ -77,7 +81,9 @@ pub async fn list(
     let choices = script_choices(&state, &page).await?;
     let scripts = letters.iter().map(|l| l.delivery.script_id);
     let names = names_of(&state, &page, &choices, scripts).await;
-    let redrive = filter.script_id.filter(|_| page.can(Permission::ScriptsExecute));
+    let redrive = filter
+        .script_id
+        .filter(|_| page.can(Permission::ScriptsExecute));
     let title = lang.t("dead_letters.title");
     let body = html! {
         h1 { (title) }
@@ -185,9 +191,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(web::resource("/dead-letters").route(web::get().to(list)))
         .service(web::resource("/dead-letters/{id}").route(web::get().to(show::show)))
         .service(web::resource("/dead-letters/{id}/retry").route(web::post().to(show::retry)))
-        .service(
-            web::resource("/dead-letters/{id}/discard").route(web::post().to(show::discard)),
-        )
+        .service(web::resource("/dead-letters/{id}/discard").route(web::post().to(show::discard)))
         .service(
             web::resource("/scripts/{id}/dead-letters/redrive").route(web::post().to(redrive)),
         );
