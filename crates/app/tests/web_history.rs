@@ -289,7 +289,7 @@ async fn the_history_filters_pages_by_keyset_and_searches_within_the_tenant() {
         assert_eq!(count(&app, "&search=beta%20line").await, 3);
         assert_eq!(count(&app, "&search=nowhere").await, 0);
         // The script's own list keeps its parameters.
-        let (status, page) = parts(
+        let (status, script_page) = parts(
             app.get(
                 &format!("/api/v1/scripts/{alpha}/executions?status=failed&page=1&limit=1"),
                 &app.admin,
@@ -297,7 +297,11 @@ async fn the_history_filters_pages_by_keyset_and_searches_within_the_tenant() {
             .await,
         )
         .await;
-        assert_eq!((status, page["total"].as_u64()), (200, Some(2)), "{page}");
+        assert_eq!(
+            (status, script_page["total"].as_u64()),
+            (200, Some(2)),
+            "{script_page}"
+        );
 
         for (filters, field) in [
             ("status=lost", "status"),

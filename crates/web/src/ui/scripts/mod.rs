@@ -15,7 +15,7 @@ use actix_web::{HttpResponse, web};
 use domain::ScriptId;
 use domain::execution::Execution;
 use domain::paging::{PageRequest, ScriptFilter};
-use maud::{Markup, html};
+use maud::Markup;
 use std::collections::{HashMap, HashSet};
 
 /// A path's script id; one that does not parse is a script that is not found.
@@ -93,7 +93,7 @@ pub async fn names_of(
 
 /// The script filter's `<select>` named `scriptId`, `selected` chosen.
 pub fn script_select(lang: Lang, choices: &[(ScriptId, String)], selected: &str) -> Markup {
-    html! {
+    maud::html! {
         select name="scriptId" aria-label=(lang.t("execution.script")) {
             option value="" { (lang.t("filters.any_script")) }
             @for (id, name) in choices {
