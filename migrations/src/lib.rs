@@ -9,6 +9,7 @@ mod m20261130_000004_schedule_ticks;
 mod m20261130_000005_dead_letters;
 mod m20261130_000006_node_leases;
 mod m20261130_000007_script_options;
+mod m20261130_000008_execution_history;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_dead_letters::Migration),
             Box::new(m20261130_000006_node_leases::Migration),
             Box::new(m20261130_000007_script_options::Migration),
+            Box::new(m20261130_000008_execution_history::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 // The web pages in a real browser: sign in as the first admin, write a script in Monaco with
 // the SDK's completions, save it with Ctrl+S, run it with input, see a refused field, read a
-// page in Russian, and check that a viewer has no edit control and gets 403 on the edit URL.
+// page in Russian, filter the executions by status and open one, and check that a viewer has
+// no edit control and gets 403 on the edit URL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -111,6 +112,28 @@ test('a run in the background streams its lines live and can be cancelled', asyn
   await page.click('#cancel');
   await page.locator('.badge-cancelled').first().waitFor({ timeout: 30_000 });
   assert.equal(await page.locator('#cancel').count(), 0);
+  await context.close();
+});
+
+test('the executions page filters by status and opens a row', async () => {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await signIn(context, server.email, server.password);
+  await page.click('nav.main a[href="/executions"]');
+  await page.waitForSelector('#execution-list');
+  // The earlier tests left a completed run and a cancelled one.
+  await page.selectOption('#execution-filters select[name=status]', 'cancelled');
+  // HTMX swaps the table in place: wait until only cancelled rows are left.
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#execution-list tr.execution-row')];
+    return rows.length > 0 && rows.every((row) => row.dataset.status === 'cancelled');
+  });
+  await page.waitForURL(/status=cancelled/);
+  const rows = page.locator('#execution-list tr.execution-row');
+  await Promise.all([
+    page.waitForURL(/\/executions\/[0-9a-f-]{36}$/),
+    rows.first().locator('a.execution-link').click(),
+  ]);
+  await page.locator('h1 .badge-cancelled').waitFor();
   await context.close();
 });
 

@@ -88,6 +88,21 @@ pub enum TriggerKind {
 }
 
 impl TriggerKind {
+    pub const ALL: [TriggerKind; 7] = [
+        TriggerKind::Manual,
+        TriggerKind::Api,
+        TriggerKind::Cron,
+        TriggerKind::Http,
+        TriggerKind::Event,
+        TriggerKind::Embedded,
+        TriggerKind::Retry,
+    ];
+
+    /// The kind of its API spelling.
+    pub fn parse(raw: &str) -> Option<TriggerKind> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == raw)
+    }
+
     /// The kind as the API spells it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,7 +1,11 @@
-//! Pages of results and the filters of the script list.
+//! Pages of results, the filters of the script list, and the filters and keyset cursor of a
+//! tenant's execution history.
 
+use crate::execution::{Execution, ExecutionStatus, TriggerKind};
+use crate::ids::{ExecutionId, ScriptId};
 use crate::script::{ScriptStatus, ScriptType};
 use crate::validation::ValidationErrors;
+use chrono::{DateTime, SecondsFormat, Utc};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageRequest {
@@ -97,6 +101,70 @@ impl ScriptFilter {
     }
 }
 
+/// Filters of a tenant's execution history; `search` is matched, case-insensitively, inside
+/// the log lines' messages and the error's code and message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecutionFilter {
+    pub script_id: Option<ScriptId>,
+    pub status: Option<ExecutionStatus>,
+    pub trigger: Option<TriggerKind>,
+    /// Created at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub to: Option<DateTime<Utc>>,
+    pub search: Option<String>,
+}
+
+impl ExecutionFilter {
+    pub const MAX_SEARCH_CHARS: usize = 200;
+}
+
+/// Where the next page of a history starts: right after the execution created at
+/// `created_at` with `id` (newest first, ties broken by id), never an offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: ExecutionId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("is not a cursor given by a previous page")]
+pub struct BadCursor;
+
+impl HistoryCursor {
+    pub fn after(execution: &Execution) -> Self {
+        Self {
+            created_at: execution.created_at,
+            id: execution.id,
+        }
+    }
+
+    /// The cursor as the API hands it out: `<RFC 3339 time>_<execution id>`.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}_{}",
+            self.created_at.to_rfc3339_opts(SecondsFormat::Nanos, true),
+            self.id
+        )
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, BadCursor> {
+        let (time, id) = raw.trim().split_once('_').ok_or(BadCursor)?;
+        let created_at = DateTime::parse_from_rfc3339(time)
+            .map_err(|_| BadCursor)?
+            .with_timezone(&Utc);
+        let id = id.parse().map_err(|_| BadCursor)?;
+        Ok(Self { created_at, id })
+    }
+}
+
+/// A page of a history read by keyset: its items and where the next one starts, if any.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slice<T> {
+    pub items: Vec<T>,
+    pub next: Option<HistoryCursor>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +201,24 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(injection.search_words(), vec!["drop", "table", "scripts"]);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let cursor = HistoryCursor {
+            created_at: DateTime::parse_from_rfc3339("2026-11-30T17:00:00.123456789Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            id: ExecutionId(uuid::Uuid::nil()),
+        };
+        assert_eq!(HistoryCursor::parse(&cursor.encode()), Ok(cursor));
+        for bad in [
+            "",
+            "x",
+            "2026-11-30_nope",
+            "yesterday_00000000-0000-0000-0000-000000000000",
+        ] {
+            assert_eq!(HistoryCursor::parse(bad), Err(BadCursor), "{bad}");
+        }
     }
 }

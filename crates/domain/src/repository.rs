@@ -2,7 +2,7 @@
 
 use crate::execution::{Execution, ExecutionStatus};
 use crate::ids::{ExecutionId, ScriptId, TenantId, TokenId, UserId};
-use crate::paging::{Page, PageRequest, ScriptFilter};
+use crate::paging::{ExecutionFilter, HistoryCursor, Page, PageRequest, ScriptFilter};
 use crate::script::{Script, ScriptVersion};
 use crate::tenant::Tenant;
 use crate::token::ApiToken;
@@ -128,6 +128,15 @@ pub trait ExecutionRepository: Send + Sync {
         status: Option<ExecutionStatus>,
         page: PageRequest,
     ) -> Result<Page<Execution>, RepoError>;
+    /// A tenant's executions matching `filter`, newest first (by creation time, then id),
+    /// starting right after `after`; at most `limit`. A keyset read: no offset, no count.
+    async fn history(
+        &self,
+        tenant: TenantId,
+        filter: &ExecutionFilter,
+        after: Option<HistoryCursor>,
+        limit: u64,
+    ) -> Result<Vec<Execution>, RepoError>;
     /// Marks as failed with `error` every `pending` or `running` execution of a node whose
     /// lease was not renewed since `live_since` (or of no known node); returns how many.
     async fn fail_orphaned(

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use domain::execution::{
     Execution, ExecutionError, ExecutionStatus, Trigger, TriggerDetails, TriggerKind,
 };
-use domain::paging::{Page, PageRequest};
+use domain::paging::{ExecutionFilter, HistoryCursor, Page, PageRequest};
 use domain::repository::{ExecutionRepository, RepoError, TenantRepository};
 use domain::script::{ScriptInput, ScriptRules};
 use domain::{Actor, ExecutionId, Role, ScriptId, TenantId};
@@ -53,6 +53,15 @@ impl ExecutionRepository for Refusing {
         page: PageRequest,
     ) -> Result<Page<Execution>, RepoError> {
         self.0.list_for_script(tenant, script, status, page).await
+    }
+    async fn history(
+        &self,
+        tenant: TenantId,
+        filter: &ExecutionFilter,
+        after: Option<HistoryCursor>,
+        limit: u64,
+    ) -> Result<Vec<Execution>, RepoError> {
+        self.0.history(tenant, filter, after, limit).await
     }
     async fn fail_orphaned(
         &self,

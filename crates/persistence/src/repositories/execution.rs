@@ -8,7 +8,7 @@ use crate::storable::storable;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::execution::{Execution, ExecutionError, ExecutionStatus};
-use domain::paging::{Page, PageRequest};
+use domain::paging::{ExecutionFilter, HistoryCursor, Page, PageRequest};
 use domain::repository::{ExecutionRepository, RepoError};
 use domain::{ExecutionId, ScriptId, TenantId};
 use sea_orm::ActiveValue::Set;
@@ -211,6 +211,21 @@ impl ExecutionRepository for SeaExecutionRepository {
             .order_by_desc(row::Column::CreatedAt)
             .order_by_desc(row::Column::Id);
         fetch_page(ordered, page, connection, "executions", from_row).await
+    }
+
+    async fn history(
+        &self,
+        tenant: TenantId,
+        filter: &ExecutionFilter,
+        after: Option<HistoryCursor>,
+        limit: u64,
+    ) -> Result<Vec<Execution>, RepoError> {
+        let connection = self.database.connection();
+        super::execution_history::history(connection, tenant, filter, after, limit)
+            .await?
+            .into_iter()
+            .map(from_row)
+            .collect()
     }
 
     async fn fail_orphaned(

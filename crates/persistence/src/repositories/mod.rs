@@ -6,6 +6,7 @@ mod dead_letters;
 mod endpoints;
 mod events;
 mod execution;
+mod execution_history;
 mod nodes;
 mod retention;
 mod schedule;

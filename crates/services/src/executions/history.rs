@@ -3,7 +3,7 @@
 
 use super::{ExecutionService, ExecutionServiceError};
 use domain::execution::{Execution, ExecutionStatus, Outcome};
-use domain::paging::{Page, PageRequest};
+use domain::paging::{ExecutionFilter, HistoryCursor, Page, PageRequest, Slice};
 use domain::repository::RepoError;
 use domain::{Actor, ExecutionId, Permission, ScriptId};
 
@@ -36,6 +36,29 @@ impl ExecutionService {
             .executions
             .list_for_script(actor.tenant_id, script_id, status, page)
             .await?)
+    }
+
+    /// The tenant's executions matching `filter`, newest first, `limit` at a time from
+    /// `after` (a keyset page: the tenant is the actor's, never a filter's).
+    pub async fn history(
+        &self,
+        actor: &Actor,
+        filter: &ExecutionFilter,
+        after: Option<HistoryCursor>,
+        limit: u64,
+    ) -> Result<Slice<Execution>, ExecutionServiceError> {
+        actor.require(Permission::ScriptsRead)?;
+        let mut items = self
+            .executions
+            .history(actor.tenant_id, filter, after, limit.saturating_add(1))
+            .await?;
+        let next = if items.len() as u64 > limit {
+            items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            items.last().map(HistoryCursor::after)
+        } else {
+            None
+        };
+        Ok(Slice { items, next })
     }
 
     /// Stops a running execution. One that is recorded as running but is not running here

@@ -4,10 +4,9 @@
 use super::auth::Authenticated;
 use super::errors::ApiError;
 use super::json::{self, FieldReader};
-use super::query::{Query, integer};
+use super::query::{Query, RangeEnd, integer, time};
 use crate::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
 use domain::jobs::{DeadLetter, DeadLetterFilter, DeadLetterStatus};
 use domain::{ScriptId, ValidationErrors};
 use serde_json::{Value, json};
@@ -91,16 +90,6 @@ async fn publish(
     })))
 }
 
-fn time(query: &Query, key: &str, errors: &mut ValidationErrors) -> Option<DateTime<Utc>> {
-    let raw = query.get(key).filter(|s| !s.is_empty())?;
-    errors.check(
-        key,
-        DateTime::parse_from_rfc3339(raw)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| "must be an RFC 3339 time such as 2026-01-31T09:00:00Z"),
-    )
-}
-
 async fn list(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -133,8 +122,8 @@ async fn list(
         script_id,
         event_type: query.get("eventType").filter(|s| !s.is_empty()).cloned(),
         status,
-        from: time(&query, "from", &mut errors),
-        to: time(&query, "to", &mut errors),
+        from: time(&query, "from", RangeEnd::From, &mut errors),
+        to: time(&query, "to", RangeEnd::To, &mut errors),
     };
     errors.into_result()?;
     let letters = state

@@ -1,9 +1,11 @@
-//! Handlers of execution routes: run a script now, read and list executions, cancel one
+//! Handlers of execution routes: run a script now, read one, list a script's executions or
+//! the tenant's whole history (filtered, by keyset), cancel one
 //! (following one as it runs is in `execution_stream.rs`).
 
 use super::auth::Authenticated;
 use super::dto::{ExecutionView, PageView};
 use super::errors::ApiError;
+use super::history::history_query;
 use super::json::{self, FieldReader};
 use super::query::{Query, page_request};
 use crate::AppState;
@@ -106,6 +108,28 @@ async fn list(
     Ok(HttpResponse::Ok().json(PageView::from_page(&executions, |e| ExecutionView::from(e))))
 }
 
+/// `GET /api/v1/executions`: the tenant's history, newest first, filtered, a keyset page at a
+/// time (`nextCursor` gives the next one).
+async fn history(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = ValidationErrors::new();
+    let wanted = history_query(&query, &mut errors);
+    errors.into_result()?;
+    let slice = state
+        .executions
+        .history(&auth.0, &wanted.filter, wanted.after, wanted.limit)
+        .await?;
+    let items: Vec<ExecutionView> = slice.items.iter().map(ExecutionView::from).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "items": items,
+        "limit": wanted.limit,
+        "nextCursor": slice.next.map(|cursor| cursor.encode()),
+    })))
+}
+
 async fn cancel(
     state: web::Data<AppState>,
     auth: Authenticated,
@@ -119,6 +143,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config
         .service(web::resource("/scripts/{id}/execute").route(web::post().to(execute)))
         .service(web::resource("/scripts/{id}/executions").route(web::get().to(list)))
+        .service(web::resource("/executions").route(web::get().to(history)))
         .service(web::resource("/executions/{id}").route(web::get().to(get)))
         .service(
             web::resource("/executions/{id}/stream")

@@ -8,6 +8,7 @@ mod errors;
 mod events;
 mod execution_stream;
 mod executions;
+pub(crate) mod history;
 mod json;
 pub(crate) mod query;
 mod scripts;

@@ -1,5 +1,5 @@
-//! The dashboard: active scripts, the latest runs and failures among them, and the next
-//! scheduled runs.
+//! The dashboard: active scripts, the latest runs and failures among them (with links to
+//! the failed runs and the pending dead letters), and the next scheduled runs.
 
 use super::errors::{OrPage, UiError};
 use super::layout::{self, badge, optional_time, time};
@@ -8,6 +8,7 @@ use super::session::Page;
 use crate::AppState;
 use actix_web::{HttpResponse, web};
 use domain::execution::ExecutionStatus;
+use domain::jobs::{DeadLetterFilter, DeadLetterStatus};
 use domain::paging::{PageRequest, ScriptFilter};
 use domain::script::{ScriptStatus, ScriptType};
 use maud::html;
@@ -51,6 +52,15 @@ pub async fn dashboard(state: web::Data<AppState>, page: Page) -> Result<HttpRes
             )
         })
         .collect();
+    let pending = DeadLetterFilter {
+        status: Some(DeadLetterStatus::Pending),
+        ..DeadLetterFilter::default()
+    };
+    let dead_letters = state
+        .events
+        .dead_letters(page.actor(), &pending, 100)
+        .await
+        .or_page(&page)?;
     let name_of = |id| {
         active
             .items
@@ -80,6 +90,14 @@ pub async fn dashboard(state: web::Data<AppState>, page: Page) -> Result<HttpRes
                     }
                 }
                 h2 { (lang.t("dashboard.failures")) }
+                p.links {
+                    a #failed-runs href="/executions?status=failed" { (lang.t("dashboard.all_failed_runs")) }
+                    " · "
+                    a #pending-dead-letters href="/dead-letters?status=pending" {
+                        (lang.t("dashboard.dead_letters")) ": " (dead_letters.len())
+                        @if dead_letters.len() >= 100 { "+" }
+                    }
+                }
                 @if failures.is_empty() { p.empty { (lang.t("dashboard.no_failures")) } }
                 ul.plain {
                     @for run in &failures {

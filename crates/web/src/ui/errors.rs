@@ -8,6 +8,7 @@ use super::theme::Theme;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use maud::html;
+use services::events::EventError;
 use services::{AccountError, ExecutionServiceError, ScriptError};
 
 #[derive(Debug)]
@@ -70,6 +71,20 @@ impl From<ExecutionServiceError> for UiErrorKind {
             ExecutionServiceError::Storage(_) | ExecutionServiceError::Engine(_) => {
                 UiErrorKind::internal(error)
             }
+        }
+    }
+}
+
+impl From<EventError> for UiErrorKind {
+    fn from(error: EventError) -> Self {
+        match error {
+            EventError::NotFound => UiErrorKind::NotFound,
+            EventError::Forbidden(_) => UiErrorKind::Forbidden,
+            EventError::AlreadyHandled(_) | EventError::InvalidType(_) | EventError::Refused(_) => {
+                UiErrorKind::Conflict(error.to_string())
+            }
+            EventError::RateLimited => UiErrorKind::TooMany(error.to_string()),
+            EventError::Storage(_) | EventError::Queue(_) => UiErrorKind::internal(error),
         }
     }
 }

@@ -18,13 +18,13 @@ fn execution_id(page: &Page, raw: &str) -> Result<ExecutionId, UiError> {
     raw.parse().map_err(|_| page.fail(UiErrorKind::NotFound))
 }
 
-fn status_badge(lang: Lang, execution: &Execution) -> Markup {
+pub(super) fn status_badge(lang: Lang, execution: &Execution) -> Markup {
     let status = execution.status.as_str();
     badge(status, &lang.t(&format!("execution.status.{status}")))
 }
 
 /// What started an execution, in the page's language.
-fn trigger_name(lang: Lang, execution: &Execution) -> String {
+pub(super) fn trigger_name(lang: Lang, execution: &Execution) -> String {
     let kind = serde_json::to_value(execution.trigger.kind)
         .ok()
         .and_then(|value| value.as_str().map(str::to_owned))

@@ -139,7 +139,8 @@ mod tests {
     }
 
     /// Keys built at run time from a value (`script.type.{type}`): used when their family is.
-    const FAMILIES: [&str; 5] = [
+    const FAMILIES: [&str; 6] = [
+        "dead_letters.status.",
         "execution.trigger_kind.",
         "script.type.",
         "script.status.",

@@ -90,6 +90,8 @@ pub fn page(page: &Page, here: &str, title: &str, body: Markup) -> Markup {
                     nav.main {
                         a href="/dashboard" { (lang.t("nav.dashboard")) }
                         a href="/scripts" { (lang.t("nav.scripts")) }
+                        a href="/executions" { (lang.t("nav.executions")) }
+                        a href="/dead-letters" { (lang.t("nav.dead_letters")) }
                         @if page.can(Permission::ScriptsCreate) {
                             a href="/scripts/new" { (lang.t("nav.new_script")) }
                         }

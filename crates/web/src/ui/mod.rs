@@ -4,8 +4,10 @@
 
 pub mod assets;
 mod dashboard;
+mod dead_letters;
 pub mod errors;
 mod executions;
+mod history;
 pub mod i18n;
 mod layout;
 mod login;
@@ -28,7 +30,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .configure(theme::routes)
         .service(web::resource("/dashboard").route(web::get().to(dashboard::dashboard)))
         .configure(scripts::routes)
-        .configure(executions::routes);
+        .configure(history::routes)
+        .configure(executions::routes)
+        .configure(dead_letters::routes);
 }
 
 /// The answer for any path nothing else serves.

@@ -7,15 +7,16 @@ mod save;
 mod show;
 mod versions;
 
-use super::errors::{PageContext, UiError, UiErrorKind};
+use super::errors::{OrPage, PageContext, UiError, UiErrorKind};
+use super::i18n::Lang;
 use super::session::Page;
 use crate::AppState;
 use actix_web::{HttpResponse, web};
 use domain::ScriptId;
 use domain::execution::Execution;
-use domain::paging::PageRequest;
+use domain::paging::{PageRequest, ScriptFilter};
 use maud::Markup;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A path's script id; one that does not parse is a script that is not found.
 pub fn script_id(page: &Page, raw: &str) -> Result<ScriptId, UiError> {
@@ -49,6 +50,58 @@ pub async fn last_runs(
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// The tenant's scripts (the first hundred) with their names: a filter's choices.
+pub async fn script_choices(
+    state: &AppState,
+    page: &Page,
+) -> Result<Vec<(ScriptId, String)>, UiError> {
+    let first = PageRequest {
+        page: 1,
+        limit: PageRequest::MAX_LIMIT,
+    };
+    let scripts = state
+        .scripts
+        .list(page.actor(), &ScriptFilter::default(), first)
+        .await
+        .or_page(page)?;
+    Ok(scripts
+        .items
+        .iter()
+        .map(|s| (s.id, s.spec.name.as_str().to_owned()))
+        .collect())
+}
+
+/// The names of `ids`: those among `known`, the others read (concurrently); a script that
+/// cannot be read has none.
+pub async fn names_of(
+    state: &AppState,
+    page: &Page,
+    known: &[(ScriptId, String)],
+    ids: impl Iterator<Item = ScriptId>,
+) -> HashMap<ScriptId, String> {
+    let mut names: HashMap<ScriptId, String> = known.iter().cloned().collect();
+    let missing: HashSet<ScriptId> = ids.filter(|id| !names.contains_key(id)).collect();
+    let reads = missing.into_iter().map(|id| async move {
+        let script = state.scripts.get(page.actor(), id).await.ok()?;
+        Some((id, script.spec.name.as_str().to_owned()))
+    });
+    names.extend(futures::future::join_all(reads).await.into_iter().flatten());
+    names
+}
+
+/// The script filter's `<select>` named `scriptId`, `selected` chosen.
+pub fn script_select(lang: Lang, choices: &[(ScriptId, String)], selected: &str) -> Markup {
+    maud::html! {
+        select name="scriptId" aria-label=(lang.t("execution.script")) {
+            option value="" { (lang.t("filters.any_script")) }
+            @for (id, name) in choices {
+                @let id = id.to_string();
+                option value=(id) selected[id == selected] { (name) }
+            }
+        }
+    }
 }
 
 pub fn routes(config: &mut web::ServiceConfig) {
