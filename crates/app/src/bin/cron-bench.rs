@@ -5,6 +5,9 @@
 //! instant; its claims, the queued runs and the job workers are the product's own. Writes
 //! the figures as Markdown to stdout and to the file given with `--write`.
 
+#[path = "bench_support/postgres.rs"]
+mod bench_pg;
+
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Duration as Span, Utc};
 use domain::ExecutionId;
@@ -29,7 +32,6 @@ fn scripts() -> usize {
         .and_then(|n| n.parse().ok())
         .unwrap_or(SCRIPTS)
 }
-const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// The system clock moved by an offset set once the scripts exist.
 struct Shifted(Mutex<Span>);
@@ -282,29 +284,6 @@ async fn measure(backend: &'static str, url: &str, how: Due) -> Result<Figures> 
     })
 }
 
-async fn postgres_database() -> Option<(String, String)> {
-    let admin = std::env::var("IOTA_SCRIPTS_BENCH_PG").unwrap_or_else(|_| DEFAULT_PG.to_owned());
-    let name = format!("iota_cron_bench_{}", std::process::id());
-    let connection = sea_orm::Database::connect(&admin).await.ok()?;
-    use sea_orm::ConnectionTrait;
-    connection
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .ok()?;
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    Some((format!("{base}/{name}"), name))
-}
-
-async fn drop_postgres(name: &str) {
-    let admin = std::env::var("IOTA_SCRIPTS_BENCH_PG").unwrap_or_else(|_| DEFAULT_PG.to_owned());
-    if let Ok(connection) = sea_orm::Database::connect(&admin).await {
-        use sea_orm::ConnectionTrait;
-        let _ = connection
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await;
-    }
-}
-
 fn main() -> Result<()> {
     // Started as a sandbox worker: serve the supervisor and exit.
     runtime::run_worker_if_requested();
@@ -325,10 +304,10 @@ async fn bench() -> Result<()> {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
         }
-        match postgres_database().await {
+        match bench_pg::create("iota_cron_bench").await {
             Some((url, name)) => {
                 runs.push((how, measure("PostgreSQL", &url, how).await));
-                drop_postgres(&name).await;
+                bench_pg::drop(&name).await;
             }
             None => eprintln!("PostgreSQL is not reachable: measuring SQLite only"),
         }

@@ -6,6 +6,9 @@
 //! `wrk` on 127.0.0.1 (installed with apt when missing). Writes Markdown to stdout and to
 //! the file given with `--write`.
 
+#[path = "bench_support/postgres.rs"]
+mod bench_pg;
+
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::{Context, Result, bail};
 use domain::Role;
@@ -18,7 +21,6 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 const CONNECTIONS: &str = "64";
-const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// How long each measurement lasts, in seconds (`IOTA_SCRIPTS_BENCH_SECONDS`, default 10).
 fn seconds() -> String {
@@ -216,29 +218,6 @@ async fn bare() -> Result<Load> {
     Ok(figures)
 }
 
-async fn postgres_database() -> Option<(String, String)> {
-    use sea_orm::ConnectionTrait;
-    let admin = std::env::var("IOTA_SCRIPTS_BENCH_PG").unwrap_or_else(|_| DEFAULT_PG.to_owned());
-    let name = format!("iota_endpoint_bench_{}", std::process::id());
-    let connection = sea_orm::Database::connect(&admin).await.ok()?;
-    connection
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .ok()?;
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    Some((format!("{base}/{name}"), name))
-}
-
-async fn drop_postgres(name: &str) {
-    use sea_orm::ConnectionTrait;
-    let admin = std::env::var("IOTA_SCRIPTS_BENCH_PG").unwrap_or_else(|_| DEFAULT_PG.to_owned());
-    if let Ok(connection) = sea_orm::Database::connect(&admin).await {
-        let _ = connection
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await;
-    }
-}
-
 fn main() -> Result<()> {
     // Started as a sandbox worker: serve the supervisor and exit.
     runtime::run_worker_if_requested();
@@ -273,10 +252,10 @@ async fn bench() -> Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
     }
-    let postgres = match postgres_database().await {
+    let postgres = match bench_pg::create("iota_endpoint_bench").await {
         Some((url, name)) => {
             let measured = product(&url).await;
-            drop_postgres(&name).await;
+            bench_pg::drop(&name).await;
             Some(measured)
         }
         None => {
