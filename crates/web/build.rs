@@ -1,4 +1,4 @@
-//! Installs the web pages' npm packages (`htmx.org`, `monaco-editor`) into
+//! Installs the web pages' npm packages (`htmx.org`, `monaco-editor`, `swagger-ui-dist`) into
 //! `assets/node_modules` before the crate embeds them, failing with a clear message when npm is
 //! missing. It runs `npm ci` again only when `assets/package-lock.json` changed.
 
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         Ok(status) => {
             eprintln!(
                 "error: `npm ci` in crates/web/assets failed ({status}); the web pages need its \
-                 packages (htmx.org, monaco-editor) from the npm registry"
+                 packages (htmx.org, monaco-editor, swagger-ui-dist) from the npm registry"
             );
             return ExitCode::FAILURE;
         }
@@ -41,8 +41,8 @@ fn main() -> ExitCode {
             eprintln!(
                 "error: npm was not found ({error}). Building IOTA Scripts needs Node.js with npm \
                  (version 18 or later) to install the web pages' packages (htmx.org, \
-                 monaco-editor) into crates/web/assets/node_modules; install Node.js and build \
-                 again"
+                 monaco-editor, swagger-ui-dist) into crates/web/assets/node_modules; install \
+                 Node.js and build again"
             );
             return ExitCode::FAILURE;
         }

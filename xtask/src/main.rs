@@ -28,6 +28,10 @@ Usage:
   cargo xtask bench [<name>...] [-- <bench args>...]
       Run the benchmarks (release builds), all of them or only those named.
 
+  cargo xtask docs
+      Write the generated references again: docs/settings.md (from the settings code) and
+      docs/sdk-reference.md (from crates/runtime/src/sdk.d.ts). Tests fail when they are stale.
+
   cargo xtask tidy
       Check the architecture rules: `//!` first lines, file sizes, clock reads, a pure
       domain, the crate graph and the map of docs/ARCHITECTURE.md.
@@ -42,6 +46,7 @@ enum Command {
     Test(test::TestOptions),
     Bench(bench::BenchOptions),
     Tidy,
+    Docs,
     Help,
 }
 
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
             Command::Test(options) => test::run(&root, &options),
             Command::Bench(options) => bench::run(&root, &options),
             Command::Tidy => tidy::run(&root),
+            Command::Docs => docs(&root),
             Command::Help => {
                 print!("{USAGE}");
                 Ok(())
@@ -79,7 +85,7 @@ fn split_passthrough(args: &[String]) -> (&[String], Vec<String>) {
 fn parse(args: &[String]) -> Result<Command> {
     let Some((subcommand, rest)) = args.split_first() else {
         eprint!("{USAGE}");
-        bail!("missing subcommand (expected `test`, `bench` or `tidy`)");
+        bail!("missing subcommand (expected `test`, `bench`, `docs` or `tidy`)");
     };
     let (flags, passthrough) = split_passthrough(rest);
     match subcommand.as_str() {
@@ -118,12 +124,33 @@ fn parse(args: &[String]) -> Result<Command> {
             Ok(Command::Bench(options))
         }
         "tidy" => Ok(Command::Tidy),
+        "docs" => Ok(Command::Docs),
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => {
             eprint!("{USAGE}");
-            bail!("unknown subcommand `{other}` (expected `test`, `bench` or `tidy`)")
+            bail!("unknown subcommand `{other}` (expected `test`, `bench`, `docs` or `tidy`)")
         }
     }
+}
+
+/// Runs the tests that generate the references, telling them to write their files.
+fn docs(root: &std::path::Path) -> Result<()> {
+    for (package, test) in [
+        (
+            "iota-scripts",
+            "the_settings_reference_is_current_and_complete",
+        ),
+        ("runtime", "the_sdk_reference_is_current"),
+    ] {
+        step::run_step(
+            &format!("generate ({package}: {test})"),
+            step::cargo(root)
+                .args(["test", "--quiet", "-p", package, "--lib", test])
+                .env("IOTA_SCRIPTS_WRITE_DOCS", "1"),
+        )?;
+    }
+    println!("==> docs/settings.md and docs/sdk-reference.md are up to date");
+    Ok(())
 }
 
 /// The workspace root: the parent of this package's directory.

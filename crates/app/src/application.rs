@@ -1,10 +1,10 @@
 //! Building the object graph from settings, and running the HTTP server on it.
 
 use crate::drain::Draining;
+use crate::health::{NodeHealth, Probed};
 use crate::settings::{Settings, SettingsError};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware};
-use async_trait::async_trait;
 use domain::jobs::JobHandler;
 use domain::live::LiveLogBus;
 use persistence::{
@@ -30,7 +30,7 @@ use services::{
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-use web::{AppState, HealthCheck, HealthChecks};
+use web::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -82,6 +82,8 @@ pub struct Components {
     pub drain: Drain,
     /// Prunes the run history past `[retention]`; `Application` runs it while it serves.
     pub retention: Arc<Retention>,
+    /// What the health probes read; `Application` runs the loops that keep it.
+    pub health: NodeHealth,
 }
 
 impl Components {
@@ -232,6 +234,7 @@ impl Components {
             live,
             drain: Drain::new(),
             retention,
+            health: NodeHealth::default(),
         })
     }
 }
@@ -241,19 +244,6 @@ impl Components {
 fn node_name() -> String {
     let suffix = domain::ids::fresh_uuid().simple().to_string();
     format!("node-{}-{}", std::process::id(), &suffix[..8])
-}
-
-struct DatabaseCheck(Database);
-
-#[async_trait]
-impl HealthCheck for DatabaseCheck {
-    fn name(&self) -> &'static str {
-        "database"
-    }
-
-    async fn check(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
-    }
 }
 
 /// A bound, not yet running HTTP server.
@@ -289,7 +279,14 @@ impl Application {
             events: components.events.clone(),
             queue: Arc::new(components.queue.clone()),
             endpoints: components.endpoints.clone(),
-            health: HealthChecks(vec![Arc::new(DatabaseCheck(components.database.clone()))]),
+            health: components.health.checks(Probed {
+                engine: &components.engine,
+                scheduler: settings
+                    .scheduler
+                    .enabled
+                    .then(|| components.scheduler.health()),
+                jobs: settings.jobs.enabled,
+            }),
             drain: components.drain.clone(),
             max_body_bytes: settings
                 .scripts
@@ -348,7 +345,14 @@ impl Application {
         let background = [
             components.lease.clone().spawn(),
             components.live.clone().spawn(),
-            crate::metrics::sample_backlog(components.database.clone(), Duration::from_secs(15)),
+            components
+                .health
+                .probe_database(components.database.clone()),
+            crate::metrics::sample_backlog(
+                components.database.clone(),
+                Duration::from_secs(15),
+                components.health.job_queue.clone(),
+            ),
         ];
         let mut takers = vec![components.retention.clone().spawn(drain.clone())];
         if self.scheduler_enabled {
@@ -361,7 +365,8 @@ impl Application {
                 let drain = drain.clone();
                 async move { drain.started().await }
             };
-            takers.push(components.queue.run(&components.node, handler, stop));
+            let workers = components.queue.run(&components.node, handler, stop);
+            takers.push(components.health.watch_job_workers(workers));
         }
         let handle = self.server.handle();
         let mut server = tokio::spawn(self.server);

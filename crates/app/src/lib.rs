@@ -4,6 +4,7 @@
 mod alerting;
 pub mod application;
 pub mod drain;
+pub mod health;
 pub mod metrics;
 pub mod settings;
 pub mod telemetry;

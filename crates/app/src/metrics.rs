@@ -3,6 +3,7 @@
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use persistence::Database;
+use services::health::Heartbeat;
 use services::metrics::{CRON_LATENESS, DURATION_BUCKETS, EXECUTION_DURATION, LATENESS_BUCKETS};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -45,13 +46,20 @@ pub fn export(settings: &crate::Settings) -> Option<web::metrics::MetricsExport>
     })
 }
 
-/// Samples the job-queue depth and the pending dead letters every `every`, until aborted.
-pub fn sample_backlog(database: Database, every: Duration) -> JoinHandle<()> {
+/// Samples the job-queue depth and the pending dead letters every `every`, until aborted; each
+/// sample beats `queue` (the job queue's storage answered, or not).
+pub fn sample_backlog(database: Database, every: Duration, queue: Heartbeat) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match persistence::backlog(&database).await {
-                Ok((jobs, dead_letters)) => services::metrics::backlog(jobs, dead_letters),
-                Err(error) => tracing::warn!(%error, "the backlog gauges could not be sampled"),
+                Ok((jobs, dead_letters)) => {
+                    queue.succeeded();
+                    services::metrics::backlog(jobs, dead_letters);
+                }
+                Err(error) => {
+                    queue.failed(error.to_string());
+                    tracing::warn!(%error, "the backlog gauges could not be sampled");
+                }
             }
             tokio::time::sleep(every).await;
         }

@@ -6,10 +6,11 @@
 use crate::connection::{Backend, Database, DatabaseError};
 use apalis::prelude::{
     BackendExt, BoxDynError, Data, TaskBuilder, TaskSink, WorkerBuilder, WorkerBuilderExt,
-    WorkerContext,
+    WorkerContext, WorkerError,
 };
 use async_trait::async_trait;
 use domain::jobs::{Job, JobHandler, JobQueue, QueueError};
+use futures::future::{BoxFuture, FutureExt, Shared};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,7 +89,9 @@ impl ApalisQueue {
 
     /// Starts this node's workers; they take jobs until `stop` resolves, then take no more,
     /// give back the jobs they fetched but did not start, and end once the jobs they started
-    /// are handled (or when the task is aborted).
+    /// are handled (or when the task is aborted). Workers that end before `stop` (their
+    /// storage failed: the database went away) are started again after a pause that grows
+    /// to half a minute, so the node takes jobs again once the database is back.
     pub fn run(
         &self,
         node: &str,
@@ -98,42 +101,72 @@ impl ApalisQueue {
         let name = format!("{QUEUE}-{node}");
         let concurrency = self.config.concurrency.max(1);
         let storage = self.storage.clone();
-        // apalis asks for the stop signal through a closure it calls once.
-        let mut stop = Some(stop);
-        let until = move |worker: WorkerContext| {
-            let stop = stop.take();
-            async move {
-                if let Some(stop) = stop {
-                    stop.await;
-                }
-                worker.stop()
-            }
-        };
+        let stop = stop.boxed().shared();
         tokio::spawn(async move {
-            let ran = match storage {
-                Storage::Sqlite(storage) => {
-                    WorkerBuilder::new(name.as_str())
-                        .backend(storage.poll_with_interval(POLL))
-                        .concurrency(concurrency)
-                        .data(Runner(handler.clone()))
-                        .build(handle)
-                        .run_with_ctx(until)
-                        .await
+            let mut pause = RESTART_PAUSE;
+            loop {
+                let ran = work(&storage, &name, concurrency, &handler, stop.clone()).await;
+                if stop.peek().is_some() {
+                    return;
                 }
-                Storage::Postgres(storage) => {
-                    WorkerBuilder::new(name.as_str())
-                        .backend(storage.poll_with_interval(POLL))
-                        .concurrency(concurrency)
-                        .data(Runner(handler.clone()))
-                        .build(handle)
-                        .run_with_ctx(until)
-                        .await
+                match ran {
+                    Ok(()) => tracing::error!("the job workers ended; starting them again"),
+                    Err(error) => {
+                        tracing::error!(%error, "the job workers stopped; starting them again")
+                    }
                 }
-            };
-            if let Err(error) = ran {
-                tracing::error!(%error, "the job workers stopped");
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = stop.clone() => return,
+                }
+                pause = (pause * 2).min(MAX_RESTART_PAUSE);
             }
         })
+    }
+}
+
+/// The pause before workers that ended by themselves are started again, doubling to the most.
+const RESTART_PAUSE: Duration = Duration::from_millis(500);
+const MAX_RESTART_PAUSE: Duration = Duration::from_secs(30);
+
+/// One life of this node's workers: until `stop` resolves or their storage fails.
+async fn work(
+    storage: &Storage,
+    name: &str,
+    concurrency: usize,
+    handler: &Arc<dyn JobHandler>,
+    stop: Shared<BoxFuture<'static, ()>>,
+) -> Result<(), WorkerError> {
+    // apalis asks for the stop signal through a closure it calls once.
+    let mut stop = Some(stop);
+    let until = move |worker: WorkerContext| {
+        let stop = stop.take();
+        async move {
+            if let Some(stop) = stop {
+                stop.await;
+            }
+            worker.stop()
+        }
+    };
+    match storage.clone() {
+        Storage::Sqlite(storage) => {
+            WorkerBuilder::new(name)
+                .backend(storage.poll_with_interval(POLL))
+                .concurrency(concurrency)
+                .data(Runner(handler.clone()))
+                .build(handle)
+                .run_with_ctx(until)
+                .await
+        }
+        Storage::Postgres(storage) => {
+            WorkerBuilder::new(name)
+                .backend(storage.poll_with_interval(POLL))
+                .concurrency(concurrency)
+                .data(Runner(handler.clone()))
+                .build(handle)
+                .run_with_ctx(until)
+                .await
+        }
     }
 }
 

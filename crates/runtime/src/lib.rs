@@ -20,6 +20,8 @@ mod limiter;
 mod modules;
 mod pool;
 mod protocol;
+#[cfg(test)]
+mod sdk_reference;
 mod supervisor;
 mod worker;
 
@@ -31,6 +33,7 @@ pub use engine::{Engine, EngineError, Reservation};
 pub use host::{CallScope, HostError, HostErrorCode, HostPort, NoHost};
 pub use isolate::{bare_isolate_run, standard_globals};
 pub use protocol::{Layers, ProbeAttempt};
+pub use supervisor::ExecutorHealth;
 pub use worker::{WORKER_ARG, run_worker_if_requested, worker_main};
 
 /// The TypeScript declarations of everything a script can use, for editors and docs.

@@ -8,6 +8,7 @@ pub mod drain;
 pub mod endpoints;
 pub mod events;
 pub mod executions;
+pub mod health;
 pub mod lease;
 pub mod live;
 pub mod metrics;

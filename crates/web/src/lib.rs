@@ -14,7 +14,7 @@ use actix_web::web;
 use services::{AccountService, EndpointService, ExecutionService, ScriptService};
 use std::sync::Arc;
 
-pub use health::{HealthCheck, HealthChecks};
+pub use health::HealthChecks;
 
 /// What every handler may reach: the services, and the checks behind `/health/ready`.
 #[derive(Clone)]

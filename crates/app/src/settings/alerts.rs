@@ -2,20 +2,24 @@
 //! emails are then logged as not sent) and how long an alert webhook may take.
 
 use super::{Settings, SettingsError, invalid};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use services::alerts::{SmtpSettings, SmtpTls};
 use std::time::Duration;
 
-#[derive(Clone, Debug, Deserialize)]
+/// Failure alerts of scripts: the SMTP server alert emails go through (the addresses and the
+/// webhook are each script's own).
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertsSettings {
     /// The SMTP server's host name; empty: no alert emails.
     pub smtp_host: String,
+    /// The SMTP server's port (587 for STARTTLS, 465 for TLS).
     pub smtp_port: u16,
     /// `starttls` (required upgrade), `tls` (from the first byte, port 465) or `none`.
     pub smtp_tls: String,
-    /// Both or neither.
+    /// The SMTP user name; set with `smtp_password`, or neither.
     pub smtp_user: String,
+    /// The SMTP password; set with `smtp_user`.
     pub smtp_password: String,
     /// The sender, as `Name <address>` or an address.
     pub from: String,

@@ -3,12 +3,14 @@
 //! route changes are looked for.
 
 use super::{Settings, SettingsError, invalid};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use services::endpoints::{EndpointConfig, Rate};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-#[derive(Clone, Debug, Deserialize)]
+/// Script HTTP endpoints (`/api/scripts/…` and public webhooks at `/hooks/{tenantSlug}/…`):
+/// body size, request rates (counted on each node), and the wait for an execution slot.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpEndpointsSettings {
     /// The largest request body, in bytes; larger requests get 413.
@@ -19,6 +21,7 @@ pub struct HttpEndpointsSettings {
     pub tenant_burst: u32,
     /// Requests per second one endpoint (route) takes.
     pub endpoint_requests_per_second: u32,
+    /// Requests one endpoint may take at once after a quiet time.
     pub endpoint_burst: u32,
     /// Requests of one tenant that may wait for a free execution slot at once.
     pub queue_depth: usize,

@@ -5,7 +5,10 @@
 mod alerts;
 mod http_endpoints;
 mod jobs;
+#[cfg(test)]
+mod reference;
 mod retention;
+mod scripts;
 mod sdk_db;
 mod sections;
 
@@ -13,18 +16,19 @@ pub use alerts::{AlertsConfig, AlertsSettings};
 pub use http_endpoints::HttpEndpointsSettings;
 pub use retention::RetentionSettings;
 
+pub use scripts::{BoundsSettings, ScriptSettings};
 pub use sections::{
-    BootstrapSettings, BoundsSettings, CacheSettings, DatabaseSettings, EngineSettings,
-    HttpClientSettings, JobsSettings, LogSettings, MetricsSettings, SandboxSettings,
-    SchedulerSettings, ScriptSettings, SdkDbSettings, ServerSettings,
+    BootstrapSettings, CacheSettings, DatabaseSettings, EngineSettings, HttpClientSettings,
+    JobsSettings, LogSettings, MetricsSettings, SandboxSettings, SchedulerSettings, SdkDbSettings,
+    ServerSettings,
 };
 
 use domain::script::{LimitBounds, ScriptRules};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,

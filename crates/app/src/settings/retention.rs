@@ -2,14 +2,16 @@
 //! overridden, and how it is pruned.
 
 use super::{Settings, SettingsError, invalid};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use services::retention::RetentionConfig;
 use std::time::Duration;
 
 /// The longest retention accepted, in days (a hundred years).
 const MAX_DAYS: u32 = 36_500;
 
-#[derive(Clone, Debug, Deserialize)]
+/// The run history: finished executions with their logs, and settled cron ticks, are pruned
+/// past their age in small batches (pending and running executions and dead letters never).
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionSettings {
     /// Days finished executions (with their logs) and cron ticks are kept; 0: forever.

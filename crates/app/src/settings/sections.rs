@@ -1,18 +1,20 @@
 //! The sections of the settings tree, one struct each, with the defaults a setting takes when
 //! neither the file nor the environment gives it.
 
-use domain::script::{LimitBounds, ResourceLimits, Source};
-use serde::Deserialize;
-use std::ops::RangeInclusive;
+use serde::{Deserialize, Serialize};
 
 /// `sdk.db`: which tables scripts may use, and the limits of their statements.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SdkDbSettings {
-    /// Comma-separated table names.
+    /// Comma-separated names of the tables scripts may use, such as `orders,customers`; each
+    /// must have the tenant column.
     pub tables: String,
+    /// The column of those tables that holds the tenant's id.
     pub tenant_column: String,
+    /// The most rows one statement may return (more fails with `ROW_LIMIT`).
     pub max_rows: usize,
+    /// How long one statement may run, in milliseconds (longer fails with `QUERY_TIMEOUT`).
     pub statement_timeout_ms: u64,
     /// Bytes of one value of a result (a blob counts as its hex text).
     pub max_value_bytes: usize,
@@ -56,7 +58,7 @@ impl Default for SdkDbSettings {
 }
 
 /// The durable job queue (event deliveries and their retries) and this node's workers.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsSettings {
     /// Whether this node dispatches events and works on jobs (any number of nodes may).
@@ -73,10 +75,12 @@ pub struct JobsSettings {
     /// Backoff before the second attempt, in milliseconds; it doubles each time, with full
     /// jitter, up to `max_delay_ms`.
     pub base_delay_ms: u64,
+    /// The backoff's ceiling, in milliseconds.
     pub max_delay_ms: u64,
     /// Events one tenant may publish per second over the API (on each node), and at once
     /// after a quiet time; more get 429.
     pub publish_per_second: u32,
+    /// Events one tenant may publish at once after a quiet time.
     pub publish_burst: u32,
 }
 
@@ -99,7 +103,7 @@ impl Default for JobsSettings {
 }
 
 /// The cron scheduler of this node.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SchedulerSettings {
     /// Whether this node fires cron schedules (every node may: a tick is claimed once).
@@ -129,7 +133,7 @@ impl Default for SchedulerSettings {
 }
 
 /// `sdk.cache`: in this process, or in Redis to share it between nodes.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheSettings {
     /// `redis://host:port`; empty keeps the cache in this process.
@@ -137,18 +141,26 @@ pub struct CacheSettings {
 }
 
 /// `sdk.http`: what scripts may reach besides the public internet, and how much.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpClientSettings {
     /// Comma-separated hosts, host:port pairs or CIDR networks that scripts may reach although
     /// they are private (for example `10.0.0.0/8,billing.internal:8443`).
     pub allow: String,
+    /// How long a request may take when the script sets no `timeout`, in milliseconds.
     pub default_timeout_ms: u64,
+    /// The largest response body a script may receive, in bytes.
     pub max_response_bytes: usize,
+    /// Redirects followed at most (each one checked against the address policy).
     pub max_redirects: usize,
+    /// The largest request body a script may send, in bytes (more fails with
+    /// `REQUEST_TOO_LARGE`).
     pub max_request_body_bytes: usize,
+    /// Request headers a script may send at most (more fails with `HEADERS_TOO_LARGE`).
     pub max_request_headers: usize,
+    /// Bytes of all request headers together at most (more fails with `HEADERS_TOO_LARGE`).
     pub max_request_header_bytes: usize,
+    /// The longest URL, in bytes (longer fails with `URL_TOO_LONG`).
     pub max_url_bytes: usize,
 }
 
@@ -169,14 +181,20 @@ impl Default for HttpClientSettings {
 }
 
 /// The script engine: concurrency, log volume, stack, and whether `eval` is allowed.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
+    /// Executions running at once in the whole process.
     pub max_concurrent_executions: usize,
+    /// Executions of one tenant running at once on this node.
     pub max_concurrent_per_tenant: usize,
+    /// Log lines one execution may write (more stops it with `LOG_LIMIT`).
     pub max_log_entries: usize,
+    /// Bytes of log one execution may write.
     pub max_log_bytes: usize,
+    /// The JavaScript stack limit, in bytes (65536–2097152).
     pub max_stack_bytes: usize,
+    /// Whether scripts may use `eval` and `new Function`.
     pub allow_eval: bool,
 }
 
@@ -195,7 +213,7 @@ impl Default for EngineSettings {
 }
 
 /// The sandbox worker processes that run scripts.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxSettings {
     /// The program started as a worker (with the hidden worker argument); empty: this binary.
@@ -238,7 +256,8 @@ impl Default for SandboxSettings {
     }
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// The HTTP server of this node, and how it stops.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     /// `host:port` to listen on.
@@ -250,40 +269,24 @@ pub struct ServerSettings {
     pub shutdown_grace_ms: u64,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// The product's database: SQLite (embedded, the default) or PostgreSQL (several nodes).
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `sqlite://PATH?mode=rwc` or `postgres://…`; `DATABASE_URL` overrides it.
     pub url: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ScriptSettings {
-    pub max_source_bytes: usize,
-    pub default_limits: ResourceLimits,
-    pub limit_bounds: BoundsSettings,
-}
-
-/// `[min, max]` pairs for each limit a script may ask for.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BoundsSettings {
-    pub max_execution_time_ms: [u64; 2],
-    pub max_memory_bytes: [u64; 2],
-    pub max_concurrent_runs: [u64; 2],
-    pub max_api_calls_per_minute: [u64; 2],
-    pub max_output_size_bytes: [u64; 2],
-}
-
-#[derive(Clone, Debug, Deserialize)]
+/// What the first start against an empty database creates.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BootstrapSettings {
     /// The email of the admin created on the first start against an empty database.
     pub admin_email: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// The server's own log, on standard error.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogSettings {
     /// `text` or `json`.
@@ -310,33 +313,6 @@ impl Default for DatabaseSettings {
     }
 }
 
-impl Default for ScriptSettings {
-    fn default() -> Self {
-        Self {
-            max_source_bytes: Source::DEFAULT_MAX_BYTES,
-            default_limits: ResourceLimits::default(),
-            limit_bounds: BoundsSettings::default(),
-        }
-    }
-}
-
-fn pair(range: &RangeInclusive<u64>) -> [u64; 2] {
-    [*range.start(), *range.end()]
-}
-
-impl Default for BoundsSettings {
-    fn default() -> Self {
-        let bounds = LimitBounds::default();
-        Self {
-            max_execution_time_ms: pair(&bounds.max_execution_time_ms),
-            max_memory_bytes: pair(&bounds.max_memory_bytes),
-            max_concurrent_runs: pair(&bounds.max_concurrent_runs),
-            max_api_calls_per_minute: pair(&bounds.max_api_calls_per_minute),
-            max_output_size_bytes: pair(&bounds.max_output_size_bytes),
-        }
-    }
-}
-
 impl Default for BootstrapSettings {
     fn default() -> Self {
         Self {
@@ -359,7 +335,7 @@ fn millis(duration: std::time::Duration) -> u64 {
 }
 
 /// `/metrics`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsSettings {
     /// Whether `/metrics` answers (404 otherwise).

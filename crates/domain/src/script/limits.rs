@@ -4,12 +4,18 @@ use crate::validation::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;
 
+/// The limits of a script's runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceLimits {
+    /// How long a run may take, in milliseconds (longer ends it as `timeout`).
     pub max_execution_time_ms: u64,
+    /// The JavaScript heap a run may use, in bytes (more ends it with `MEMORY_LIMIT`).
     pub max_memory_bytes: u64,
+    /// Runs of the script at once (more wait or are refused).
     pub max_concurrent_runs: u64,
+    /// SDK calls a run may make per minute (more fail with `RATE_LIMIT`).
     pub max_api_calls_per_minute: u64,
+    /// The largest output of a run, in bytes, as JSON (more fails with `OUTPUT_LIMIT`).
     pub max_output_size_bytes: u64,
 }
 

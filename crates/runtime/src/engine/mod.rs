@@ -149,6 +149,18 @@ impl Engine {
         self.limiter.running()
     }
 
+    /// How the executor is, for the health probes: answered from memory, at once.
+    pub fn health(&self) -> crate::ExecutorHealth {
+        let (workers, since_tended, spawn_error) = self.supervisor.vitals();
+        crate::ExecutorHealth {
+            running: self.limiter.running(),
+            capacity: self.config.max_concurrent_executions,
+            workers,
+            since_tended,
+            spawn_error,
+        }
+    }
+
     /// Asks a running execution to stop; `false` if it is not running here. If it does not
     /// stop within the grace period, its worker is killed.
     pub fn cancel(&self, id: ExecutionId) -> bool {

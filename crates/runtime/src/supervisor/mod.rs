@@ -6,9 +6,12 @@
 mod handle;
 mod outgoing;
 mod relay;
+mod vitals;
 
 pub(crate) use handle::{RunEnd, RunEntry, WorkerHandle, crashed};
 pub(crate) use relay::Relay;
+pub use vitals::ExecutorHealth;
+use vitals::Vitals;
 
 use crate::config::{EngineConfig, SandboxConfig, WorkerMode};
 use crate::protocol::{ToWorker, WorkerSettings, encode};
@@ -37,6 +40,7 @@ pub(crate) struct Supervisor {
     pool: Mutex<Pool>,
     next_worker: AtomicU64,
     nudge: crossbeam_channel::Sender<()>,
+    vitals: Vitals,
 }
 
 fn lock(pool: &Mutex<Pool>) -> MutexGuard<'_, Pool> {
@@ -64,6 +68,7 @@ impl Supervisor {
             pool: Mutex::default(),
             next_worker: AtomicU64::new(1),
             nudge,
+            vitals: Vitals::default(),
         });
         let weak = Arc::downgrade(&supervisor);
         let started = std::thread::Builder::new()
@@ -145,8 +150,25 @@ impl Supervisor {
         }
     }
 
-    /// Starts a new worker.
+    /// The supervisor's part of [`ExecutorHealth`]: workers alive, since the janitor's last
+    /// round, and the last failure to start a worker.
+    pub(crate) fn vitals(&self) -> (usize, Duration, Option<String>) {
+        let workers = self.all().iter().filter(|w| !w.is_dead()).count();
+        (
+            workers,
+            self.vitals.since_tended(),
+            self.vitals.spawn_error(),
+        )
+    }
+
+    /// Starts a new worker, noting whether that worked for the health probes.
     fn spawn(&self) -> std::io::Result<Arc<WorkerHandle>> {
+        let spawned = self.start_worker();
+        self.vitals.spawned(&spawned);
+        spawned
+    }
+
+    fn start_worker(&self) -> std::io::Result<Arc<WorkerHandle>> {
         let id = self.next_worker.fetch_add(1, Ordering::Relaxed);
         let init = encode(&ToWorker::Init(self.settings.clone()), &[])?;
         match &self.config.mode {
@@ -259,7 +281,10 @@ impl Drop for Supervisor {
 fn janitor(supervisor: Weak<Supervisor>, nudged: crossbeam_channel::Receiver<()>) {
     loop {
         match supervisor.upgrade() {
-            Some(supervisor) => supervisor.tend(),
+            Some(supervisor) => {
+                supervisor.tend();
+                supervisor.vitals.tended();
+            }
             None => return,
         }
         if let Err(crossbeam_channel::RecvTimeoutError::Disconnected) =

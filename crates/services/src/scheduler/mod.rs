@@ -17,6 +17,7 @@ use crate::alerts::Alerts;
 use crate::clock::Clock;
 use crate::drain::Drain;
 use crate::executions::{ExecutionService, RunRequest};
+use crate::health::{Heartbeat, LoopComponent};
 use chrono::{DateTime, Utc};
 use domain::execution::{Trigger, TriggerDetails, TriggerKind};
 use domain::jobs::JobQueue;
@@ -77,6 +78,7 @@ pub struct Scheduler {
     config: SchedulerConfig,
     alerts: Option<Arc<Alerts>>,
     queue: Option<Arc<dyn JobQueue>>,
+    beat: Heartbeat,
 }
 
 impl Scheduler {
@@ -91,6 +93,7 @@ impl Scheduler {
             schedule,
             scripts,
             executions,
+            beat: Heartbeat::new(clock.clone()),
             clock,
             config,
             alerts: None,
@@ -112,13 +115,29 @@ impl Scheduler {
         self
     }
 
+    /// The scheduler as the readiness probe sees it: unready when no pass has succeeded for a
+    /// minute (or ten poll intervals, if longer), with the last pass's error.
+    pub fn health(&self) -> LoopComponent {
+        LoopComponent {
+            name: "scheduler",
+            what: "the cron scheduler",
+            beat: self.beat.clone(),
+            within: (self.config.poll_interval * 10).max(Duration::from_secs(60)),
+        }
+    }
+
     /// Runs passes until the node drains (never stopping inside a pass) or the task is
     /// aborted. The runs a pass started go on by themselves.
     pub fn spawn(self: Arc<Self>, drain: Drain) -> JoinHandle<()> {
         tokio::spawn(async move {
             tracing::info!(node = %self.config.node, "cron scheduler started");
             while !drain.is_draining() {
-                match self.pass().await {
+                let passed = self.pass().await;
+                match &passed {
+                    Ok(_) => self.beat.succeeded(),
+                    Err(error) => self.beat.failed(error.to_string()),
+                }
+                match passed {
                     // A full batch: more may be due now, so the next pass starts at once.
                     Ok(report) if report.due as u64 >= self.config.batch => continue,
                     Ok(_) => {}
@@ -129,6 +148,7 @@ impl Scheduler {
                     () = drain.started() => {}
                 }
             }
+            self.beat.stopped("the node drains");
             tracing::info!(node = %self.config.node, "cron scheduler stopped: the node drains");
         })
     }

@@ -10,6 +10,7 @@ mod execution_stream;
 mod executions;
 pub(crate) mod history;
 mod json;
+pub mod openapi;
 pub(crate) mod query;
 mod scripts;
 
@@ -23,6 +24,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     executions::routes(config);
     cron::routes(config);
     events::routes(config);
+    openapi::routes(config);
     config.default_service(web::route().to(not_found));
 }
 
