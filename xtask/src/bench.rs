@@ -1,9 +1,10 @@
-//! `cargo xtask bench`: runs the benchmark binaries in release mode; their figures go to
-//! `docs/benchmarks.md`.
+//! `cargo xtask bench`: runs the benchmark binaries in release mode; each writes its figures
+//! to its own `docs/benchmarks-<name>.md`, and `docs/benchmarks.md` is assembled from all of
+//! them (the latest run of each) after every run.
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::step::{cargo, run_step};
 
@@ -26,7 +27,7 @@ const BENCHES: &[Bench] = &[
         name: "runtime",
         package: "runtime",
         bin: "runtime-bench",
-        output: "benchmarks.md",
+        output: "benchmarks-runtime.md",
     },
     Bench {
         name: "endpoint",
@@ -40,6 +41,12 @@ const BENCHES: &[Bench] = &[
         bin: "cron-bench",
         output: "benchmarks-cron.md",
     },
+    Bench {
+        name: "ops",
+        package: "iota-scripts",
+        bin: "ops-bench",
+        output: "benchmarks-ops.md",
+    },
 ];
 
 /// Options of `cargo xtask bench`.
@@ -49,10 +56,15 @@ pub struct BenchOptions {
     pub names: Vec<String>,
     /// Extra arguments for every benchmark binary (everything after `--`).
     pub bench_args: Vec<String>,
+    /// Only assemble `docs/benchmarks.md` from the figures on record.
+    pub assemble_only: bool,
 }
 
 /// Runs the selected benchmarks one after another, stopping at the first failure.
 pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
+    if options.assemble_only {
+        return assemble(root);
+    }
     if BENCHES.is_empty() {
         println!("no benchmarks yet: they arrive with the runtime crate");
         return Ok(());
@@ -70,6 +82,42 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
         };
         run_bench(root, bench, args)?;
     }
+    if options.bench_args.is_empty() {
+        assemble(root)?;
+    }
+    Ok(())
+}
+
+/// Writes `docs/benchmarks.md`: every benchmark's latest figures, each file's headings one
+/// level down, in the order the benchmarks run.
+pub fn assemble(root: &Path) -> Result<()> {
+    let docs = root.join("docs");
+    let mut out = String::from(
+        "# Benchmarks\n\nThe latest figures of every benchmark, assembled by `cargo xtask bench` \
+         from the files beside this one (each rerun by `cargo xtask bench <name>`). Every \
+         figure is measured beside its peer or floor in the same run: compare ratios, since \
+         these machines are noisy.\n",
+    );
+    for bench in BENCHES {
+        let path = docs.join(bench.output);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "\n<!-- from {} (`cargo xtask bench {}`) -->\n",
+            bench.output, bench.name
+        ));
+        for line in text.lines() {
+            if line.starts_with('#') {
+                out.push('#');
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let path = docs.join("benchmarks.md");
+    std::fs::write(&path, out).with_context(|| format!("write {}", path.display()))?;
+    println!("==> {} assembled", path.display());
     Ok(())
 }
 
@@ -92,8 +140,22 @@ fn select(names: &[String]) -> Result<Vec<Bench>> {
         .collect()
 }
 
-/// Runs one benchmark: `cargo run --release -p <package> --bin <bin> -- <args>`.
+/// Runs one benchmark: `cargo run --release -p <package> --bin <bin> -- <args>`. The
+/// product's own binary is built first: the operational benchmark starts it.
 pub fn run_bench(root: &Path, bench: Bench, args: &[String]) -> Result<()> {
+    if bench.name == "ops" {
+        run_step(
+            "build iota-scripts (release)",
+            cargo(root).args([
+                "build",
+                "--release",
+                "-p",
+                "iota-scripts",
+                "--bin",
+                "iota-scripts",
+            ]),
+        )?;
+    }
     run_step(
         &format!("bench {}", bench.name),
         cargo(root)

@@ -25,8 +25,10 @@ Usage:
       --no-lint   skip the fmt and clippy steps
       Arguments after `--` go to the test runner (e.g. a test filter).
 
-  cargo xtask bench [<name>...] [-- <bench args>...]
-      Run the benchmarks (release builds), all of them or only those named.
+  cargo xtask bench [<name>...] [--assemble] [-- <bench args>...]
+      Run the benchmarks (release builds), all of them or only those named: runtime, endpoint,
+      cron, ops. Each writes docs/benchmarks-<name>.md; docs/benchmarks.md is assembled from
+      them afterwards (--assemble: only that).
 
   cargo xtask docs
       Write the generated references again: docs/settings.md (from the settings code) and
@@ -110,10 +112,12 @@ fn parse(args: &[String]) -> Result<Command> {
             let mut options = bench::BenchOptions {
                 names: Vec::new(),
                 bench_args: passthrough,
+                assemble_only: false,
             };
             for flag in flags {
                 match flag.as_str() {
                     "-h" | "--help" => return Ok(Command::Help),
+                    "--assemble" => options.assemble_only = true,
                     other if other.starts_with('-') => bail!(
                         "unknown option `{other}` for `cargo xtask bench` \
                          (put benchmark arguments after `--`)"

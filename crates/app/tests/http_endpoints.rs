@@ -548,3 +548,58 @@ async fn the_route_table_follows_changes_at_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn quick_runs_are_recorded_together_at_their_end_and_long_ones_while_they_run() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let quick = endpoint(&app, &app.developer, &http_body("Quick", "/quick", &["GET"], "public",
+            "export default (req) => ({ status: 200, body: { n: Number(req.query.n) } })")).await;
+        // Many at once: their records are written together, each before its answer.
+        let mut calls = tokio::task::JoinSet::new();
+        for n in 0..40 {
+            let request = hook(&app, Method::GET, &format!("/tenant-a/quick?n={n}"));
+            calls.spawn(async move { request.send().await.unwrap() });
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        while let Some(answer) = calls.join_next().await {
+            let answer = answer.unwrap();
+            assert_eq!(answer.status(), 200);
+            let id = answer.headers()["x-execution-id"].to_str().unwrap().to_owned();
+            let (status, execution) =
+                parts(app.get(&format!("/api/v1/executions/{id}"), &app.admin).await).await;
+            assert_eq!(status, 200, "recorded before its answer: {execution}");
+            assert_eq!(execution["status"], "completed");
+            assert_eq!(execution["trigger"]["type"], "http");
+            ids.insert(id);
+        }
+        assert_eq!(ids.len(), 40);
+        assert_eq!(runs(&app, &quick).await, 40);
+
+        // A long run is in the history as running while it goes, and can be cancelled there.
+        let slow = endpoint(&app, &app.developer, &http_body("Slow", "/slow", &["GET"], "public",
+            "export default async () => { await new Promise((r) => setTimeout(r, 1500)); return { done: true } }")).await;
+        let request = hook(&app, Method::GET, "/tenant-a/slow");
+        let pending = tokio::spawn(async move { request.send().await.unwrap() });
+        let mut running = None;
+        for _ in 0..100 {
+            let path = format!("/api/v1/executions?scriptId={slow}&status=running");
+            let (_, page) = parts(app.get(&path, &app.admin).await).await;
+            if let Some(first) = page["items"].as_array().and_then(|items| items.first()) {
+                running = Some(first["id"].as_str().unwrap().to_owned());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let running = running.expect("the long run was never seen running");
+        let answer = pending.await.unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.headers()["x-execution-id"].to_str().unwrap(), running);
+        let (_, execution) =
+            parts(app.get(&format!("/api/v1/executions/{running}"), &app.admin).await).await;
+        assert_eq!(execution["status"], "completed", "{execution}");
+        assert_eq!(runs(&app, &slow).await, 1);
+        app.stop().await;
+    })
+    .await;
+}

@@ -89,6 +89,14 @@ pub trait TokenRepository: Send + Sync {
 #[async_trait]
 pub trait ExecutionRepository: Send + Sync {
     async fn insert(&self, execution: &Execution) -> Result<(), RepoError>;
+    /// Stores several executions at once (records written together, as runs stored only at
+    /// their end are); all or none.
+    async fn insert_many(&self, executions: &[Execution]) -> Result<(), RepoError> {
+        for execution in executions {
+            self.insert(execution).await?;
+        }
+        Ok(())
+    }
     /// Writes status, output, error, logs and times of an execution that is not yet terminal
     /// in storage; `Stale` if it already is (a terminal execution is never rewritten).
     async fn update(&self, execution: &Execution) -> Result<(), RepoError>;

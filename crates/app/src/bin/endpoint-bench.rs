@@ -8,173 +8,57 @@
 
 #[path = "bench_support/postgres.rs"]
 mod bench_pg;
+#[path = "bench_support/node.rs"]
+mod node;
+#[path = "bench_support/wrk.rs"]
+mod wrk;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::{Context, Result, bail};
-use domain::Role;
-use iota_scripts::{Application, Components, Settings};
+use node::BenchNode;
 use serde_json::json;
-use services::NewUser;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use wrk::{Load, ensure_wrk};
 
 const CONNECTIONS: &str = "64";
 
-/// How long each measurement lasts, in seconds (`IOTA_SCRIPTS_BENCH_SECONDS`, default 10).
-fn seconds() -> String {
-    std::env::var("IOTA_SCRIPTS_BENCH_SECONDS").unwrap_or_else(|_| "10".into())
-}
+use wrk::seconds;
 
-/// What `wrk` measured.
-#[derive(Default)]
-struct Load {
-    requests_per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    requests: u64,
-    failed: u64,
-}
-
-fn wrk_available() -> bool {
-    Command::new("wrk")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
-fn ensure_wrk() -> Result<()> {
-    if wrk_available() {
-        return Ok(());
-    }
-    eprintln!("installing wrk with apt");
-    let _ = Command::new("apt-get").args(["update", "-qq"]).status();
-    let _ = Command::new("apt-get")
-        .args(["install", "-y", "-qq", "wrk"])
-        .status();
-    if !wrk_available() {
-        bail!("wrk is needed for this benchmark: apt-get install wrk");
-    }
-    Ok(())
-}
-
-/// A latency of wrk's output (`1.23ms`, `456.00us`, `1.01s`) in milliseconds.
-fn millis(text: &str) -> f64 {
-    let (number, factor) = if let Some(n) = text.strip_suffix("us") {
-        (n, 0.001)
-    } else if let Some(n) = text.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1000.0)
-    } else {
-        (text, 1.0)
-    };
-    number.parse::<f64>().unwrap_or(0.0) * factor
-}
-
-/// Runs wrk against `url` and reads its figures.
+/// `wrk` with this benchmark's connections.
 fn load(url: &str) -> Result<Load> {
-    let duration = format!("{}s", seconds());
-    let output = Command::new("wrk")
-        .args(["-t1", "-c", CONNECTIONS, "-d", &duration, "--latency", url])
-        .output()
-        .context("run wrk")?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut figures = Load::default();
-    for line in text.lines().map(str::trim) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        match fields.as_slice() {
-            ["Requests/sec:", value] => figures.requests_per_second = value.parse()?,
-            ["50%", value] => figures.p50_ms = millis(value),
-            ["99%", value] => figures.p99_ms = millis(value),
-            [count, "requests", "in", ..] => figures.requests = count.parse()?,
-            ["Non-2xx", "or", "3xx", "responses:", count] => {
-                figures.failed += count.parse::<u64>()?
-            }
-            ["Socket", "errors:", ..] => {
-                figures.failed += fields
-                    .iter()
-                    .filter_map(|f| f.trim_end_matches(',').parse::<u64>().ok())
-                    .sum::<u64>()
-            }
-            _ => {}
-        }
-    }
-    if figures.requests == 0 {
-        bail!("wrk measured nothing at {url}:\n{text}");
-    }
-    Ok(figures)
+    wrk::load(url, CONNECTIONS)
 }
 
 /// The product on `url`: a tenant with a public endpoint script; the load, and how many
 /// executions were recorded.
 async fn product(url: &str) -> Result<(Load, u64)> {
-    let mut settings = Settings::default();
-    settings.database.url = url.to_owned();
-    settings.server.bind = "127.0.0.1:0".into();
-    settings.scheduler.enabled = false;
-    // The rate limits are a tenant's policy, not the platform's capacity: out of the way.
-    let endpoints = &mut settings.http_endpoints;
-    endpoints.tenant_requests_per_second = 1_000_000;
-    endpoints.tenant_burst = 1_000_000;
-    endpoints.endpoint_requests_per_second = 1_000_000;
-    endpoints.endpoint_burst = 1_000_000;
-    let components = Components::build(&settings).await.context("build")?;
-    components
-        .accounts
-        .create_tenant("Bench", Some("bench"))
+    let node = BenchNode::start(&node::settings(url)).await?;
+    let token = node.tenant("bench").await?;
+    let id = node
+        .script(
+            &token,
+            &json!({
+                "name": "Hello", "type": "http", "status": "active", "endpointAuth": "public",
+                "httpPath": "/hello", "httpMethods": ["GET"],
+                "source": "export default (request) => ({ status: 200, body: { hello: 'world', path: request.path } })",
+            }),
+        )
         .await?;
-    let new = NewUser {
-        tenant_slug: "bench".into(),
-        email: "bench@bench.test".into(),
-        password: "correct horse battery".into(),
-        role: Role::Admin,
-    };
-    components.accounts.create_user(&new).await?;
-    let (_, token) = components
-        .accounts
-        .create_token("bench@bench.test", "bench")
-        .await?;
-    let application = Application::build(&settings, components.clone()).await?;
-    let base = format!("http://127.0.0.1:{}", application.port());
-    let handle = application.handle();
-    let server = tokio::spawn(application.run_until_stopped());
-    let client = reqwest::Client::new();
-    let created: serde_json::Value = client
-        .post(format!("{base}/api/v1/scripts"))
-        .bearer_auth(token.expose())
-        .json(&json!({
-            "name": "Hello", "type": "http", "status": "active", "endpointAuth": "public",
-            "httpPath": "/hello", "httpMethods": ["GET"],
-            "source": "export default (request) => ({ status: 200, body: { hello: 'world', path: request.path } })",
-        }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let Some(id) = created["id"].as_str().map(str::to_owned) else {
-        bail!("the script was not created: {created}");
-    };
-    let hook = format!("{base}/hooks/bench/hello");
-    let check = client.get(&hook).send().await?;
+    let hook = format!("{}/hooks/bench/hello", node.base);
+    let check = node.client.get(&hook).send().await?;
     if !check.status().is_success() {
         bail!("the endpoint answers {}", check.status());
     }
     let url = hook.clone();
     let figures = tokio::task::spawn_blocking(move || load(&url)).await??;
-    let history: serde_json::Value = client
-        .get(format!("{base}/api/v1/scripts/{id}/executions?limit=1"))
-        .bearer_auth(token.expose())
-        .send()
-        .await?
-        .json()
+    let (_, history) = node
+        .get(&token, &format!("/api/v1/scripts/{id}/executions?limit=1"))
         .await?;
     let recorded = history["total"].as_u64().unwrap_or(0);
-    handle.stop(true).await;
-    let _ = server.await;
+    node.stop().await;
     Ok((figures, recorded))
 }
 

@@ -127,7 +127,7 @@ fn main() {
     };
     let mut report = String::new();
     let out = &mut report;
-    writeln!(out, "# Benchmarks\n").unwrap();
+    writeln!(out, "# Benchmarks: the engine\n").unwrap();
     writeln!(
         out,
         "Measured by `cargo xtask bench` (release build) on a machine with {cores} cores."

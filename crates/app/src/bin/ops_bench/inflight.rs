@@ -1,0 +1,182 @@
+//! Executions in flight at once: N runs of one script, each awaiting an `sdk.http` call to a
+//! slow local server (`bench/node/slow-server.mjs`, which answers after a delay longer than it
+//! takes to start them all); all must complete. Reports the peak of runs going at once and
+//! the peak resident memory of the server process and its sandbox workers.
+
+use crate::node::{self, BenchNode};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use services::RunRequest;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct InFlight {
+    pub executions: usize,
+    /// Outcomes by status (`completed`, or the error code).
+    pub outcomes: BTreeMap<String, usize>,
+    /// The most runs going at once.
+    pub peak_running: usize,
+    /// Resident memory of the server process and its workers before, and at the peak.
+    pub baseline_rss: u64,
+    pub peak_rss: u64,
+    pub wall: Duration,
+    pub upstream_delay_ms: u64,
+}
+
+/// Resident bytes of this process and its child processes (the sandbox workers), except
+/// `skip` (the slow server).
+fn resident(skip: u32) -> u64 {
+    let me = std::process::id();
+    let rss = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| {
+                status.lines().find_map(|line| {
+                    line.strip_prefix("VmRSS:")
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                })
+            })
+            .unwrap_or(0)
+            * 1024
+    };
+    let mut total = rss(me);
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return total;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == skip || pid == me {
+            continue;
+        }
+        let parent = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let after = stat.rsplit_once(')')?.1.to_owned();
+                after.split_whitespace().nth(1)?.parse::<u32>().ok()
+            });
+        if parent == Some(me) {
+            total += rss(pid);
+        }
+    }
+    total
+}
+
+fn slow_server(root: &Path, delay_ms: u64) -> Result<(std::process::Child, u16)> {
+    let script = root.join("bench").join("node").join("slow-server.mjs");
+    let mut child = Command::new("node")
+        .arg(&script)
+        .arg(delay_ms.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("start node {}", script.display()))?;
+    let mut port = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        BufReader::new(stdout).read_line(&mut port)?;
+    }
+    let port = port
+        .trim()
+        .parse()
+        .context("the slow server printed no port")?;
+    Ok((child, port))
+}
+
+pub async fn measure(root: &Path, url: &str, executions: usize) -> Result<InFlight> {
+    // Long enough that the first run still waits when the last one starts.
+    let upstream_delay_ms = 20_000 + executions as u64;
+    let (mut upstream, port) = slow_server(root, upstream_delay_ms)?;
+    let mut settings = node::settings(url);
+    settings.engine.max_concurrent_executions = executions + 64;
+    settings.engine.max_concurrent_per_tenant = executions + 64;
+    settings.sandbox.runs_per_worker = 256;
+    settings.scripts.limit_bounds.max_concurrent_runs = [1, executions as u64 + 64];
+    settings.scripts.limit_bounds.max_api_calls_per_minute = [1, 10 * executions as u64 + 64];
+    settings.scripts.limit_bounds.max_execution_time_ms = [10, 600_000];
+    settings.http_client.allow = "127.0.0.1".into();
+    let node = BenchNode::start(&settings).await?;
+    let token = node.tenant("flight").await?;
+    let actor = node.components.accounts.authenticate_token(&token).await?;
+    let id = node
+        .script(
+            &token,
+            &json!({
+                "name": "Waits", "type": "oneoff",
+                "limits": {
+                    "maxConcurrentRuns": executions + 64,
+                    "maxApiCallsPerMinute": 10 * executions + 64,
+                    "maxExecutionTimeMs": 600_000,
+                },
+                "source": format!("export default async () => (await sdk.http.get('http://127.0.0.1:{port}/slow', {{ timeout: 600000 }})).status"),
+            }),
+        )
+        .await?;
+    let id = id
+        .parse()
+        .map_err(|_| anyhow::anyhow!("bad script id {id}"))?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let baseline_rss = resident(upstream.id());
+
+    let engine = node.components.engine.clone();
+    let done = Arc::new(AtomicBool::new(false));
+    let (peak_rss, peak_running) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicUsize::new(0)));
+    let sampler = {
+        let (done, peak_rss, peak_running) = (done.clone(), peak_rss.clone(), peak_running.clone());
+        let skip = upstream.id();
+        tokio::spawn(async move {
+            while !done.load(Ordering::Acquire) {
+                peak_rss.fetch_max(resident(skip), Ordering::Relaxed);
+                peak_running.fetch_max(engine.running(), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut runs = tokio::task::JoinSet::new();
+    for _ in 0..executions {
+        let (executions, actor) = (node.components.executions.clone(), actor.clone());
+        runs.spawn(async move {
+            executions
+                .run(&actor, id, RunRequest::api(&actor, Value::Null))
+                .await
+        });
+    }
+    let mut outcomes = BTreeMap::new();
+    while let Some(joined) = runs.join_next().await {
+        let outcome = match joined? {
+            Ok(execution) => match &execution.error {
+                Some(error) => error.code.clone(),
+                None => execution.status.as_str().to_owned(),
+            },
+            Err(error) => format!("refused: {error}"),
+        };
+        *outcomes.entry(outcome).or_insert(0) += 1;
+    }
+    let wall = started.elapsed();
+    done.store(true, Ordering::Release);
+    let _ = sampler.await;
+    node.stop().await;
+    let _ = upstream.kill();
+    let _ = upstream.wait();
+    if outcomes.is_empty() {
+        bail!("no run ended");
+    }
+    Ok(InFlight {
+        executions,
+        outcomes,
+        peak_running: peak_running.load(Ordering::Relaxed),
+        baseline_rss,
+        peak_rss: peak_rss.load(Ordering::Relaxed),
+        wall,
+        upstream_delay_ms,
+    })
+}

@@ -1,0 +1,173 @@
+//! Carrying out a run: its record stored as it starts — or, for a run of an HTTP endpoint,
+//! only if it outlives [`DEFER_RECORD`], else once at its end together with the records of
+//! other runs ending then (`recorder.rs`) — the engine run, and its final record.
+
+use super::{
+    ExecutionService, ExecutionServiceError, Finished, INTERRUPTED, RunRequest, Start, plain_error,
+};
+use domain::execution::{Execution, ExecutionError, ExecutionStatus, Outcome, TriggerKind};
+use domain::repository::RepoError;
+use domain::script::Script;
+use runtime::{EngineError, Job, Reservation};
+use serde_json::Value;
+use std::time::Duration;
+
+/// A run of an HTTP endpoint still going after this long is stored as `running` (seen in the
+/// history, cancellable); one that ends sooner is stored once, when it ends.
+const DEFER_RECORD: Duration = Duration::from_millis(250);
+
+impl ExecutionService {
+    /// Starts an execution (inserting it, or moving a queued one on; a run of an HTTP endpoint
+    /// is stored only if it outlives [`DEFER_RECORD`]) and runs it to its end.
+    pub(super) async fn carry_out(
+        &self,
+        start: Start,
+        user: Option<domain::UserId>,
+        script: &Script,
+        request: RunRequest,
+        reservation: Option<Reservation>,
+    ) -> Result<Execution, ExecutionServiceError> {
+        let Start {
+            mut execution,
+            stored,
+        } = start;
+        let _ = execution.start(self.clock.now());
+        let live = (request.trigger.kind != TriggerKind::Http)
+            .then_some(self.live.as_ref())
+            .flatten();
+        // However the run ends, its followers hear of it once its record is as final as it gets.
+        let _finished = live.map(|hub| Finished(hub.clone(), execution.id));
+        // A run of an endpoint usually ends within milliseconds: stored once, at its end.
+        let deferred = !stored && request.trigger.kind == TriggerKind::Http;
+        let mut in_storage = !deferred;
+        if stored {
+            match self.executions.update(&execution).await {
+                Err(RepoError::Stale) => return Err(ExecutionServiceError::AlreadyStarted),
+                other => other?,
+            }
+        } else if !deferred {
+            self.executions.insert(&execution).await?;
+        }
+        let job = Job {
+            execution_id: execution.id,
+            tenant_id: script.tenant_id,
+            script_id: script.id,
+            script_version: script.version,
+            user_id: user,
+            script_type: script.spec.script_type(),
+            source: script.spec.source.as_str().into(),
+            limits: script.spec.limits,
+            input: request.input.clone(),
+            argument: request.argument.unwrap_or(request.input),
+            trigger: serde_json::to_value(&request.trigger).unwrap_or(Value::Null),
+            event_depth: request.event_depth,
+            live: live.map(|hub| hub.sink(execution.id)),
+        };
+        let run = async {
+            match reservation {
+                Some(reservation) => self.engine.run_reserved(job, reservation).await,
+                None => self.engine.run(job).await,
+            }
+        };
+        let ran = if deferred {
+            tokio::pin!(run);
+            tokio::select! {
+                ran = &mut run => ran,
+                () = tokio::time::sleep(DEFER_RECORD) => {
+                    // A long run is stored as `running`: visible and cancellable meanwhile.
+                    match self.executions.insert(&execution).await {
+                        Ok(()) => in_storage = true,
+                        Err(error) => tracing::warn!(execution = %execution.id, %error, "a long endpoint run could not be stored as running; it is stored when it ends"),
+                    }
+                    run.await
+                }
+            }
+        } else {
+            run.await
+        };
+        let (outcome, logs, memory) = match ran {
+            Ok(report) => (
+                report.outcome,
+                report.logs,
+                Some(report.memory_bytes as i64),
+            ),
+            Err(EngineError::Limit(limit)) => {
+                let error = plain_error("CONCURRENCY_LIMIT", limit.to_string());
+                execution
+                    .finish(Outcome::Failed(error), self.clock.now())
+                    .ok();
+                self.store_end(&execution, in_storage).await?;
+                return Err(ExecutionServiceError::Busy(limit));
+            }
+            Err(other) => {
+                let error = plain_error("INTERNAL", "the script could not be started".into());
+                execution
+                    .finish(Outcome::Failed(error), self.clock.now())
+                    .ok();
+                self.store_end(&execution, in_storage).await?;
+                return Err(ExecutionServiceError::Engine(other));
+            }
+        };
+        let outcome = self.interrupted(outcome);
+        if stored && matches!(&outcome, Outcome::Failed(e) if e.code == INTERRUPTED) {
+            return self.back_to_pending(execution).await;
+        }
+        execution.logs = logs;
+        execution.memory_bytes = memory;
+        if execution.finish(outcome, self.clock.now()).is_err() {
+            tracing::error!(execution = %execution.id, "execution finished twice");
+        }
+        match self.store_end(&execution, in_storage).await {
+            Ok(()) => {}
+            // Cancelled from storage while it ran (another node, or an orphan sweep): keep theirs.
+            Err(RepoError::Stale) => {
+                tracing::warn!(execution = %execution.id, "execution was finalised elsewhere")
+            }
+            Err(cause) => execution = self.record_unstorable(execution, cause, in_storage).await?,
+        }
+        crate::metrics::execution_finished(&execution);
+        tracing::info!(execution = %execution.id, status = %execution.status, duration_ms = execution.duration_ms, "execution finished");
+        Ok(execution)
+    }
+
+    /// Stores the end of a run: an update of its record, or its first write (with others).
+    async fn store_end(&self, execution: &Execution, in_storage: bool) -> Result<(), RepoError> {
+        if in_storage {
+            self.executions.update(execution).await
+        } else {
+            self.recorder.record(execution.clone()).await
+        }
+    }
+
+    /// An execution whose record cannot be stored as it is still gets a final status: it is
+    /// stored as `failed` with `RECORD_UNSTORABLE` and the cause, without its output and logs.
+    async fn record_unstorable(
+        &self,
+        execution: Execution,
+        cause: RepoError,
+        in_storage: bool,
+    ) -> Result<Execution, ExecutionServiceError> {
+        tracing::error!(execution = %execution.id, error = %cause, "the execution's record cannot be stored; storing it as failed");
+        let fallback = Execution {
+            status: ExecutionStatus::Failed,
+            output: None,
+            logs: Vec::new(),
+            error: Some(ExecutionError {
+                code: "RECORD_UNSTORABLE".into(),
+                message: format!(
+                    "the execution ended as {} but its record could not be stored ({cause}); \
+                     its output and logs are lost",
+                    execution.status
+                ),
+                line: None,
+                column: None,
+                stack: None,
+            }),
+            ..execution
+        };
+        match self.store_end(&fallback, in_storage).await {
+            Ok(()) | Err(RepoError::Stale) => Ok(fallback),
+            Err(again) => Err(again.into()),
+        }
+    }
+}
