@@ -88,7 +88,8 @@ impl ApalisQueue {
 
     /// Starts this node's workers; they take jobs until `stop` resolves, then take no more,
     /// give back the jobs they fetched but did not start, and end once the jobs they started
-    /// are handled (or when the task is aborted).
+    /// are handled (or when the task is aborted). Workers that stop on a failure of the
+    /// database (it went away) are started again after a pause, until `stop`.
     pub fn run(
         &self,
         node: &str,
@@ -98,42 +99,75 @@ impl ApalisQueue {
         let name = format!("{QUEUE}-{node}");
         let concurrency = self.config.concurrency.max(1);
         let storage = self.storage.clone();
-        // apalis asks for the stop signal through a closure it calls once.
-        let mut stop = Some(stop);
-        let until = move |worker: WorkerContext| {
-            let stop = stop.take();
-            async move {
-                if let Some(stop) = stop {
-                    stop.await;
-                }
-                worker.stop()
-            }
-        };
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            let ran = match storage {
-                Storage::Sqlite(storage) => {
-                    WorkerBuilder::new(name.as_str())
-                        .backend(storage.poll_with_interval(POLL))
-                        .concurrency(concurrency)
-                        .data(Runner(handler.clone()))
-                        .build(handle)
-                        .run_with_ctx(until)
-                        .await
+            stop.await;
+            let _ = stopping.send(true);
+        });
+        tokio::spawn(async move {
+            let mut pause = FIRST_RESTART_PAUSE;
+            for generation in 0_u64.. {
+                // Workers started again take a new name: the jobs the stopped ones held go
+                // back to the queue once their name's heartbeat is stale.
+                let name = match generation {
+                    0 => name.clone(),
+                    n => format!("{name}-{n}"),
+                };
+                let ran = work(&name, concurrency, &storage, &handler, &stopped).await;
+                let Err(error) = ran else {
+                    return;
+                };
+                if *stopped.borrow() {
+                    tracing::error!(%error, "the job workers stopped");
+                    return;
                 }
-                Storage::Postgres(storage) => {
-                    WorkerBuilder::new(name.as_str())
-                        .backend(storage.poll_with_interval(POLL))
-                        .concurrency(concurrency)
-                        .data(Runner(handler.clone()))
-                        .build(handle)
-                        .run_with_ctx(until)
-                        .await
-                }
-            };
-            if let Err(error) = ran {
-                tracing::error!(%error, "the job workers stopped");
+                tracing::warn!(%error, ?pause, "the job workers stopped; starting them again after a pause");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LONGEST_RESTART_PAUSE);
             }
         })
+    }
+}
+
+/// The pause before workers that stopped on a failure start again, doubled each time.
+const FIRST_RESTART_PAUSE: Duration = Duration::from_millis(500);
+const LONGEST_RESTART_PAUSE: Duration = Duration::from_secs(10);
+
+/// Runs the node's workers until `stopped` turns true or they fail.
+async fn work(
+    name: &str,
+    concurrency: usize,
+    storage: &Storage,
+    handler: &Arc<dyn JobHandler>,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+) -> Result<(), apalis::prelude::WorkerError> {
+    let stopped = stopped.clone();
+    let until = move |worker: WorkerContext| {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+            worker.stop()
+        }
+    };
+    match storage.clone() {
+        Storage::Sqlite(storage) => {
+            WorkerBuilder::new(name)
+                .backend(storage.poll_with_interval(POLL))
+                .concurrency(concurrency)
+                .data(Runner(handler.clone()))
+                .build(handle)
+                .run_with_ctx(until)
+                .await
+        }
+        Storage::Postgres(storage) => {
+            WorkerBuilder::new(name)
+                .backend(storage.poll_with_interval(POLL))
+                .concurrency(concurrency)
+                .data(Runner(handler.clone()))
+                .build(handle)
+                .run_with_ctx(until)
+                .await
+        }
     }
 }
 

@@ -8,6 +8,8 @@
 
 #[path = "bench_support/postgres.rs"]
 mod bench_pg;
+#[path = "bench_support/wrk.rs"]
+mod wrk;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::{Context, Result, bail};
@@ -19,6 +21,7 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use wrk::{Load, ensure_wrk};
 
 const CONNECTIONS: &str = "64";
 
@@ -27,86 +30,9 @@ fn seconds() -> String {
     std::env::var("IOTA_SCRIPTS_BENCH_SECONDS").unwrap_or_else(|_| "10".into())
 }
 
-/// What `wrk` measured.
-#[derive(Default)]
-struct Load {
-    requests_per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    requests: u64,
-    failed: u64,
-}
-
-fn wrk_available() -> bool {
-    Command::new("wrk")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
-fn ensure_wrk() -> Result<()> {
-    if wrk_available() {
-        return Ok(());
-    }
-    eprintln!("installing wrk with apt");
-    let _ = Command::new("apt-get").args(["update", "-qq"]).status();
-    let _ = Command::new("apt-get")
-        .args(["install", "-y", "-qq", "wrk"])
-        .status();
-    if !wrk_available() {
-        bail!("wrk is needed for this benchmark: apt-get install wrk");
-    }
-    Ok(())
-}
-
-/// A latency of wrk's output (`1.23ms`, `456.00us`, `1.01s`) in milliseconds.
-fn millis(text: &str) -> f64 {
-    let (number, factor) = if let Some(n) = text.strip_suffix("us") {
-        (n, 0.001)
-    } else if let Some(n) = text.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1000.0)
-    } else {
-        (text, 1.0)
-    };
-    number.parse::<f64>().unwrap_or(0.0) * factor
-}
-
-/// Runs wrk against `url` and reads its figures.
+/// Runs wrk against `url` for the configured time.
 fn load(url: &str) -> Result<Load> {
-    let duration = format!("{}s", seconds());
-    let output = Command::new("wrk")
-        .args(["-t1", "-c", CONNECTIONS, "-d", &duration, "--latency", url])
-        .output()
-        .context("run wrk")?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut figures = Load::default();
-    for line in text.lines().map(str::trim) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        match fields.as_slice() {
-            ["Requests/sec:", value] => figures.requests_per_second = value.parse()?,
-            ["50%", value] => figures.p50_ms = millis(value),
-            ["99%", value] => figures.p99_ms = millis(value),
-            [count, "requests", "in", ..] => figures.requests = count.parse()?,
-            ["Non-2xx", "or", "3xx", "responses:", count] => {
-                figures.failed += count.parse::<u64>()?
-            }
-            ["Socket", "errors:", ..] => {
-                figures.failed += fields
-                    .iter()
-                    .filter_map(|f| f.trim_end_matches(',').parse::<u64>().ok())
-                    .sum::<u64>()
-            }
-            _ => {}
-        }
-    }
-    if figures.requests == 0 {
-        bail!("wrk measured nothing at {url}:\n{text}");
-    }
-    Ok(figures)
+    wrk::load(url, CONNECTIONS, &seconds())
 }
 
 /// The product on `url`: a tenant with a public endpoint script; the load, and how many

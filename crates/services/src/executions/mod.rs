@@ -6,6 +6,7 @@ mod checks;
 mod follow;
 mod history;
 mod interrupt;
+mod outage;
 mod queued;
 mod recovery;
 mod request;
@@ -316,6 +317,8 @@ impl ExecutionService {
             Err(RepoError::Stale) => {
                 tracing::warn!(execution = %execution.id, "execution was finalised elsewhere")
             }
+            // The database went away during the run: the caller is answered now.
+            Err(RepoError::Unavailable(_)) => self.store_when_back(execution.clone()),
             Err(cause) => execution = self.record_unstorable(execution, cause).await?,
         }
         crate::metrics::execution_finished(&execution);
