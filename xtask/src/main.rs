@@ -3,6 +3,7 @@
 mod bench;
 mod e2e;
 mod pg;
+mod soak;
 mod step;
 mod test;
 mod tidy;
@@ -34,6 +35,13 @@ Usage:
       Write the generated references again: docs/settings.md (from the settings code) and
       docs/sdk-reference.md (from crates/runtime/src/sdk.d.ts). Tests fail when they are stale.
 
+  cargo xtask soak [--minutes N] [--interval-seconds S]
+      Steady load for N minutes (default 60) at half the measured maximum on a release
+      server serving a public HTTP endpoint script (SQLite, every execution recorded):
+      every S seconds (default 60) the server's and its sandbox workers' resident memory,
+      the error rate and the p50/p99 latency, then a summary; written to
+      docs/benchmarks-soak.md. Needs wrk (installed with apt when missing).
+
   cargo xtask tidy
       Check the architecture rules: `//!` first lines, file sizes, clock reads, a pure
       domain, the crate graph and the map of docs/ARCHITECTURE.md.
@@ -47,6 +55,7 @@ Usage:
 enum Command {
     Test(test::TestOptions),
     Bench(bench::BenchOptions),
+    Soak(soak::SoakOptions),
     Tidy,
     Docs,
     Help,
@@ -59,6 +68,7 @@ fn main() -> ExitCode {
         match command {
             Command::Test(options) => test::run(&root, &options),
             Command::Bench(options) => bench::run(&root, &options),
+            Command::Soak(options) => soak::run(&root, &options),
             Command::Tidy => tidy::run(&root),
             Command::Docs => docs(&root),
             Command::Help => {
@@ -87,7 +97,7 @@ fn split_passthrough(args: &[String]) -> (&[String], Vec<String>) {
 fn parse(args: &[String]) -> Result<Command> {
     let Some((subcommand, rest)) = args.split_first() else {
         eprint!("{USAGE}");
-        bail!("missing subcommand (expected `test`, `bench`, `docs` or `tidy`)");
+        bail!("missing subcommand (expected `test`, `bench`, `soak`, `docs` or `tidy`)");
     };
     let (flags, passthrough) = split_passthrough(rest);
     match subcommand.as_str() {
@@ -127,12 +137,20 @@ fn parse(args: &[String]) -> Result<Command> {
             }
             Ok(Command::Bench(options))
         }
+        "soak" => {
+            if flags.iter().any(|f| f == "-h" || f == "--help") {
+                return Ok(Command::Help);
+            }
+            Ok(Command::Soak(soak::parse(flags)?))
+        }
         "tidy" => Ok(Command::Tidy),
         "docs" => Ok(Command::Docs),
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => {
             eprint!("{USAGE}");
-            bail!("unknown subcommand `{other}` (expected `test`, `bench`, `docs` or `tidy`)")
+            bail!(
+                "unknown subcommand `{other}` (expected `test`, `bench`, `soak`, `docs` or `tidy`)"
+            )
         }
     }
 }

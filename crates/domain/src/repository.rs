@@ -24,6 +24,13 @@ pub enum RepoError {
     Corrupt(String),
     #[error("storage failure: {0}")]
     Storage(String),
+    /// The database cannot be reached (refused or lost connections, no free connection in
+    /// time, a server shutting down): the same request may succeed once it is back.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The database cannot write: its disk is full or refuses writes.
+    #[error("the database cannot write: {0}")]
+    StorageFull(String),
 }
 
 #[async_trait]

@@ -66,14 +66,17 @@ impl Database {
             .sqlx_logging(false);
         if backend == Backend::Sqlite {
             create_sqlite_directory(url)?;
-            options.max_connections(8).map_sqlx_sqlite_opts(|sqlite| {
-                sqlite
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
-            });
+            options
+                .map_sqlx_sqlite_pool_opts(crate::sqlite_release::with_check)
+                .max_connections(8)
+                .map_sqlx_sqlite_opts(|sqlite| {
+                    sqlite
+                        .create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
+                });
         } else {
             options.max_connections(20);
         }

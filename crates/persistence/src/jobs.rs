@@ -6,11 +6,10 @@
 use crate::connection::{Backend, Database, DatabaseError};
 use apalis::prelude::{
     BackendExt, BoxDynError, Data, TaskBuilder, TaskSink, WorkerBuilder, WorkerBuilderExt,
-    WorkerContext, WorkerError,
+    WorkerContext,
 };
 use async_trait::async_trait;
 use domain::jobs::{Job, JobHandler, JobQueue, QueueError};
-use futures::future::{BoxFuture, FutureExt, Shared};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,9 +88,8 @@ impl ApalisQueue {
 
     /// Starts this node's workers; they take jobs until `stop` resolves, then take no more,
     /// give back the jobs they fetched but did not start, and end once the jobs they started
-    /// are handled (or when the task is aborted). Workers that end before `stop` (their
-    /// storage failed: the database went away) are started again after a pause that grows
-    /// to half a minute, so the node takes jobs again once the database is back.
+    /// are handled (or when the task is aborted). Workers that stop on a failure of the
+    /// database (it went away) are started again after a pause, until `stop`.
     pub fn run(
         &self,
         node: &str,
@@ -101,50 +99,53 @@ impl ApalisQueue {
         let name = format!("{QUEUE}-{node}");
         let concurrency = self.config.concurrency.max(1);
         let storage = self.storage.clone();
-        let stop = stop.boxed().shared();
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            let mut pause = RESTART_PAUSE;
-            loop {
-                let ran = work(&storage, &name, concurrency, &handler, stop.clone()).await;
-                if stop.peek().is_some() {
+            stop.await;
+            let _ = stopping.send(true);
+        });
+        tokio::spawn(async move {
+            let mut pause = FIRST_RESTART_PAUSE;
+            for generation in 0_u64.. {
+                // Workers started again take a new name: the jobs the stopped ones held go
+                // back to the queue once their name's heartbeat is stale.
+                let name = match generation {
+                    0 => name.clone(),
+                    n => format!("{name}-{n}"),
+                };
+                let ran = work(&name, concurrency, &storage, &handler, &stopped).await;
+                let Err(error) = ran else {
+                    return;
+                };
+                if *stopped.borrow() {
+                    tracing::error!(%error, "the job workers stopped");
                     return;
                 }
-                match ran {
-                    Ok(()) => tracing::error!("the job workers ended; starting them again"),
-                    Err(error) => {
-                        tracing::error!(%error, "the job workers stopped; starting them again")
-                    }
-                }
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => {}
-                    () = stop.clone() => return,
-                }
-                pause = (pause * 2).min(MAX_RESTART_PAUSE);
+                tracing::warn!(%error, ?pause, "the job workers stopped; starting them again after a pause");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(LONGEST_RESTART_PAUSE);
             }
         })
     }
 }
 
-/// The pause before workers that ended by themselves are started again, doubling to the most.
-const RESTART_PAUSE: Duration = Duration::from_millis(500);
-const MAX_RESTART_PAUSE: Duration = Duration::from_secs(30);
+/// The pause before workers that stopped on a failure start again, doubled each time.
+const FIRST_RESTART_PAUSE: Duration = Duration::from_millis(500);
+const LONGEST_RESTART_PAUSE: Duration = Duration::from_secs(10);
 
-/// One life of this node's workers: until `stop` resolves or their storage fails.
+/// Runs the node's workers until `stopped` turns true or they fail.
 async fn work(
-    storage: &Storage,
     name: &str,
     concurrency: usize,
+    storage: &Storage,
     handler: &Arc<dyn JobHandler>,
-    stop: Shared<BoxFuture<'static, ()>>,
-) -> Result<(), WorkerError> {
-    // apalis asks for the stop signal through a closure it calls once.
-    let mut stop = Some(stop);
+    stopped: &tokio::sync::watch::Receiver<bool>,
+) -> Result<(), apalis::prelude::WorkerError> {
+    let stopped = stopped.clone();
     let until = move |worker: WorkerContext| {
-        let stop = stop.take();
+        let mut stopped = stopped.clone();
         async move {
-            if let Some(stop) = stop {
-                stop.await;
-            }
+            let _ = stopped.wait_for(|stop| *stop).await;
             worker.stop()
         }
     };

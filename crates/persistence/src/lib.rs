@@ -13,6 +13,7 @@ mod live_bus;
 mod paging;
 mod repositories;
 mod script_data;
+mod sqlite_release;
 mod storable;
 
 pub use backlog::backlog;

@@ -27,9 +27,9 @@ const CONNECTIONS: &str = "64";
 
 use wrk::seconds;
 
-/// `wrk` with this benchmark's connections.
+/// Runs wrk against `url` for the configured time.
 fn load(url: &str) -> Result<Load> {
-    wrk::load(url, CONNECTIONS)
+    wrk::load(url, CONNECTIONS, &seconds())
 }
 
 /// The product on `url`: a tenant with a public endpoint script; the load, and how many

@@ -3,7 +3,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, dead_code)]
 
+pub mod cluster;
 pub mod process;
+pub mod sql;
 
 use domain::Role;
 use iota_scripts::{Application, Components, Settings};

@@ -20,7 +20,21 @@ impl ServerProcess {
     /// `SECTION__KEY` and value, without the `IOTA_SCRIPTS__` prefix) and waits until it
     /// listens.
     pub fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_iota-scripts"));
+        Self::start_under(&[], database_url, env)
+    }
+
+    /// As `start`, with the binary run by the command `wrapper` (its program and first
+    /// arguments; the binary and `serve` follow), for example to set a resource limit.
+    pub fn start_under(wrapper: &[&str], database_url: &str, env: &[(&str, &str)]) -> Self {
+        let binary = env!("CARGO_BIN_EXE_iota-scripts");
+        let mut command = match wrapper.split_first() {
+            Some((program, arguments)) => {
+                let mut command = Command::new(program);
+                command.args(arguments).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .arg("serve")
             .env("IOTA_SCRIPTS__DATABASE__URL", database_url)
@@ -57,6 +71,11 @@ impl ServerProcess {
             ),
         }
         process
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     pub fn pid(&self) -> i32 {

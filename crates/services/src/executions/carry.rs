@@ -1,6 +1,7 @@
-//! Carrying out a run: its record stored as it starts — or, for a run of an HTTP endpoint,
-//! only if it outlives [`DEFER_RECORD`], else once at its end together with the records of
-//! other runs ending then (`recorder.rs`) — the engine run, and its final record.
+//! Carrying out a run: its record stored as it starts, with the records of other runs
+//! starting then (`recorder.rs`) — or, for a run of an HTTP endpoint, only if it outlives
+//! [`DEFER_RECORD`], else once at its end with the records of other runs ending then — the
+//! engine run, and its final record.
 
 use super::{
     ExecutionService, ExecutionServiceError, Finished, INTERRUPTED, RunRequest, Start, plain_error,
@@ -46,7 +47,9 @@ impl ExecutionService {
                 other => other?,
             }
         } else if !deferred {
-            self.executions.insert(&execution).await?;
+            // Written with the other runs starting meanwhile: ten thousand starting at once
+            // are a few hundred transactions, not a queue of ten thousand.
+            self.recorder.record(execution.clone()).await?;
         }
         let job = Job {
             execution_id: execution.id,
@@ -123,6 +126,8 @@ impl ExecutionService {
             Err(RepoError::Stale) => {
                 tracing::warn!(execution = %execution.id, "execution was finalised elsewhere")
             }
+            // The database went away during the run: the caller is answered now.
+            Err(RepoError::Unavailable(_)) => self.store_when_back(execution.clone(), in_storage),
             Err(cause) => execution = self.record_unstorable(execution, cause, in_storage).await?,
         }
         crate::metrics::execution_finished(&execution);

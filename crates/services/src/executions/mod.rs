@@ -7,6 +7,7 @@ mod checks;
 mod follow;
 mod history;
 mod interrupt;
+mod outage;
 mod queued;
 mod recorder;
 mod recovery;

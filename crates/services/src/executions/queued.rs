@@ -5,6 +5,7 @@
 use super::{ExecutionService, ExecutionServiceError, RunRequest, Start};
 use domain::execution::{Execution, ExecutionStatus, NewExecution, Outcome};
 use domain::jobs::{Job, JobQueue, QueuedRun};
+use domain::repository::RepoError;
 use domain::{Actor, ExecutionId, Permission, ScriptId, TenantId};
 use std::time::Duration;
 
@@ -46,7 +47,17 @@ impl ExecutionService {
             tracing::error!(%error, "a run could not be queued");
             let error = super::plain_error("INTERNAL", "the run could not be queued".into());
             let _ = execution.finish(Outcome::Failed(error), self.clock.now());
-            self.executions.update(&execution).await?;
+            match self.executions.update(&execution).await {
+                Ok(()) => {}
+                // The database went away between the insert and the push: the run is
+                // refused, and its stored `pending` record is failed once the database is
+                // back, so that no run waits for a job that does not exist.
+                Err(unavailable @ RepoError::Unavailable(_)) => {
+                    self.store_when_back(execution, true);
+                    return Err(unavailable.into());
+                }
+                Err(other) => return Err(other.into()),
+            }
         }
         Ok(execution)
     }

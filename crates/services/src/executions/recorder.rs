@@ -1,7 +1,7 @@
-//! Group commit of the records of runs stored only at their end (HTTP endpoint runs that end
-//! quickly): each run waits until its record is written, and the records that end meanwhile
-//! are written together in one transaction, so the store's cost per run falls as the load
-//! rises instead of queueing one write behind another.
+//! Group commit of new execution records (runs as they start, and HTTP endpoint runs that
+//! end quickly, stored only then): each run waits until its record is written, and the
+//! records that arrive meanwhile are written together in one transaction, so the store's
+//! cost per run falls as the load rises instead of queueing one write behind another.
 
 use domain::execution::Execution;
 use domain::repository::{ExecutionRepository, RepoError};

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
 use domain::ValidationErrors;
+use domain::repository::RepoError;
 use serde_json::json;
 use services::{AccountError, ExecutionServiceError, ScriptError};
 use std::collections::BTreeMap;
@@ -29,16 +30,51 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// The database cannot be reached for now (503 with `Retry-After`): logged, never shown.
+    #[error("the database is unavailable")]
+    StorageUnavailable(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The database cannot write, its disk full (507): logged, never shown.
+    #[error("the database cannot store more data")]
+    StorageFull(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// A failure of the server, not of the request: logged with its causes, never shown.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl ApiError {
+    /// A failure of the server: `StorageUnavailable` or `StorageFull` when a `RepoError` among
+    /// its causes says the database is out of reach or full, else `Internal`.
     pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
-        ApiError::Internal(Box::new(cause))
+        let (unavailable, full) = match storage_fault(&cause) {
+            Some(RepoError::Unavailable(_)) => (true, false),
+            Some(RepoError::StorageFull(_)) => (false, true),
+            _ => (false, false),
+        };
+        let cause = Box::new(cause);
+        if unavailable {
+            ApiError::StorageUnavailable(cause)
+        } else if full {
+            ApiError::StorageFull(cause)
+        } else {
+            ApiError::Internal(cause)
+        }
     }
 }
+
+/// The first `RepoError` among `error` and its causes.
+fn storage_fault<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a RepoError> {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if let Some(repo) = cause.downcast_ref::<RepoError>() {
+            return Some(repo);
+        }
+        next = cause.source();
+    }
+    None
+}
+
+/// Seconds a client is asked to wait before trying again while the database is unavailable.
+const STORAGE_RETRY_AFTER: &str = "5";
 
 impl From<ValidationErrors> for ApiError {
     fn from(errors: ValidationErrors) -> Self {
@@ -102,6 +138,8 @@ impl ApiError {
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::TooManyRequests(_) => "RATE_LIMIT",
+            ApiError::StorageUnavailable(_) => "STORAGE_UNAVAILABLE",
+            ApiError::StorageFull(_) => "STORAGE_FULL",
             ApiError::Internal(_) => "INTERNAL",
         }
     }
@@ -130,6 +168,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -140,6 +180,15 @@ impl ResponseError for ApiError {
             ApiError::Internal(cause) => {
                 tracing::error!(cause = %cause_chain(cause.as_ref()), "internal error");
                 "an internal error occurred".to_owned()
+            }
+            ApiError::StorageUnavailable(cause) => {
+                tracing::warn!(cause = %cause_chain(cause.as_ref()), "database unavailable");
+                "the database is unavailable; try again shortly".to_owned()
+            }
+            ApiError::StorageFull(cause) => {
+                tracing::error!(cause = %cause_chain(cause.as_ref()), "database full");
+                "the database cannot store more data: its storage is full or refuses writes"
+                    .to_owned()
             }
             other => other.to_string(),
         };
@@ -154,6 +203,9 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::TooManyRequests(_)) {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
+        if matches!(self, ApiError::StorageUnavailable(_)) {
+            response.insert_header((header::RETRY_AFTER, STORAGE_RETRY_AFTER));
+        }
         response.json(json!({ "error": error }))
     }
 }
@@ -161,7 +213,43 @@ impl ResponseError for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::repository::RepoError;
+
+    #[actix_web::test]
+    async fn an_unreachable_or_full_database_is_a_503_or_507_that_names_it() {
+        let cases = [
+            (
+                RepoError::Unavailable("load: no connection".into()),
+                503,
+                "STORAGE_UNAVAILABLE",
+                Some("5"),
+            ),
+            (
+                RepoError::StorageFull("save: write refused".into()),
+                507,
+                "STORAGE_FULL",
+                None,
+            ),
+            (RepoError::Storage("x".into()), 500, "INTERNAL", None),
+        ];
+        for (repo, status, code, retry) in cases {
+            let error = ApiError::from(ScriptError::Storage(repo));
+            let response = error.error_response();
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .map(|v| v.to_str().unwrap()),
+                retry
+            );
+            let body = actix_web::body::to_bytes(response.into_body())
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"]["code"], code, "{body}");
+            assert!(!body.to_string().contains("no connection"), "{body}");
+        }
+    }
 
     #[test]
     fn the_cause_chain_names_every_cause_outermost_first() {

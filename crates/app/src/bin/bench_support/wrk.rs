@@ -1,10 +1,13 @@
-//! `wrk`, the load generator of the HTTP benchmarks: installed with apt when missing, run on
-//! 127.0.0.1, its figures read from its output.
+//! `wrk`, the load generator of the benchmarks: installed with apt when missing, run against
+//! a URL for a number of seconds, its figures read from its output.
+
+#![allow(dead_code)]
 
 use anyhow::{Context, Result, bail};
 use std::process::{Command, Stdio};
 
-/// How long each measurement lasts, in seconds (`IOTA_SCRIPTS_BENCH_SECONDS`, default 10).
+/// How long each measurement of a benchmark lasts, in seconds (`IOTA_SCRIPTS_BENCH_SECONDS`,
+/// default 10).
 pub fn seconds() -> String {
     std::env::var("IOTA_SCRIPTS_BENCH_SECONDS").unwrap_or_else(|_| "10".into())
 }
@@ -57,9 +60,9 @@ fn millis(text: &str) -> f64 {
     number.parse::<f64>().unwrap_or(0.0) * factor
 }
 
-/// Runs wrk with `connections` against `url` for [`seconds`] and reads its figures.
-pub fn load(url: &str, connections: &str) -> Result<Load> {
-    let duration = format!("{}s", seconds());
+/// Runs wrk with `connections` against `url` for `seconds` and reads its figures.
+pub fn load(url: &str, connections: &str, seconds: &str) -> Result<Load> {
+    let duration = format!("{seconds}s");
     let output = Command::new("wrk")
         .args(["-t1", "-c", connections, "-d", &duration, "--latency", url])
         .output()

@@ -127,10 +127,12 @@ pub async fn measure(url: &str, scripts: u64, executions: u64) -> Result<Listing
     )
     .await?;
     db.execute_unprepared(&format!(
-        "CREATE TEMPORARY TABLE busy AS SELECT row_number() OVER (ORDER BY created_at DESC) - 1 \
+        "CREATE TABLE bench_busy AS SELECT row_number() OVER (ORDER BY created_at DESC) - 1 \
          AS n, id FROM scripts ORDER BY created_at DESC LIMIT {BUSY_SCRIPTS}"
     ))
     .await?;
+    db.execute_unprepared("ALTER TABLE bench_busy ADD PRIMARY KEY (n)")
+        .await?;
     let mut from = 1;
     while from < executions {
         let to = (from + CHUNK - 1).min(executions - 1);
@@ -143,7 +145,7 @@ pub async fn measure(url: &str, scripts: u64, executions: u64) -> Result<Listing
                 ("id", "gen_random_uuid()".into()),
                 (
                     "script_id",
-                    format!("(SELECT id FROM busy WHERE n = g % {BUSY_SCRIPTS})"),
+                    format!("(SELECT id FROM bench_busy WHERE n = g % {BUSY_SCRIPTS})"),
                 ),
                 (
                     "status",
@@ -167,7 +169,7 @@ pub async fn measure(url: &str, scripts: u64, executions: u64) -> Result<Listing
         eprintln!("  {to} executions of {executions}");
         from = to + 1;
     }
-    db.execute_unprepared("ANALYZE").await?;
+    db.execute_unprepared("DROP TABLE bench_busy; ANALYZE").await?;
     let generated_in = started.elapsed();
 
     let hot = template.clone();

@@ -27,7 +27,7 @@ pub async fn measure(url: &str) -> Result<Neighbour> {
     node.script(
         &quiet,
         &json!({
-            "name": "Ping", "type": "http", "endpointAuth": "public",
+            "name": "Ping", "type": "http", "status": "active", "endpointAuth": "public",
             "httpPath": "/ping", "httpMethods": ["GET"],
             "source": "export default (request) => ({ status: 200, body: { pong: true } })",
         }),
@@ -45,7 +45,8 @@ pub async fn measure(url: &str) -> Result<Neighbour> {
         .await?;
     let hook = format!("{}/hooks/quiet/ping", node.base);
     let url = hook.clone();
-    let alone = tokio::task::spawn_blocking(move || wrk::load(&url, CONNECTIONS)).await??;
+    let alone = tokio::task::spawn_blocking(move || wrk::load(&url, CONNECTIONS, &wrk::seconds()))
+        .await??;
 
     let stop = Arc::new(AtomicBool::new(false));
     let completed = Arc::new(AtomicU64::new(0));
@@ -72,7 +73,9 @@ pub async fn measure(url: &str) -> Result<Neighbour> {
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let before = completed.load(Ordering::Relaxed);
     let url = hook.clone();
-    let noisy_load = tokio::task::spawn_blocking(move || wrk::load(&url, CONNECTIONS)).await??;
+    let noisy_load =
+        tokio::task::spawn_blocking(move || wrk::load(&url, CONNECTIONS, &wrk::seconds()))
+            .await??;
     let busy_runs = completed.load(Ordering::Relaxed) - before;
     stop.store(true, Ordering::Release);
     for running in loops {

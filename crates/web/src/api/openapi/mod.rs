@@ -80,8 +80,8 @@ impl Modify for BearerAuth {
             .components
             .get_or_insert_with(Default::default)
             .add_security_scheme("bearer", SecurityScheme::Http(scheme));
-        // Every operation that needs a token also answers 401 without one and 403 when the
-        // user's role does not allow it.
+        // Every operation that needs a token also answers 401 without one, 403 when the
+        // user's role does not allow it, and 503 or 507 when the database cannot serve it.
         for item in openapi.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,
@@ -97,6 +97,11 @@ impl Modify for BearerAuth {
                 for (status, description) in [
                     ("401", "No token, or an unknown or expired one"),
                     ("403", "The user's role does not allow it"),
+                    (
+                        "503",
+                        "The database does not answer (`STORAGE_UNAVAILABLE`, with `Retry-After`), or the node drains (`DRAINING`)",
+                    ),
+                    ("507", "The database's disk is full (`STORAGE_FULL`)"),
                 ] {
                     operation
                         .responses

@@ -19,8 +19,9 @@ pub struct ErrorBody {
 #[allow(dead_code)]
 pub struct ErrorDetail {
     /// `VALIDATION_FAILED`, `MALFORMED_JSON`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`,
-    /// `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, `RATE_LIMIT`, `DRAINING` or
-    /// `INTERNAL` (which never says more).
+    /// `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, `RATE_LIMIT`, `DRAINING`,
+    /// `STORAGE_UNAVAILABLE` (503 with `Retry-After`: the database does not answer),
+    /// `STORAGE_FULL` (507) or `INTERNAL` (which never says more).
     pub code: String,
     pub message: String,
     pub fields: Option<BTreeMap<String, String>>,

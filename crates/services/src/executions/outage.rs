@@ -1,0 +1,52 @@
+//! A run that ended while the database was unreachable: its outcome is known, only storing it
+//! is left. The caller gets its answer at once, and the record is written in the background
+//! as soon as the database answers again (retried with a growing pause, for up to ten
+//! minutes). If the process stops first, the run stays `running` in storage and is failed as
+//! `ABANDONED` once this node's lease expires, as for any run of a dead node.
+
+use super::ExecutionService;
+use domain::execution::Execution;
+use domain::repository::RepoError;
+use std::time::Duration;
+
+/// The first pause before storing again, and the longest.
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
+const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+/// Attempts before giving up: about ten minutes at the longest pause.
+const ATTEMPTS: u32 = 125;
+
+impl ExecutionService {
+    /// Stores `execution`'s final record once the database is back, in the background: an
+    /// update of its record, or its first write when it was never stored (`in_storage`).
+    pub(super) fn store_when_back(&self, execution: Execution, in_storage: bool) {
+        let executions = self.executions.clone();
+        tracing::warn!(execution = %execution.id, "the database is unavailable: the execution's record is stored once it is back");
+        tokio::spawn(async move {
+            let mut pause = FIRST_PAUSE;
+            for _ in 0..ATTEMPTS {
+                tokio::time::sleep(pause).await;
+                let stored = if in_storage {
+                    executions.update(&execution).await
+                } else {
+                    executions.insert(&execution).await
+                };
+                match stored {
+                    Ok(()) => {
+                        tracing::info!(execution = %execution.id, "the execution's record was stored after the outage");
+                        return;
+                    }
+                    Err(RepoError::Stale) => {
+                        tracing::warn!(execution = %execution.id, "execution was finalised elsewhere");
+                        return;
+                    }
+                    Err(RepoError::Unavailable(_)) => pause = (pause * 2).min(LONGEST_PAUSE),
+                    Err(other) => {
+                        tracing::error!(execution = %execution.id, error = %other, "the execution's record cannot be stored");
+                        return;
+                    }
+                }
+            }
+            tracing::error!(execution = %execution.id, "the database did not come back: the execution's record is lost");
+        });
+    }
+}
