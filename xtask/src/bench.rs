@@ -40,6 +40,12 @@ const BENCHES: &[Bench] = &[
         bin: "cron-bench",
         output: "benchmarks-cron.md",
     },
+    Bench {
+        name: "listing",
+        package: "iota-scripts",
+        bin: "listing-bench",
+        output: "benchmarks-listing.md",
+    },
 ];
 
 /// Options of `cargo xtask bench`.

@@ -3,6 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, dead_code)]
 
+pub mod browser;
 pub mod process;
 
 use domain::Role;

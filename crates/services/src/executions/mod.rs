@@ -2,6 +2,7 @@
 //! input, output or error, logs, duration and memory. No execution stays `running` after the
 //! process that ran it is gone.
 
+mod carry;
 mod checks;
 mod follow;
 mod history;
@@ -9,22 +10,22 @@ mod interrupt;
 mod queued;
 mod recovery;
 mod request;
+mod trial;
 
+pub use checks::source_position;
 pub use follow::{FeedEvent, Follow};
 pub use interrupt::{INTERRUPTED, was_interrupted};
 pub use request::RunRequest;
+pub use trial::TestReport;
 
 use crate::clock::Clock;
 use crate::live::LiveLogs;
 use domain::actor::Forbidden;
-use domain::execution::{
-    Execution, ExecutionError, ExecutionStatus, NewExecution, Outcome, TriggerKind,
-};
+use domain::execution::{Execution, ExecutionError, NewExecution};
 use domain::repository::{ExecutionRepository, RepoError, ScriptRepository};
 use domain::script::Script;
 use domain::{Actor, ExecutionId, Permission, ScriptId};
-use runtime::{Engine, EngineError, Job, LimitExceeded, Reservation};
-use serde_json::Value;
+use runtime::{Engine, EngineError, LimitExceeded, Reservation};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -134,7 +135,9 @@ impl ExecutionService {
             .get(actor.tenant_id, script_id)
             .await?
             .ok_or(ExecutionServiceError::ScriptNotFound)?;
-        self.run_script(actor.user_id, &script, request, None).await
+        self.run_script(actor.user_id, &script, request, None)
+            .await
+            .map(|ran| ran.execution)
     }
 
     /// Runs a script that a trigger fired (no one asked for it: there is no actor to check),
@@ -145,7 +148,9 @@ impl ExecutionService {
         script: &Script,
         request: RunRequest,
     ) -> Result<Execution, ExecutionServiceError> {
-        self.run_script(None, script, request, None).await
+        self.run_script(None, script, request, None)
+            .await
+            .map(|ran| ran.execution)
     }
 
     /// Takes a concurrency slot for a run of `script`, waiting up to `wait` for one; a refusal
@@ -176,6 +181,7 @@ impl ExecutionService {
         let user = request.trigger.details.user_id;
         self.run_script(user, script, request, Some(reservation))
             .await
+            .map(|ran| ran.execution)
     }
 
     /// Whether a run of the script is going on or waiting to start, on any node.
@@ -208,7 +214,7 @@ impl ExecutionService {
         script: &Script,
         request: RunRequest,
         reservation: Option<Reservation>,
-    ) -> Result<Execution, ExecutionServiceError> {
+    ) -> Result<carry::Ran, ExecutionServiceError> {
         let now = self.clock.now();
         let new = NewExecution {
             tenant_id: script.tenant_id,
@@ -230,127 +236,5 @@ impl ExecutionService {
         };
         self.carry_out(start, user, script, request, Some(reservation))
             .await
-    }
-
-    /// Starts an execution (inserting it, or moving a queued one on) and runs it to its end.
-    async fn carry_out(
-        &self,
-        start: Start,
-        user: Option<domain::UserId>,
-        script: &Script,
-        request: RunRequest,
-        reservation: Option<Reservation>,
-    ) -> Result<Execution, ExecutionServiceError> {
-        let Start {
-            mut execution,
-            stored,
-        } = start;
-        let _ = execution.start(self.clock.now());
-        let live = (request.trigger.kind != TriggerKind::Http)
-            .then_some(self.live.as_ref())
-            .flatten();
-        // However the run ends, its followers hear of it once its record is as final as it gets.
-        let _finished = live.map(|hub| Finished(hub.clone(), execution.id));
-        if stored {
-            match self.executions.update(&execution).await {
-                Err(RepoError::Stale) => return Err(ExecutionServiceError::AlreadyStarted),
-                other => other?,
-            }
-        } else {
-            self.executions.insert(&execution).await?;
-        }
-        let job = Job {
-            execution_id: execution.id,
-            tenant_id: script.tenant_id,
-            script_id: script.id,
-            script_version: script.version,
-            user_id: user,
-            script_type: script.spec.script_type(),
-            source: script.spec.source.as_str().into(),
-            limits: script.spec.limits,
-            input: request.input.clone(),
-            argument: request.argument.unwrap_or(request.input),
-            trigger: serde_json::to_value(&request.trigger).unwrap_or(Value::Null),
-            event_depth: request.event_depth,
-            live: live.map(|hub| hub.sink(execution.id)),
-        };
-        let ran = match reservation {
-            Some(reservation) => self.engine.run_reserved(job, reservation).await,
-            None => self.engine.run(job).await,
-        };
-        let (outcome, logs, memory) = match ran {
-            Ok(report) => (
-                report.outcome,
-                report.logs,
-                Some(report.memory_bytes as i64),
-            ),
-            Err(EngineError::Limit(limit)) => {
-                let error = plain_error("CONCURRENCY_LIMIT", limit.to_string());
-                execution
-                    .finish(Outcome::Failed(error), self.clock.now())
-                    .ok();
-                self.executions.update(&execution).await?;
-                return Err(ExecutionServiceError::Busy(limit));
-            }
-            Err(other) => {
-                let error = plain_error("INTERNAL", "the script could not be started".into());
-                execution
-                    .finish(Outcome::Failed(error), self.clock.now())
-                    .ok();
-                self.executions.update(&execution).await?;
-                return Err(ExecutionServiceError::Engine(other));
-            }
-        };
-        let outcome = self.interrupted(outcome);
-        if stored && matches!(&outcome, Outcome::Failed(e) if e.code == INTERRUPTED) {
-            return self.back_to_pending(execution).await;
-        }
-        execution.logs = logs;
-        execution.memory_bytes = memory;
-        if execution.finish(outcome, self.clock.now()).is_err() {
-            tracing::error!(execution = %execution.id, "execution finished twice");
-        }
-        match self.executions.update(&execution).await {
-            Ok(()) => {}
-            // Cancelled from storage while it ran (another node, or an orphan sweep): keep theirs.
-            Err(RepoError::Stale) => {
-                tracing::warn!(execution = %execution.id, "execution was finalised elsewhere")
-            }
-            Err(cause) => execution = self.record_unstorable(execution, cause).await?,
-        }
-        crate::metrics::execution_finished(&execution);
-        tracing::info!(execution = %execution.id, status = %execution.status, duration_ms = execution.duration_ms, "execution finished");
-        Ok(execution)
-    }
-
-    /// An execution whose record cannot be stored as it is still gets a final status: it is
-    /// stored as `failed` with `RECORD_UNSTORABLE` and the cause, without its output and logs.
-    async fn record_unstorable(
-        &self,
-        execution: Execution,
-        cause: RepoError,
-    ) -> Result<Execution, ExecutionServiceError> {
-        tracing::error!(execution = %execution.id, error = %cause, "the execution's record cannot be stored; storing it as failed");
-        let fallback = Execution {
-            status: ExecutionStatus::Failed,
-            output: None,
-            logs: Vec::new(),
-            error: Some(ExecutionError {
-                code: "RECORD_UNSTORABLE".into(),
-                message: format!(
-                    "the execution ended as {} but its record could not be stored ({cause}); \
-                     its output and logs are lost",
-                    execution.status
-                ),
-                line: None,
-                column: None,
-                stack: None,
-            }),
-            ..execution
-        };
-        match self.executions.update(&fallback).await {
-            Ok(()) | Err(RepoError::Stale) => Ok(fallback),
-            Err(again) => Err(again.into()),
-        }
     }
 }

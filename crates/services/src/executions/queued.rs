@@ -89,7 +89,7 @@ impl ExecutionService {
             .carry_out(start, user, script, request, Some(reservation))
             .await
         {
-            Ok(execution) => Ok(Some(execution)),
+            Ok(ran) => Ok(Some(ran.execution)),
             Err(ExecutionServiceError::AlreadyStarted) => Ok(None),
             Err(error) => Err(error),
         }

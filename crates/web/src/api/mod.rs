@@ -12,6 +12,7 @@ pub(crate) mod history;
 mod json;
 pub(crate) mod query;
 mod scripts;
+mod trial;
 
 pub use auth::Authenticated;
 pub use errors::ApiError;

@@ -151,6 +151,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::delete().to(delete)),
         )
         .service(web::resource("/scripts/{id}/versions").route(web::get().to(versions)))
+        .service(web::resource("/scripts/{id}/test").route(web::post().to(super::trial::test)))
         .service(
             web::resource("/scripts/{id}/versions/{version}/restore")
                 .route(web::post().to(restore)),

@@ -120,7 +120,7 @@ pub fn run_result(lang: Lang, execution: &Execution) -> Markup {
     }
 }
 
-fn against(value: Option<i64>, limit: u64, unit: &str) -> Markup {
+pub(super) fn against(value: Option<i64>, limit: u64, unit: &str) -> Markup {
     html! {
         @match value {
             Some(value) => { (value) " " (unit) " / " (limit) " " (unit) }

@@ -1,10 +1,13 @@
 //! The script pages: list, new/edit form, script page with its history and manual runs,
 //! versions with their diff and restore.
 
+mod bulk;
+mod endpoint_url;
 mod form;
 mod list;
 mod save;
 mod show;
+mod trial;
 mod versions;
 
 use super::errors::{OrPage, PageContext, UiError, UiErrorKind};
@@ -112,7 +115,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::post().to(save::create)),
         )
         .service(web::resource("/scripts/new").route(web::get().to(show::new_form)))
+        .service(web::resource("/scripts/bulk").route(web::post().to(bulk::bulk)))
         .service(web::resource("/scripts/cron-preview").route(web::get().to(show::cron_preview)))
+        .service(
+            web::resource("/scripts/endpoint-preview").route(web::get().to(endpoint_url::preview)),
+        )
         .service(
             web::resource("/scripts/{id}")
                 .route(web::get().to(show::show))
@@ -121,6 +128,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .service(web::resource("/scripts/{id}/edit").route(web::get().to(show::edit_form)))
         .service(web::resource("/scripts/{id}/execute").route(web::post().to(show::execute)))
+        .service(web::resource("/scripts/{id}/test").route(web::post().to(trial::test)))
         .service(web::resource("/scripts/{id}/executions").route(web::get().to(show::executions)))
         .service(web::resource("/scripts/{id}/versions").route(web::get().to(versions::list)))
         .service(

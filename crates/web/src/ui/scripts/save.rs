@@ -165,7 +165,7 @@ pub fn by_form_field(errors: &ValidationErrors) -> (BTreeMap<String, String>, Ve
 
 /// The answer to a refused save: for HTMX, each field's error slot out of band and a summary
 /// in the status line; otherwise the whole form again. 422 either way; nothing was written.
-fn refused(
+pub(super) fn refused(
     page: &Page,
     target: Target<'_>,
     form: &FormValues,
@@ -218,7 +218,7 @@ fn saved(page: &Page, location: String) -> HttpResponse {
 }
 
 /// The errors of the fields that could not be read, with what the rules say of the rest.
-fn unreadable(state: &AppState, posted: &PostedForm) -> Option<ValidationErrors> {
+pub(super) fn unreadable(state: &AppState, posted: &PostedForm) -> Option<ValidationErrors> {
     if posted.errors.is_empty() {
         return None;
     }

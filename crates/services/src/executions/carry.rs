@@ -1,0 +1,154 @@
+//! Carrying out one execution: its record started (inserted, or a queued one moved on), the
+//! job run in the engine, and the record finished with what the run reported.
+
+use super::{
+    ExecutionService, ExecutionServiceError, Finished, INTERRUPTED, RunRequest, Start, plain_error,
+};
+use domain::execution::{Execution, ExecutionError, ExecutionStatus, Outcome, TriggerKind};
+use domain::repository::RepoError;
+use domain::script::Script;
+use runtime::{EngineError, Job, Reservation};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A finished execution and the SDK calls its run made, by `module.method`.
+pub(super) struct Ran {
+    pub(super) execution: Execution,
+    pub(super) sdk_calls: BTreeMap<String, u64>,
+}
+
+impl ExecutionService {
+    /// Starts an execution (inserting it, or moving a queued one on) and runs it to its end.
+    pub(super) async fn carry_out(
+        &self,
+        start: Start,
+        user: Option<domain::UserId>,
+        script: &Script,
+        request: RunRequest,
+        reservation: Option<Reservation>,
+    ) -> Result<Ran, ExecutionServiceError> {
+        let Start {
+            mut execution,
+            stored,
+        } = start;
+        let _ = execution.start(self.clock.now());
+        let live = (request.trigger.kind != TriggerKind::Http)
+            .then_some(self.live.as_ref())
+            .flatten();
+        // However the run ends, its followers hear of it once its record is as final as it gets.
+        let _finished = live.map(|hub| Finished(hub.clone(), execution.id));
+        if stored {
+            match self.executions.update(&execution).await {
+                Err(RepoError::Stale) => return Err(ExecutionServiceError::AlreadyStarted),
+                other => other?,
+            }
+        } else {
+            self.executions.insert(&execution).await?;
+        }
+        let job = Job {
+            execution_id: execution.id,
+            tenant_id: script.tenant_id,
+            script_id: script.id,
+            // A test run's source is the editor's, not the version's: never cached.
+            script_version: if request.trigger.kind == TriggerKind::Test {
+                runtime::UNSAVED_VERSION
+            } else {
+                script.version
+            },
+            user_id: user,
+            script_type: script.spec.script_type(),
+            source: script.spec.source.as_str().into(),
+            limits: script.spec.limits,
+            input: request.input.clone(),
+            argument: request.argument.unwrap_or(request.input),
+            trigger: serde_json::to_value(&request.trigger).unwrap_or(Value::Null),
+            event_depth: request.event_depth,
+            live: live.map(|hub| hub.sink(execution.id)),
+        };
+        let ran = match reservation {
+            Some(reservation) => self.engine.run_reserved(job, reservation).await,
+            None => self.engine.run(job).await,
+        };
+        let (outcome, logs, memory, sdk_calls) = match ran {
+            Ok(report) => (
+                report.outcome,
+                report.logs,
+                Some(report.memory_bytes as i64),
+                report.sdk_calls,
+            ),
+            Err(EngineError::Limit(limit)) => {
+                let error = plain_error("CONCURRENCY_LIMIT", limit.to_string());
+                execution
+                    .finish(Outcome::Failed(error), self.clock.now())
+                    .ok();
+                self.executions.update(&execution).await?;
+                return Err(ExecutionServiceError::Busy(limit));
+            }
+            Err(other) => {
+                let error = plain_error("INTERNAL", "the script could not be started".into());
+                execution
+                    .finish(Outcome::Failed(error), self.clock.now())
+                    .ok();
+                self.executions.update(&execution).await?;
+                return Err(ExecutionServiceError::Engine(other));
+            }
+        };
+        let outcome = self.interrupted(outcome);
+        if stored && matches!(&outcome, Outcome::Failed(e) if e.code == INTERRUPTED) {
+            return self.back_to_pending(execution).await.map(|execution| Ran {
+                execution,
+                sdk_calls,
+            });
+        }
+        execution.logs = logs;
+        execution.memory_bytes = memory;
+        if execution.finish(outcome, self.clock.now()).is_err() {
+            tracing::error!(execution = %execution.id, "execution finished twice");
+        }
+        match self.executions.update(&execution).await {
+            Ok(()) => {}
+            // Cancelled from storage while it ran (another node, or an orphan sweep): keep theirs.
+            Err(RepoError::Stale) => {
+                tracing::warn!(execution = %execution.id, "execution was finalised elsewhere")
+            }
+            Err(cause) => execution = self.record_unstorable(execution, cause).await?,
+        }
+        crate::metrics::execution_finished(&execution);
+        tracing::info!(execution = %execution.id, status = %execution.status, duration_ms = execution.duration_ms, "execution finished");
+        Ok(Ran {
+            execution,
+            sdk_calls,
+        })
+    }
+
+    /// An execution whose record cannot be stored as it is still gets a final status: it is
+    /// stored as `failed` with `RECORD_UNSTORABLE` and the cause, without its output and logs.
+    async fn record_unstorable(
+        &self,
+        execution: Execution,
+        cause: RepoError,
+    ) -> Result<Execution, ExecutionServiceError> {
+        tracing::error!(execution = %execution.id, error = %cause, "the execution's record cannot be stored; storing it as failed");
+        let fallback = Execution {
+            status: ExecutionStatus::Failed,
+            output: None,
+            logs: Vec::new(),
+            error: Some(ExecutionError {
+                code: "RECORD_UNSTORABLE".into(),
+                message: format!(
+                    "the execution ended as {} but its record could not be stored ({cause}); \
+                     its output and logs are lost",
+                    execution.status
+                ),
+                line: None,
+                column: None,
+                stack: None,
+            }),
+            ..execution
+        };
+        match self.executions.update(&fallback).await {
+            Ok(()) | Err(RepoError::Stale) => Ok(fallback),
+            Err(again) => Err(again.into()),
+        }
+    }
+}
