@@ -1,6 +1,7 @@
 // The web pages in a real browser: sign in as the first admin, write a script in Monaco with
 // the SDK's completions, save it with Ctrl+S, run it with input, test-run an unsaved edit,
-// start from a template and test it, see a refused field, read a
+// see a source that does not compile marked at its line, start from a template and test it,
+// see a refused field, read a
 // page in Russian, filter the executions by status and open one, and check that a viewer has
 // no edit control and gets 403 on the edit URL.
 import { test, before, after } from 'node:test';
@@ -95,6 +96,25 @@ test('the Test button runs the unsaved source with input and shows the result', 
   // Nothing was saved: the script page still shows the saved source.
   await page.goto(scriptUrl);
   assert.match(await page.locator('pre.source-fallback').innerText(), /doubled/);
+  await context.close();
+});
+
+test('a source that does not compile comes back as a Monaco marker at its line', async () => {
+  assert.ok(scriptUrl, 'the first test created a script');
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await signIn(context, server.email, server.password);
+  await page.goto(`${scriptUrl}/edit`);
+  await page.waitForSelector('#editor.ready .monaco-editor');
+  await page.evaluate(() => window.iotaEditor.setValue(
+    "export default async function (input) {\n  const x = 1;\n  return { oops: ;\n}\n"));
+  await page.click('#test');
+  const error = page.locator('#error-Source');
+  await error.waitFor({ state: 'visible' });
+  assert.equal(await error.getAttribute('data-line'), '3');
+  await page.waitForFunction(() => window.monaco.editor.getModelMarkers({ owner: 'save' }).length > 0);
+  const marker = await page.evaluate(() => window.monaco.editor.getModelMarkers({ owner: 'save' })[0]);
+  assert.equal(marker.startLineNumber, 3);
+  assert.ok(marker.startColumn > 1, `column ${marker.startColumn}`);
   await context.close();
 });
 
