@@ -172,6 +172,7 @@ async fn a_test_run_is_refused_like_a_save_and_then_records_nothing() {
             "{html}"
         );
         assert!(html.contains("data-column="), "{html}");
+        assert!(html.contains("Nothing was run"), "{html}");
 
         // A wrong field, as a save refuses it.
         let mut bad_limit = form("Guarded", SAVED, "{}");

@@ -8,13 +8,16 @@ use super::super::executions::{against, run_result};
 use super::super::i18n::Lang;
 use super::super::session::Mutation;
 use super::form::Target;
-use super::save::{PostedForm, refused, unreadable};
+use super::save::{PostedForm, refused_with, unreadable};
 use super::{html, script_id};
 use crate::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use services::{ScriptError, TestReport};
+
+/// The status line of a refused test run.
+const REFUSED: &str = "script.test.refused";
 
 /// The test panel under the edit form: the input (`{}` when none was typed) and the button;
 /// the result lands below.
@@ -115,7 +118,13 @@ pub async fn test(
     };
     let target = Target::Update { id: &raw_id };
     if let Some(errors) = unreadable(&state, &posted) {
-        return Ok(refused(&page, target, &posted.values, &errors));
+        return Ok(refused_with(
+            &page,
+            target,
+            &posted.values,
+            &errors,
+            REFUSED,
+        ));
     }
     match state
         .scripts
@@ -126,7 +135,13 @@ pub async fn test(
             p.field-error #error-TestInput hx-swap-oob="true" {}
             (test_report(page.lang, &report))
         })),
-        Err(ScriptError::Invalid(errors)) => Ok(refused(&page, target, &posted.values, &errors)),
+        Err(ScriptError::Invalid(errors)) => Ok(refused_with(
+            &page,
+            target,
+            &posted.values,
+            &errors,
+            REFUSED,
+        )),
         Err(other) => Err(page.fail(other.into())),
     }
 }
