@@ -118,7 +118,7 @@ test('a source that does not compile comes back as a Monaco marker at its line',
   await context.close();
 });
 
-test('a template fills the new script form and passes its test run', async () => {
+test('a template fills the new script form, passes its test run, and is disabled from the list', async () => {
   const context = await browser.newContext({ locale: 'en-US' });
   const page = await signIn(context, server.email, server.password);
   await page.goto(`${server.base}/scripts/new`);
@@ -136,6 +136,14 @@ test('a template fills the new script form and passes its test run', async () =>
   await report.waitFor({ timeout: 30_000 });
   assert.equal(await report.getAttribute('data-status'), 'completed');
   assert.match(await report.innerText(), /"total": 1980/);
+
+  // Bulk: check it in the list and disable it.
+  await page.goto(`${server.base}/scripts?search=Pricing`);
+  await page.locator('#scripts input[name=ids]').first().check();
+  await Promise.all([page.waitForURL(/bulk=disable&changed=1&skipped=0/), page.click('#bulk-disable')]);
+  await page.locator('#bulk-notice').waitFor();
+  await page.goto(`${server.base}/scripts?search=Pricing`);
+  assert.match(await page.locator('#scripts').innerText(), /Disabled/);
   await context.close();
 });
 
