@@ -1,6 +1,7 @@
 //! Test runs over real HTTP, on SQLite and PostgreSQL: the editor's Test button
 //! (`POST /scripts/{id}/test`) and `POST /api/v1/scripts/{id}/test` run the unsaved source in
-//! the sandbox, record a `test` execution and write no version; refused without the right,
+//! the sandbox, record a `test` execution and write no version (`POST /scripts/test` and
+//! `POST /api/v1/scripts/test`, for a script not saved yet, run it and record nothing); refused without the right,
 //! without the CSRF token, with a source that does not compile (its line and column beside
 //! the field), with bad JSON input, and for another tenant's script.
 
@@ -304,6 +305,100 @@ async fn the_api_test_runs_a_body_or_the_stored_script() {
             "only the two accepted runs"
         );
         assert_eq!(script(&app, &id).await["version"], 1);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_script_not_saved_yet_is_test_run_and_leaves_no_record() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let body =
+            json!({ "name": "Draft", "type": "oneoff", "source": EDITED, "input": { "n": 3 } });
+        let (status, report) = parts(
+            app.post("/api/v1/scripts/test", &app.developer, &body)
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["recorded"], false);
+        assert_eq!(report["execution"]["trigger"]["type"], "test");
+        assert_eq!(report["execution"]["output"], json!({ "tripled": 9 }));
+        assert_eq!(report["sdkCallsTotal"], 2);
+
+        let broken = json!({ "name": "Draft", "type": "oneoff", "source": BROKEN, "input": {} });
+        let (status, refused) = parts(
+            app.post("/api/v1/scripts/test", &app.developer, &broken)
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{refused}");
+        assert_eq!(refused["error"]["source"]["line"], 2, "{refused}");
+        let nameless = json!({ "type": "oneoff", "source": SAVED });
+        let (status, refused) = parts(
+            app.post("/api/v1/scripts/test", &app.developer, &nameless)
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(refused["error"]["fields"]["name"].is_string(), "{refused}");
+        let (status, _) = parts(app.post("/api/v1/scripts/test", &app.viewer, &body).await).await;
+        assert_eq!(status, 403);
+
+        // The New page's Test button.
+        let developer = sign_in(&app, "dev@a.test").await;
+        let (_, new) = page(&app, "/scripts/new", &developer.cookie).await;
+        assert!(new.contains(r#"hx-post="/scripts/test""#), "{new}");
+        let response = htmx_post(
+            &app,
+            "/scripts/test",
+            &developer,
+            true,
+            &form("Draft", EDITED, r#"{"n": 4}"#),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(r#"data-status="completed""#) && html.contains("not-recorded"),
+            "{html}"
+        );
+        assert!(html.contains("12"), "{html}");
+        let response = htmx_post(
+            &app,
+            "/scripts/test",
+            &developer,
+            true,
+            &form("Draft", BROKEN, "{}"),
+        )
+        .await;
+        assert_eq!(response.status(), 422);
+        assert!(response.text().await.unwrap().contains(r#"data-line="2""#));
+        let response = htmx_post(
+            &app,
+            "/scripts/test",
+            &developer,
+            false,
+            &form("Draft", SAVED, "{}"),
+        )
+        .await;
+        assert_eq!(response.status(), 403);
+        let viewer = sign_in(&app, "viewer@a.test").await;
+        let response = htmx_post(
+            &app,
+            "/scripts/test",
+            &viewer,
+            true,
+            &form("Draft", SAVED, "{}"),
+        )
+        .await;
+        assert_eq!(response.status(), 403);
+
+        // Nothing was written: no script, no execution.
+        assert_eq!(app.script_count().await, 0);
+        let (_, history) = parts(app.get("/api/v1/executions", &app.admin).await).await;
+        assert_eq!(history["items"], json!([]), "{history}");
         app.stop().await;
     })
     .await;

@@ -18,7 +18,8 @@ pub(super) struct Ran {
 }
 
 impl ExecutionService {
-    /// Starts an execution (inserting it, or moving a queued one on) and runs it to its end.
+    /// Starts an execution (inserting it, or moving a queued one on) and runs it to its end;
+    /// one that is not to be recorded (a test run of a script not saved yet) is only run.
     pub(super) async fn carry_out(
         &self,
         start: Start,
@@ -30,6 +31,7 @@ impl ExecutionService {
         let Start {
             mut execution,
             stored,
+            record,
         } = start;
         let _ = execution.start(self.clock.now());
         let live = (request.trigger.kind != TriggerKind::Http)
@@ -37,7 +39,8 @@ impl ExecutionService {
             .flatten();
         // However the run ends, its followers hear of it once its record is as final as it gets.
         let _finished = live.map(|hub| Finished(hub.clone(), execution.id));
-        if stored {
+        if !record {
+        } else if stored {
             match self.executions.update(&execution).await {
                 Err(RepoError::Stale) => return Err(ExecutionServiceError::AlreadyStarted),
                 other => other?,
@@ -81,7 +84,9 @@ impl ExecutionService {
                 execution
                     .finish(Outcome::Failed(error), self.clock.now())
                     .ok();
-                self.executions.update(&execution).await?;
+                if record {
+                    self.executions.update(&execution).await?;
+                }
                 return Err(ExecutionServiceError::Busy(limit));
             }
             Err(other) => {
@@ -89,7 +94,9 @@ impl ExecutionService {
                 execution
                     .finish(Outcome::Failed(error), self.clock.now())
                     .ok();
-                self.executions.update(&execution).await?;
+                if record {
+                    self.executions.update(&execution).await?;
+                }
                 return Err(ExecutionServiceError::Engine(other));
             }
         };
@@ -105,7 +112,7 @@ impl ExecutionService {
         if execution.finish(outcome, self.clock.now()).is_err() {
             tracing::error!(execution = %execution.id, "execution finished twice");
         }
-        match self.executions.update(&execution).await {
+        match self.record_end(record, &execution).await {
             Ok(()) => {}
             // Cancelled from storage while it ran (another node, or an orphan sweep): keep theirs.
             Err(RepoError::Stale) => {
@@ -119,6 +126,15 @@ impl ExecutionService {
             execution,
             sdk_calls,
         })
+    }
+
+    /// Stores an execution's end, when it is recorded at all.
+    async fn record_end(&self, record: bool, execution: &Execution) -> Result<(), RepoError> {
+        if record {
+            self.executions.update(execution).await
+        } else {
+            Ok(())
+        }
     }
 
     /// An execution whose record cannot be stored as it is still gets a final status: it is

@@ -85,6 +85,8 @@ const DIRECT_SLOT_WAIT: Duration = Duration::from_millis(500);
 struct Start {
     execution: Execution,
     stored: bool,
+    /// `false` for a run that leaves no record (a test run of a script not saved yet).
+    record: bool,
 }
 
 pub struct ExecutionService {
@@ -135,7 +137,7 @@ impl ExecutionService {
             .get(actor.tenant_id, script_id)
             .await?
             .ok_or(ExecutionServiceError::ScriptNotFound)?;
-        self.run_script(actor.user_id, &script, request, None)
+        self.run_script(actor.user_id, &script, request, None, true)
             .await
             .map(|ran| ran.execution)
     }
@@ -148,7 +150,7 @@ impl ExecutionService {
         script: &Script,
         request: RunRequest,
     ) -> Result<Execution, ExecutionServiceError> {
-        self.run_script(None, script, request, None)
+        self.run_script(None, script, request, None, true)
             .await
             .map(|ran| ran.execution)
     }
@@ -179,7 +181,7 @@ impl ExecutionService {
         reservation: Reservation,
     ) -> Result<Execution, ExecutionServiceError> {
         let user = request.trigger.details.user_id;
-        self.run_script(user, script, request, Some(reservation))
+        self.run_script(user, script, request, Some(reservation), true)
             .await
             .map(|ran| ran.execution)
     }
@@ -214,6 +216,7 @@ impl ExecutionService {
         script: &Script,
         request: RunRequest,
         reservation: Option<Reservation>,
+        record: bool,
     ) -> Result<carry::Ran, ExecutionServiceError> {
         let now = self.clock.now();
         let new = NewExecution {
@@ -233,6 +236,7 @@ impl ExecutionService {
         let start = Start {
             execution,
             stored: false,
+            record,
         };
         self.carry_out(start, user, script, request, Some(reservation))
             .await

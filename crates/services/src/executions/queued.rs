@@ -84,6 +84,7 @@ impl ExecutionService {
         let start = Start {
             execution,
             stored: true,
+            record: true,
         };
         match self
             .carry_out(start, user, script, request, Some(reservation))

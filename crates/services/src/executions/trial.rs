@@ -15,6 +15,8 @@ pub struct TestReport {
     pub execution: Execution,
     pub limits: ResourceLimits,
     pub sdk_calls: BTreeMap<String, u64>,
+    /// Whether the run is in the history (not when the script is not saved yet).
+    pub recorded: bool,
 }
 
 impl TestReport {
@@ -35,6 +37,28 @@ impl ExecutionService {
         script: &Script,
         input: Value,
     ) -> Result<TestReport, ExecutionServiceError> {
+        self.trial(actor, script, input, true).await
+    }
+
+    /// Runs `script`, not saved yet, with `input` as a test run of `actor` that leaves no
+    /// record: there is no script to file it under.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id))]
+    pub async fn test_unsaved(
+        &self,
+        actor: &Actor,
+        script: &Script,
+        input: Value,
+    ) -> Result<TestReport, ExecutionServiceError> {
+        self.trial(actor, script, input, false).await
+    }
+
+    async fn trial(
+        &self,
+        actor: &Actor,
+        script: &Script,
+        input: Value,
+        record: bool,
+    ) -> Result<TestReport, ExecutionServiceError> {
         actor.require(Permission::ScriptsExecute)?;
         let request = RunRequest {
             trigger: Trigger {
@@ -50,12 +74,13 @@ impl ExecutionService {
             event_depth: 0,
         };
         let ran = self
-            .run_script(actor.user_id, script, request, None)
+            .run_script(actor.user_id, script, request, None, record)
             .await?;
         Ok(TestReport {
             execution: ran.execution,
             limits: script.spec.limits,
             sdk_calls: ran.sdk_calls,
+            recorded: record,
         })
     }
 }

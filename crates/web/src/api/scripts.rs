@@ -144,6 +144,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::get().to(list))
                 .route(web::post().to(create)),
         )
+        .service(web::resource("/scripts/test").route(web::post().to(super::trial::test_new)))
         .service(
             web::resource("/scripts/{id}")
                 .route(web::get().to(get))

@@ -361,9 +361,7 @@ pub fn script_form(
                 span.hint { (lang.t("script.hint.save_shortcut")) }
                 a.button href=(cancel) { (lang.t("script.cancel")) }
             }
-            @if let Target::Update { id } = target {
-                (super::trial::test_panel(lang, id, form.get("TestInput")))
-            }
+            (super::trial::test_panel(lang, &target, form.get("TestInput")))
         }
     }
 }

@@ -116,6 +116,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .service(web::resource("/scripts/new").route(web::get().to(show::new_form)))
         .service(web::resource("/scripts/bulk").route(web::post().to(bulk::bulk)))
+        .service(web::resource("/scripts/test").route(web::post().to(trial::test_new)))
         .service(web::resource("/scripts/cron-preview").route(web::get().to(show::cron_preview)))
         .service(
             web::resource("/scripts/endpoint-preview").route(web::get().to(endpoint_url::preview)),

@@ -294,7 +294,7 @@ pub async fn execute(
         .or_page(&page)?;
     let body = html! {
         p.field-error #error-Input hx-swap-oob="true" {}
-        (run_result(page.lang, &execution))
+        (run_result(page.lang, &execution, true))
     };
     Ok(html(body))
 }

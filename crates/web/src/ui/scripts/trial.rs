@@ -6,7 +6,7 @@
 use super::super::errors::{PageContext, UiError};
 use super::super::executions::{against, run_result};
 use super::super::i18n::Lang;
-use super::super::session::Mutation;
+use super::super::session::{Mutation, Page};
 use super::form::Target;
 use super::save::{PostedForm, refused_with, unreadable};
 use super::{html, script_id};
@@ -21,8 +21,12 @@ const REFUSED: &str = "script.test.refused";
 
 /// The test panel under the edit form: the input (`{}` when none was typed) and the button;
 /// the result lands below.
-pub fn test_panel(lang: Lang, id: &str, input: &str) -> Markup {
+pub fn test_panel(lang: Lang, target: &Target<'_>, input: &str) -> Markup {
     let input = if input.trim().is_empty() { "{}" } else { input };
+    let path = match target {
+        Target::Create => "/scripts/test".to_owned(),
+        Target::Update { id } => format!("/scripts/{id}/test"),
+    };
     html! {
         section.test-run {
             h2 { (lang.t("script.test.title")) }
@@ -30,7 +34,7 @@ pub fn test_panel(lang: Lang, id: &str, input: &str) -> Markup {
             label for="field-TestInput" { (lang.t("script.run_input")) }
             textarea #field-TestInput name="TestInput" rows="4" spellcheck="false" { (input) }
             p.field-error #error-TestInput {}
-            button #test type="button" hx-post={ "/scripts/" (id) "/test" }
+            button #test type="button" hx-post=(path)
                 hx-target="#test-result" hx-swap="innerHTML" { (lang.t("script.test.button")) }
             div #test-result aria-live="polite" {}
         }
@@ -48,7 +52,7 @@ pub fn test_report(lang: Lang, report: &TestReport) -> Markup {
     let calls = report.total_sdk_calls();
     html! {
         div.test-report #test-report data-status=(execution.status.as_str()) {
-            (run_result(lang, execution))
+            (run_result(lang, execution, report.recorded))
             h3 { (lang.t("script.test.usage")) }
             table.table.usage {
                 tbody {
@@ -94,19 +98,45 @@ fn bad_input(lang: Lang, error: &serde_json::Error) -> HttpResponse {
         .body(body.into_string())
 }
 
+/// `POST /scripts/{id}/test`: a test run of the stored script as edited (recorded).
 pub async fn test(
     state: web::Data<AppState>,
     mutation: Mutation,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, UiError> {
-    let page = mutation.0;
     let raw_id = id.into_inner();
-    let id = script_id(&page, &raw_id)?;
-    if let Some(refusal) = crate::health::refuse_while_draining(&state) {
+    let id = script_id(&mutation.0, &raw_id)?;
+    run_test(
+        &state,
+        mutation.0,
+        Target::Update { id: &raw_id },
+        Some(id),
+        &body,
+    )
+    .await
+}
+
+/// `POST /scripts/test`: a test run of the new script's form (not saved, not recorded).
+pub async fn test_new(
+    state: web::Data<AppState>,
+    mutation: Mutation,
+    body: web::Bytes,
+) -> Result<HttpResponse, UiError> {
+    run_test(&state, mutation.0, Target::Create, None, &body).await
+}
+
+async fn run_test(
+    state: &AppState,
+    page: Page,
+    target: Target<'_>,
+    id: Option<domain::ScriptId>,
+    body: &[u8],
+) -> Result<HttpResponse, UiError> {
+    if let Some(refusal) = crate::health::refuse_while_draining(state) {
         return Ok(refusal);
     }
-    let posted = PostedForm::read(&body);
+    let posted = PostedForm::read(body);
     let raw_input = posted.values.get("TestInput");
     let input = if raw_input.trim().is_empty() {
         serde_json::Value::Null
@@ -116,8 +146,7 @@ pub async fn test(
             Err(error) => return Ok(bad_input(page.lang, &error)),
         }
     };
-    let target = Target::Update { id: &raw_id };
-    if let Some(errors) = unreadable(&state, &posted) {
+    if let Some(errors) = unreadable(state, &posted) {
         return Ok(refused_with(
             &page,
             target,
@@ -126,11 +155,21 @@ pub async fn test(
             REFUSED,
         ));
     }
-    match state
-        .scripts
-        .test_run(page.actor(), id, &posted.input, input)
-        .await
-    {
+    let tested = match id {
+        Some(id) => {
+            state
+                .scripts
+                .test_run(page.actor(), id, &posted.input, input)
+                .await
+        }
+        None => {
+            state
+                .scripts
+                .test_unsaved(page.actor(), &posted.input, input)
+                .await
+        }
+    };
+    match tested {
         Ok(report) => Ok(html(html! {
             p.field-error #error-TestInput hx-swap-oob="true" {}
             (test_report(page.lang, &report))
