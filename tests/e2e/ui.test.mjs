@@ -127,6 +127,11 @@ test('a template fills the new script form, passes its test run, and is disabled
   assert.equal(await page.locator('#field-Type').inputValue(), 'embedded');
   assert.match(await page.evaluate(() => window.iotaEditor.getValue()), /TIER_DISCOUNT/);
   await page.fill('#field-Name', 'Pricing from the template');
+  // Tested before it is saved: run, not recorded.
+  await page.fill('#field-TestInput', '{"items": [{"price": 500, "quantity": 1}]}');
+  await page.click('#test');
+  await page.locator('#test-report #not-recorded').waitFor({ timeout: 30_000 });
+  assert.match(await page.locator('#test-report').innerText(), /"total": 500/);
   await Promise.all([page.waitForURL(/\/scripts\/[0-9a-f-]{36}$/), page.click('#save')]);
   await page.click('#edit');
   await page.waitForSelector('#editor.ready .monaco-editor');
