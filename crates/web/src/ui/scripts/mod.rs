@@ -17,7 +17,7 @@ use crate::AppState;
 use actix_web::{HttpResponse, web};
 use domain::ScriptId;
 use domain::execution::Execution;
-use domain::paging::{PageRequest, ScriptFilter};
+use domain::paging::{ExecutionFilter, PageRequest, ScriptFilter};
 use maud::Markup;
 use std::collections::{HashMap, HashSet};
 
@@ -33,19 +33,25 @@ pub fn html(markup: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
-/// The last execution of each script (one indexed read per script, concurrently); a script
-/// whose history cannot be read shows none.
+/// The last execution of each script (one indexed keyset read per script, concurrently, with
+/// no count); a script whose history cannot be read shows none.
 pub async fn last_runs(
     state: &AppState,
     page: &Page,
     ids: impl Iterator<Item = ScriptId>,
 ) -> HashMap<ScriptId, Execution> {
-    let one = PageRequest { page: 1, limit: 1 };
     let reads = ids.map(|id| async move {
-        let found = state.executions.list(page.actor(), id, None, one).await;
+        let filter = ExecutionFilter {
+            script_id: Some(id),
+            ..ExecutionFilter::default()
+        };
+        let found = state
+            .executions
+            .history(page.actor(), &filter, None, 1)
+            .await;
         found
             .ok()
-            .and_then(|page| page.items.into_iter().next())
+            .and_then(|slice| slice.items.into_iter().next())
             .map(|run| (id, run))
     });
     futures::future::join_all(reads)
