@@ -1,4 +1,4 @@
-// Screenshots of the main pages in the light and the dark theme, written to $SCREENSHOTS_DIR
+// Screenshots of the main pages (dead letters included) in the light and the dark theme, written to $SCREENSHOTS_DIR
 // (docs/screenshots in the repository); skipped unless that variable is set.
 import { test } from 'node:test';
 import { join } from 'node:path';
@@ -7,6 +7,33 @@ import { startServer } from './server.mjs';
 
 const DIR = process.env.SCREENSHOTS_DIR;
 
+// Two failed event deliveries left as dead letters: a subscribed script that throws, with a
+// single attempt, and two events published over the API.
+async function deadLetters(server) {
+  const email = server.email;
+  const token = server.run('token', 'create', '--email', email, '--name', 'screenshots').trim().split('\n').pop();
+  const api = (path, body) => fetch(`${server.base}/api/v1${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const created = await api('/scripts', {
+    name: 'Warehouse sync', type: 'event', status: 'active', eventTypes: ['order.shipped'],
+    retry: { maxAttempts: 1 },
+    source: "export async function handleEvent(event) {\n  throw new Error('the warehouse refused order ' + event.payload.orderId);\n}\n",
+  });
+  if (created.status !== 201) throw new Error(`the event script was not created: ${await created.text()}`);
+  for (const orderId of [1041, 1042]) {
+    const published = await api('/events', { type: 'order.shipped', payload: { orderId } });
+    if (!published.ok) throw new Error(`the event was not published: ${await published.text()}`);
+  }
+  const list = () => fetch(`${server.base}/api/v1/dead-letters`, { headers: { authorization: `Bearer ${token}` } })
+    .then((r) => r.json());
+  for (let i = 0; i < 120 && (await list()).items.length < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 test('screenshots of the main pages', { skip: !DIR && 'SCREENSHOTS_DIR is not set' }, async () => {
   const server = await startServer();
   const browser = await chromium.launch({
@@ -14,6 +41,7 @@ test('screenshots of the main pages', { skip: !DIR && 'SCREENSHOTS_DIR is not se
     args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking'],
   });
   try {
+    await deadLetters(server);
     let scriptUrl;
     let executionUrl;
     for (const scheme of ['light', 'dark']) {
@@ -67,6 +95,9 @@ test('screenshots of the main pages', { skip: !DIR && 'SCREENSHOTS_DIR is not se
       await shot('list');
       await page.goto(`${server.base}/dashboard`);
       await shot('dashboard');
+      await page.goto(`${server.base}/dead-letters`);
+      await page.locator('#dead-letter-list').waitFor();
+      await shot('dead-letters');
       await context.close();
     }
   } finally {

@@ -1,5 +1,7 @@
 // The web pages in a real browser: sign in as the first admin, write a script in Monaco with
-// the SDK's completions, save it with Ctrl+S, run it with input, see a refused field, read a
+// the SDK's completions, save it with Ctrl+S, run it with input, test-run an unsaved edit,
+// see a source that does not compile marked at its line, start from a template and test it,
+// see a refused field, read a
 // page in Russian, filter the executions by status and open one, and check that a viewer has
 // no edit control and gets 403 on the edit URL.
 import { test, before, after } from 'node:test';
@@ -70,6 +72,83 @@ test('the first admin writes a script in Monaco, saves it with Ctrl+S and runs i
   await result.waitFor();
   assert.match(await result.innerText(), /"doubled": 42/);
   assert.match(await result.innerText(), /doubling/);
+  await context.close();
+});
+
+test('the Test button runs the unsaved source with input and shows the result', async () => {
+  assert.ok(scriptUrl, 'the first test created a script');
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await signIn(context, server.email, server.password);
+  await page.goto(`${scriptUrl}/edit`);
+  await page.waitForSelector('#editor.ready .monaco-editor');
+  await page.evaluate(() => window.iotaEditor.setValue(
+    "export default async function (input) {\n  await sdk.cache.set('last', input.n);\n  console.log('testing', input.n);\n  return { squared: input.n * input.n };\n}\n"));
+  await page.fill('#field-TestInput', '{"n": 9}');
+  await page.click('#test');
+  const report = page.locator('#test-report');
+  await report.waitFor({ timeout: 30_000 });
+  assert.equal(await report.getAttribute('data-status'), 'completed');
+  const text = await report.innerText();
+  assert.match(text, /"squared": 81/);
+  assert.match(text, /testing/);
+  assert.match(await page.locator('#usage-sdk-calls').innerText(), /1 \/ 60/);
+  assert.match(await page.locator('#usage-duration').innerText(), /ms \/ 30000 ms/);
+  // Nothing was saved: the script page still shows the saved source.
+  await page.goto(scriptUrl);
+  assert.match(await page.locator('pre.source-fallback').innerText(), /doubled/);
+  await context.close();
+});
+
+test('a source that does not compile comes back as a Monaco marker at its line', async () => {
+  assert.ok(scriptUrl, 'the first test created a script');
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await signIn(context, server.email, server.password);
+  await page.goto(`${scriptUrl}/edit`);
+  await page.waitForSelector('#editor.ready .monaco-editor');
+  await page.evaluate(() => window.iotaEditor.setValue(
+    "export default async function (input) {\n  const x = 1;\n  return { oops: ;\n}\n"));
+  await page.click('#test');
+  const error = page.locator('#error-Source');
+  await error.waitFor({ state: 'visible' });
+  assert.equal(await error.getAttribute('data-line'), '3');
+  await page.waitForFunction(() => window.monaco.editor.getModelMarkers({ owner: 'save' }).length > 0);
+  const marker = await page.evaluate(() => window.monaco.editor.getModelMarkers({ owner: 'save' })[0]);
+  assert.equal(marker.startLineNumber, 3);
+  assert.ok(marker.startColumn > 1, `column ${marker.startColumn}`);
+  await context.close();
+});
+
+test('a template fills the new script form, passes its test run, and is disabled from the list', async () => {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await signIn(context, server.email, server.password);
+  await page.goto(`${server.base}/scripts/new`);
+  await Promise.all([page.waitForURL(/template=pricing_rule/), page.click('#template-pricing_rule')]);
+  await page.waitForSelector('#editor.ready .monaco-editor');
+  assert.equal(await page.locator('#field-Type').inputValue(), 'embedded');
+  assert.match(await page.evaluate(() => window.iotaEditor.getValue()), /TIER_DISCOUNT/);
+  await page.fill('#field-Name', 'Pricing from the template');
+  // Tested before it is saved: run, not recorded.
+  await page.fill('#field-TestInput', '{"items": [{"price": 500, "quantity": 1}]}');
+  await page.click('#test');
+  await page.locator('#test-report #not-recorded').waitFor({ timeout: 30_000 });
+  assert.match(await page.locator('#test-report').innerText(), /"total": 500/);
+  await Promise.all([page.waitForURL(/\/scripts\/[0-9a-f-]{36}$/), page.click('#save')]);
+  await page.click('#edit');
+  await page.waitForSelector('#editor.ready .monaco-editor');
+  await page.fill('#field-TestInput', '{"items": [{"price": 1000, "quantity": 2}], "tier": "gold", "taxRate": 0.1}');
+  await page.click('#test');
+  const report = page.locator('#test-report');
+  await report.waitFor({ timeout: 30_000 });
+  assert.equal(await report.getAttribute('data-status'), 'completed');
+  assert.match(await report.innerText(), /"total": 1980/);
+
+  // Bulk: check it in the list and disable it.
+  await page.goto(`${server.base}/scripts?search=Pricing`);
+  await page.locator('#scripts input[name=ids]').first().check();
+  await Promise.all([page.waitForURL(/bulk=disable&changed=1&skipped=0/), page.click('#bulk-disable')]);
+  await page.locator('#bulk-notice').waitFor();
+  await page.goto(`${server.base}/scripts?search=Pricing`);
+  assert.match(await page.locator('#scripts').innerText(), /Disabled/);
   await context.close();
 });
 

@@ -42,6 +42,12 @@ const BENCHES: &[Bench] = &[
         output: "benchmarks-cron.md",
     },
     Bench {
+        name: "listing",
+        package: "iota-scripts",
+        bin: "listing-bench",
+        output: "benchmarks-listing.md",
+    },
+    Bench {
         name: "ops",
         package: "iota-scripts",
         bin: "ops-bench",

@@ -85,10 +85,12 @@ pub enum TriggerKind {
     Event,
     Embedded,
     Retry,
+    /// A test run from the editor: the unsaved source, no version written.
+    Test,
 }
 
 impl TriggerKind {
-    pub const ALL: [TriggerKind; 7] = [
+    pub const ALL: [TriggerKind; 8] = [
         TriggerKind::Manual,
         TriggerKind::Api,
         TriggerKind::Cron,
@@ -96,6 +98,7 @@ impl TriggerKind {
         TriggerKind::Event,
         TriggerKind::Embedded,
         TriggerKind::Retry,
+        TriggerKind::Test,
     ];
 
     /// The kind of its API spelling.
@@ -113,6 +116,7 @@ impl TriggerKind {
             TriggerKind::Event => "event",
             TriggerKind::Embedded => "embedded",
             TriggerKind::Retry => "retry",
+            TriggerKind::Test => "test",
         }
     }
 }

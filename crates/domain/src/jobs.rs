@@ -190,6 +190,42 @@ pub struct DeadLetterFilter {
     pub status: Option<DeadLetterStatus>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Only letters after this one (newest first): the next page.
+    pub after: Option<LetterCursor>,
+}
+
+/// Where the next page of dead letters starts: right after the letter created at
+/// `created_at` with `id` (newest first, ties broken by id), never an offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LetterCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl LetterCursor {
+    pub fn after(letter: &DeadLetter) -> Self {
+        Self {
+            created_at: letter.created_at,
+            id: letter.id,
+        }
+    }
+
+    /// The cursor as pages hand it out: `<RFC 3339 time>_<letter id>`, as histories do.
+    pub fn encode(&self) -> String {
+        crate::paging::HistoryCursor {
+            created_at: self.created_at,
+            id: ExecutionId(self.id),
+        }
+        .encode()
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, crate::paging::BadCursor> {
+        let cursor = crate::paging::HistoryCursor::parse(raw)?;
+        Ok(Self {
+            created_at: cursor.created_at,
+            id: cursor.id.0,
+        })
+    }
 }
 
 #[async_trait]

@@ -5,7 +5,12 @@ use domain::execution::{LogEntry, Outcome};
 use domain::script::{ResourceLimits, ScriptType};
 use domain::{ExecutionId, ScriptId, TenantId, UserId};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// The `script_version` of a job whose source is not a stored version (a test run of the
+/// editor's text): its bytecode is neither taken from nor put in the cache.
+pub const UNSAVED_VERSION: i32 = 0;
 
 /// One execution to run.
 #[derive(Clone, Debug)]
@@ -14,6 +19,7 @@ pub struct Job {
     pub tenant_id: TenantId,
     pub script_id: ScriptId,
     /// With `script_id`, the key of the bytecode cache: a version's source never changes.
+    /// `UNSAVED_VERSION` for a source that is no stored version (a test run): never cached.
     pub script_version: i32,
     pub user_id: Option<UserId>,
     pub script_type: ScriptType,
@@ -46,4 +52,6 @@ pub struct Report {
     pub memory_bytes: u64,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
+    /// The SDK calls the script made, by `module.method`, refused ones included.
+    pub sdk_calls: BTreeMap<String, u64>,
 }

@@ -38,5 +38,5 @@ pub use worker::{WORKER_ARG, run_worker_if_requested, worker_main};
 
 /// The TypeScript declarations of everything a script can use, for editors and docs.
 pub const SDK_DECLARATIONS: &str = include_str!("sdk.d.ts");
-pub use job::{Job, LiveLogSink, Report};
+pub use job::{Job, LiveLogSink, Report, UNSAVED_VERSION};
 pub use limiter::LimitExceeded;

@@ -144,6 +144,14 @@ impl AccountService {
         Ok(tenant)
     }
 
+    /// The tenant `actor` acts in (its slug names the public webhook URLs).
+    pub async fn tenant_of(&self, actor: &Actor) -> Result<Tenant, AccountError> {
+        self.tenants
+            .get(actor.tenant_id)
+            .await?
+            .ok_or_else(|| AccountError::UnknownTenant(actor.tenant_id.to_string()))
+    }
+
     #[tracing::instrument(skip_all, fields(tenant = new.tenant_slug))]
     pub async fn create_user(&self, new: &NewUser) -> Result<User, AccountError> {
         let email = Email::parse(&new.email)?;

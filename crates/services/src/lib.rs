@@ -25,9 +25,11 @@ pub use accounts::{AccountError, AccountService, FirstAdmin, NewUser};
 pub use clock::{Clock, SystemClock};
 pub use drain::Drain;
 pub use endpoints::{EndpointConfig, EndpointError, EndpointService};
-pub use executions::{ExecutionService, ExecutionServiceError, FeedEvent, Follow, RunRequest};
+pub use executions::{
+    ExecutionService, ExecutionServiceError, FeedEvent, Follow, RunRequest, TestReport,
+};
 pub use live::LiveLogs;
 pub use schedule::{PreviewSchedule, UpcomingRuns};
 pub use scheduler::{PassReport, Scheduler, SchedulerConfig};
-pub use scripts::{ExecutionOutcome, ScriptError, ScriptService, UpdateScript};
+pub use scripts::{BulkAction, ExecutionOutcome, ScriptError, ScriptService, UpdateScript};
 pub use sessions::{LoginLimits, Session, SignIn};

@@ -22,7 +22,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
+mod bulk;
+mod trial;
+
 pub use crate::script_errors::ScriptError;
+pub use bulk::{BulkAction, MAX_BULK};
 
 /// A whole-script replacement, with an optional note for the version it writes.
 #[derive(Clone, Debug, Default)]

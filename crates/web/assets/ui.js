@@ -115,7 +115,10 @@
       var text = slot ? slot.textContent.trim() : '';
       var markers = [];
       if (text) {
-        var at = position(text) || { line: 1, column: 1 };
+        // The server's line and column when it sent them; else read from the message.
+        var at = slot.dataset.line
+          ? { line: parseInt(slot.dataset.line, 10), column: parseInt(slot.dataset.column || '1', 10) }
+          : position(text) || { line: 1, column: 1 };
         markers.push({
           severity: monaco.MarkerSeverity.Error, message: text,
           startLineNumber: at.line, startColumn: at.column,

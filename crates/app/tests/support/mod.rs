@@ -3,6 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, dead_code)]
 
+pub mod browser;
 pub mod cluster;
 pub mod process;
 pub mod sql;

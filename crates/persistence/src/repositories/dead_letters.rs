@@ -11,7 +11,7 @@ use domain::repository::RepoError;
 use domain::{ExecutionId, TenantId};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 #[derive(Clone, Debug)]
@@ -102,8 +102,20 @@ impl DeadLetterRepository for SeaDeadLetterRepository {
         if let Some(to) = filter.to {
             query = query.filter(dead_letter::Column::CreatedAt.lt(to));
         }
+        if let Some(cursor) = filter.after {
+            query = query.filter(
+                Condition::any()
+                    .add(dead_letter::Column::CreatedAt.lt(cursor.created_at))
+                    .add(
+                        Condition::all()
+                            .add(dead_letter::Column::CreatedAt.eq(cursor.created_at))
+                            .add(dead_letter::Column::Id.lt(cursor.id)),
+                    ),
+            );
+        }
         let rows = query
             .order_by_desc(dead_letter::Column::CreatedAt)
+            .order_by_desc(dead_letter::Column::Id)
             .limit(limit)
             .all(self.database.connection())
             .await

@@ -85,6 +85,7 @@ fn ended_now(outcome: Outcome, started_at: chrono::DateTime<Utc>) -> Report {
         memory_bytes: 0,
         started_at,
         finished_at: crate::clock::utc(),
+        sdk_calls: Default::default(),
     }
 }
 
@@ -242,7 +243,9 @@ impl Engine {
         let mut placement = self.place(job.tenant_id).map_err(EngineError::Sandbox)?;
         placement.ran = true;
         let run = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let cached = self.cache.get(&(job.script_id, job.script_version));
+        let cached = (job.script_version != crate::UNSAVED_VERSION)
+            .then(|| self.cache.get(&(job.script_id, job.script_version)))
+            .flatten();
         let order = RunOrder {
             run,
             entry: cached.as_ref().map(|c| c.flags()),
@@ -326,7 +329,7 @@ impl Engine {
             tokio::select! {
                 end = &mut ended => match end {
                     Ok(RunEnd::Done(report, compiled)) => {
-                        if let Some(compiled) = compiled {
+                        if let Some(compiled) = compiled.filter(|_| job.script_version != crate::UNSAVED_VERSION) {
                             self.cache.insert((job.script_id, job.script_version), Arc::new(compiled));
                         }
                         return report;

@@ -123,6 +123,8 @@ pub(crate) fn run(
         memory_bytes,
         started_at,
         finished_at: crate::clock::utc(),
+        // A bare isolate has no host to call: no SDK call leaves it.
+        sdk_calls: Default::default(),
     }
 }
 

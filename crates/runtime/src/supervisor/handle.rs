@@ -34,6 +34,8 @@ pub(crate) struct RunEntry {
     /// Where the lines it logs go while it runs, if anyone follows them.
     pub(crate) live: Option<Arc<dyn LiveLogSink>>,
     pub(super) pending_calls: usize,
+    /// The SDK calls the run made so far, by `module.method`.
+    pub(super) calls: std::collections::BTreeMap<String, u64>,
 }
 
 impl RunEntry {
@@ -44,6 +46,7 @@ impl RunEntry {
             done,
             live: None,
             pending_calls: 0,
+            calls: Default::default(),
         }
     }
 }

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Most host calls one execution may have outstanding at once.
 const MAX_PENDING_CALLS: usize = 64;
 
+/// The most distinct `module.method` names counted for one run.
+const MAX_CALL_NAMES: usize = 64;
+
 /// What every worker's relay shares: the host, where host calls run, and the budgets.
 pub(crate) struct Relay {
     pub(crate) host: Arc<dyn HostPort>,
@@ -86,6 +89,7 @@ impl WorkerHandle {
                     memory_bytes: report.memory_bytes,
                     started_at: report.started_at,
                     finished_at: report.finished_at,
+                    sdk_calls: entry.calls,
                 };
                 self.relay.budgets.apply_log_budget(
                     entry.scope.script_id,
@@ -122,6 +126,11 @@ impl WorkerHandle {
             let Some(entry) = table.runs.get_mut(&run) else {
                 return;
             };
+            let name = format!("{module}.{method}");
+            // Counted by name, the names bounded: a script cannot grow the table at will.
+            if entry.calls.len() < MAX_CALL_NAMES || entry.calls.contains_key(&name) {
+                *entry.calls.entry(name).or_default() += 1;
+            }
             let refused = if entry.pending_calls >= MAX_PENDING_CALLS {
                 Some(HostError::new(
                     HostErrorCode::TooManyCalls,

@@ -11,11 +11,18 @@ use domain::repository::RepoError;
 use domain::script::Script;
 use runtime::{EngineError, Job, Reservation};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A run of an HTTP endpoint still going after this long is stored as `running` (seen in the
 /// history, cancellable); one that ends sooner is stored once, when it ends.
 const DEFER_RECORD: Duration = Duration::from_millis(250);
+
+/// A finished execution and the SDK calls its run made, by `module.method`.
+pub(super) struct Ran {
+    pub(super) execution: Execution,
+    pub(super) sdk_calls: BTreeMap<String, u64>,
+}
 
 impl ExecutionService {
     /// Starts an execution (inserting it, or moving a queued one on; a run of an HTTP endpoint
@@ -27,10 +34,11 @@ impl ExecutionService {
         script: &Script,
         request: RunRequest,
         reservation: Option<Reservation>,
-    ) -> Result<Execution, ExecutionServiceError> {
+    ) -> Result<Ran, ExecutionServiceError> {
         let Start {
             mut execution,
             stored,
+            record,
         } = start;
         let _ = execution.start(self.clock.now());
         let live = (request.trigger.kind != TriggerKind::Http)
@@ -39,9 +47,11 @@ impl ExecutionService {
         // However the run ends, its followers hear of it once its record is as final as it gets.
         let _finished = live.map(|hub| Finished(hub.clone(), execution.id));
         // A run of an endpoint usually ends within milliseconds: stored once, at its end.
-        let deferred = !stored && request.trigger.kind == TriggerKind::Http;
-        let mut in_storage = !deferred;
-        if stored {
+        let deferred = record && !stored && request.trigger.kind == TriggerKind::Http;
+        // A run that leaves no record (a test run of a script not saved yet) is never stored.
+        let mut in_storage = record && !deferred;
+        if !record {
+        } else if stored {
             match self.executions.update(&execution).await {
                 Err(RepoError::Stale) => return Err(ExecutionServiceError::AlreadyStarted),
                 other => other?,
@@ -55,7 +65,12 @@ impl ExecutionService {
             execution_id: execution.id,
             tenant_id: script.tenant_id,
             script_id: script.id,
-            script_version: script.version,
+            // A test run's source is the editor's, not the version's: never cached.
+            script_version: if request.trigger.kind == TriggerKind::Test {
+                runtime::UNSAVED_VERSION
+            } else {
+                script.version
+            },
             user_id: user,
             script_type: script.spec.script_type(),
             source: script.spec.source.as_str().into(),
@@ -88,18 +103,21 @@ impl ExecutionService {
         } else {
             run.await
         };
-        let (outcome, logs, memory) = match ran {
+        let (outcome, logs, memory, sdk_calls) = match ran {
             Ok(report) => (
                 report.outcome,
                 report.logs,
                 Some(report.memory_bytes as i64),
+                report.sdk_calls,
             ),
             Err(EngineError::Limit(limit)) => {
                 let error = plain_error("CONCURRENCY_LIMIT", limit.to_string());
                 execution
                     .finish(Outcome::Failed(error), self.clock.now())
                     .ok();
-                self.store_end(&execution, in_storage).await?;
+                if record {
+                    self.store_end(&execution, in_storage).await?;
+                }
                 return Err(ExecutionServiceError::Busy(limit));
             }
             Err(other) => {
@@ -107,20 +125,30 @@ impl ExecutionService {
                 execution
                     .finish(Outcome::Failed(error), self.clock.now())
                     .ok();
-                self.store_end(&execution, in_storage).await?;
+                if record {
+                    self.store_end(&execution, in_storage).await?;
+                }
                 return Err(ExecutionServiceError::Engine(other));
             }
         };
         let outcome = self.interrupted(outcome);
         if stored && matches!(&outcome, Outcome::Failed(e) if e.code == INTERRUPTED) {
-            return self.back_to_pending(execution).await;
+            return self.back_to_pending(execution).await.map(|execution| Ran {
+                execution,
+                sdk_calls,
+            });
         }
         execution.logs = logs;
         execution.memory_bytes = memory;
         if execution.finish(outcome, self.clock.now()).is_err() {
             tracing::error!(execution = %execution.id, "execution finished twice");
         }
-        match self.store_end(&execution, in_storage).await {
+        let stored_end = if record {
+            self.store_end(&execution, in_storage).await
+        } else {
+            Ok(())
+        };
+        match stored_end {
             Ok(()) => {}
             // Cancelled from storage while it ran (another node, or an orphan sweep): keep theirs.
             Err(RepoError::Stale) => {
@@ -132,7 +160,10 @@ impl ExecutionService {
         }
         crate::metrics::execution_finished(&execution);
         tracing::info!(execution = %execution.id, status = %execution.status, duration_ms = execution.duration_ms, "execution finished");
-        Ok(execution)
+        Ok(Ran {
+            execution,
+            sdk_calls,
+        })
     }
 
     /// Stores the end of a run: an update of its record, or its first write (with others).

@@ -39,3 +39,31 @@ impl ExecutionService {
             })
     }
 }
+
+/// Where a message of `check_text` places its error in the source: the line, and the column
+/// (1 when the message names only the line).
+pub fn source_position(message: &str) -> Option<(u32, u32)> {
+    let at = message.rfind(" (line ")?;
+    let inside = message[at + " (line ".len()..].strip_suffix(')')?;
+    let (line, column) = match inside.split_once(", column ") {
+        Some((line, column)) => (line, column),
+        None => (inside, "1"),
+    };
+    Some((line.parse().ok()?, column.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_position;
+
+    #[test]
+    fn the_position_is_read_back_from_the_message() {
+        assert_eq!(
+            source_position("SyntaxError: unexpected token (line 3, column 14)"),
+            Some((3, 14))
+        );
+        assert_eq!(source_position("unexpected end (line 7)"), Some((7, 1)));
+        assert_eq!(source_position("no position here"), None);
+        assert_eq!(source_position("odd (line x, column 2)"), None);
+    }
+}

@@ -12,10 +12,13 @@ mod queued;
 mod recorder;
 mod recovery;
 mod request;
+mod trial;
 
+pub use checks::source_position;
 pub use follow::{FeedEvent, Follow};
 pub use interrupt::{INTERRUPTED, was_interrupted};
 pub use request::RunRequest;
+pub use trial::TestReport;
 
 use crate::clock::Clock;
 use crate::live::LiveLogs;
@@ -84,6 +87,8 @@ const DIRECT_SLOT_WAIT: Duration = Duration::from_millis(500);
 struct Start {
     execution: Execution,
     stored: bool,
+    /// `false` for a run that leaves no record (a test run of a script not saved yet).
+    record: bool,
 }
 
 pub struct ExecutionService {
@@ -137,7 +142,9 @@ impl ExecutionService {
             .get(actor.tenant_id, script_id)
             .await?
             .ok_or(ExecutionServiceError::ScriptNotFound)?;
-        self.run_script(actor.user_id, &script, request, None).await
+        self.run_script(actor.user_id, &script, request, None, true)
+            .await
+            .map(|ran| ran.execution)
     }
 
     /// Runs a script that a trigger fired (no one asked for it: there is no actor to check),
@@ -148,7 +155,9 @@ impl ExecutionService {
         script: &Script,
         request: RunRequest,
     ) -> Result<Execution, ExecutionServiceError> {
-        self.run_script(None, script, request, None).await
+        self.run_script(None, script, request, None, true)
+            .await
+            .map(|ran| ran.execution)
     }
 
     /// Takes a concurrency slot for a run of `script`, waiting up to `wait` for one; a refusal
@@ -177,8 +186,9 @@ impl ExecutionService {
         reservation: Reservation,
     ) -> Result<Execution, ExecutionServiceError> {
         let user = request.trigger.details.user_id;
-        self.run_script(user, script, request, Some(reservation))
+        self.run_script(user, script, request, Some(reservation), true)
             .await
+            .map(|ran| ran.execution)
     }
 
     /// Whether a run of the script is going on or waiting to start, on any node.
@@ -211,7 +221,8 @@ impl ExecutionService {
         script: &Script,
         request: RunRequest,
         reservation: Option<Reservation>,
-    ) -> Result<Execution, ExecutionServiceError> {
+        record: bool,
+    ) -> Result<carry::Ran, ExecutionServiceError> {
         let now = self.clock.now();
         let new = NewExecution {
             tenant_id: script.tenant_id,
@@ -230,6 +241,7 @@ impl ExecutionService {
         let start = Start {
             execution,
             stored: false,
+            record,
         };
         self.carry_out(start, user, script, request, Some(reservation))
             .await

@@ -95,12 +95,13 @@ impl ExecutionService {
         let start = Start {
             execution,
             stored: true,
+            record: true,
         };
         match self
             .carry_out(start, user, script, request, Some(reservation))
             .await
         {
-            Ok(execution) => Ok(Some(execution)),
+            Ok(ran) => Ok(Some(ran.execution)),
             Err(ExecutionServiceError::AlreadyStarted) => Ok(None),
             Err(error) => Err(error),
         }

@@ -195,6 +195,13 @@ impl ResponseError for ApiError {
         let mut error = json!({ "code": self.code(), "message": message });
         if let ApiError::Invalid(fields) = self {
             error["fields"] = json!(fields);
+            // A source that does not compile: where, for an editor's marker.
+            if let Some((line, column)) = fields
+                .get("source")
+                .and_then(|message| services::executions::source_position(message))
+            {
+                error["source"] = json!({ "line": line, "column": column });
+            }
         }
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {

@@ -7,7 +7,7 @@ use super::json::{self, FieldReader};
 use super::query::{Query, RangeEnd, integer, time};
 use crate::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::jobs::{DeadLetter, DeadLetterFilter, DeadLetterStatus};
+use domain::jobs::{DeadLetter, DeadLetterFilter, DeadLetterStatus, LetterCursor};
 use domain::{ScriptId, ValidationErrors};
 use serde_json::{Value, json};
 use services::events::EventError;
@@ -124,14 +124,26 @@ async fn list(
         status,
         from: time(&query, "from", RangeEnd::From, &mut errors),
         to: time(&query, "to", RangeEnd::To, &mut errors),
+        after: query
+            .get("cursor")
+            .filter(|s| !s.is_empty())
+            .and_then(|raw| errors.check("cursor", LetterCursor::parse(raw))),
     };
     errors.into_result()?;
-    let letters = state
+    let limit = limit.unsigned_abs();
+    let mut letters = state
         .events
-        .dead_letters(&auth.0, &filter, limit.unsigned_abs())
+        .dead_letters(&auth.0, &filter, limit + 1)
         .await?;
+    // One more than the page, read to know whether another page follows.
+    let more = letters.len() as u64 > limit;
+    letters.truncate(limit as usize);
+    let next = letters
+        .last()
+        .filter(|_| more)
+        .map(|last| LetterCursor::after(last).encode());
     let items: Vec<Value> = letters.iter().map(view).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "nextCursor": next })))
 }
 
 async fn get(

@@ -13,6 +13,7 @@ mod json;
 pub mod openapi;
 pub(crate) mod query;
 mod scripts;
+mod trial;
 
 pub use auth::Authenticated;
 pub use errors::ApiError;

@@ -144,6 +144,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::get().to(list))
                 .route(web::post().to(create)),
         )
+        .service(web::resource("/scripts/test").route(web::post().to(super::trial::test_new)))
         .service(
             web::resource("/scripts/{id}")
                 .route(web::get().to(get))
@@ -151,6 +152,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::delete().to(delete)),
         )
         .service(web::resource("/scripts/{id}/versions").route(web::get().to(versions)))
+        .service(web::resource("/scripts/{id}/test").route(web::post().to(super::trial::test)))
         .service(
             web::resource("/scripts/{id}/versions/{version}/restore")
                 .route(web::post().to(restore)),

@@ -100,13 +100,17 @@ fn error_block(lang: Lang, execution: &Execution) -> Markup {
     }
 }
 
-/// The result of a run, shown in place on the script page.
-pub fn run_result(lang: Lang, execution: &Execution) -> Markup {
+/// The result of a run, shown in place on the script page; `recorded` links its page.
+pub fn run_result(lang: Lang, execution: &Execution, recorded: bool) -> Markup {
     html! {
         div.run-result #run-output {
             p {
                 (status_badge(lang, execution)) " "
-                a href={ "/executions/" (execution.id) } { (lang.t("execution.open")) }
+                @if recorded {
+                    a href={ "/executions/" (execution.id) } { (lang.t("execution.open")) }
+                } @else {
+                    span.muted #not-recorded { (lang.t("script.test.not_recorded")) }
+                }
                 @if let Some(ms) = execution.duration_ms { " · " (ms) " ms" }
             }
             (error_block(lang, execution))
@@ -120,7 +124,7 @@ pub fn run_result(lang: Lang, execution: &Execution) -> Markup {
     }
 }
 
-fn against(value: Option<i64>, limit: u64, unit: &str) -> Markup {
+pub(super) fn against(value: Option<i64>, limit: u64, unit: &str) -> Markup {
     html! {
         @match value {
             Some(value) => { (value) " " (unit) " / " (limit) " " (unit) }

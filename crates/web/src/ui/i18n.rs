@@ -139,7 +139,8 @@ mod tests {
     }
 
     /// Keys built at run time from a value (`script.type.{type}`): used when their family is.
-    const FAMILIES: [&str; 6] = [
+    const FAMILIES: [&str; 7] = [
+        "bulk.done.",
         "dead_letters.status.",
         "execution.trigger_kind.",
         "script.type.",

@@ -13,6 +13,7 @@ mod layout;
 mod login;
 mod scripts;
 pub mod session;
+pub mod templates;
 pub mod theme;
 
 use actix_web::{HttpRequest, web};

@@ -169,7 +169,8 @@ pub async fn measure(url: &str, scripts: u64, executions: u64) -> Result<Listing
         eprintln!("  {to} executions of {executions}");
         from = to + 1;
     }
-    db.execute_unprepared("DROP TABLE bench_busy; ANALYZE").await?;
+    db.execute_unprepared("DROP TABLE bench_busy; ANALYZE")
+        .await?;
     let generated_in = started.elapsed();
 
     let hot = template.clone();

@@ -1,9 +1,10 @@
 //! The OpenAPI 3.1 document of the JSON API, served at `/api/v1/openapi.json`, and a
 //! browsable page of it at `/api/v1/docs` (Swagger UI from its npm package, served by the
 //! binary: no CDN). The operations are declared in `scripts.rs` and `runs.rs` beside their
-//! shapes in `schemas.rs`; the `openapi` integration test checks that every route the server
+//! shapes in `schemas.rs` and `event_schemas.rs`; the `openapi` integration test checks that every route the server
 //! has is documented, every documented route answers, and real answers match the shapes.
 
+mod event_schemas;
 mod runs;
 mod schemas;
 mod scripts;
@@ -49,6 +50,8 @@ pub const SWAGGER_UI_VERSION: &str = "5.32.0";
         runs::retry_dead_letter,
         runs::discard_dead_letter,
         runs::redrive_dead_letters,
+        runs::test_script,
+        runs::test_new_script,
         openapi_document,
         health_live,
         health_ready,
@@ -146,8 +149,8 @@ pub fn document() -> String {
 /// Liveness: the process answers and is not wedged
 #[utoipa::path(get, path = "/health/live", tag = "operations", security(()),
     responses(
-        (status = 200, body = schemas::Health),
-        (status = 503, description = "Wedged: the failing components are named", body = schemas::Health),
+        (status = 200, body = event_schemas::Health),
+        (status = 503, description = "Wedged: the failing components are named", body = event_schemas::Health),
     ))]
 #[allow(dead_code)]
 fn health_live() {}
@@ -158,8 +161,8 @@ fn health_live() {}
 /// the failing ones (or `draining`).
 #[utoipa::path(get, path = "/health/ready", tag = "operations", security(()),
     responses(
-        (status = 200, body = schemas::Health),
-        (status = 503, description = "Not ready: the failing components are named", body = schemas::Health),
+        (status = 200, body = event_schemas::Health),
+        (status = 503, description = "Not ready: the failing components are named", body = event_schemas::Health),
     ))]
 #[allow(dead_code)]
 fn health_ready() {}

@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+use super::event_schemas::{
+    DeadLetter, DeadLetterList, Handled, PublishEvent, PublishedEvent, Redriven, RetryRequest,
+};
 use super::schemas::{
-    DeadLetter, DeadLetterList, ErrorBody, ExecuteRequest, Execution, Handled, HistoryPage, Page,
-    PublishEvent, PublishedEvent, Redriven, RetryRequest,
+    ErrorBody, ExecuteRequest, Execution, HistoryPage, Page, TestRequest, TestRun,
 };
 
 /// Run a script now
@@ -119,6 +121,7 @@ fn publish_event() {}
         ("from" = Option<String>, Query, description = "Created at or after"),
         ("to" = Option<String>, Query, description = "Created before or on"),
         ("limit" = Option<u64>, Query, description = "1–500 (default 50)"),
+        ("cursor" = Option<String>, Query, description = "The `nextCursor` of the page before"),
     ),
     responses(
         (status = 200, description = "Newest first", body = DeadLetterList),
@@ -168,3 +171,32 @@ fn discard_dead_letter() {}
         (status = 404, body = ErrorBody),
     ))]
 fn redrive_dead_letters() {}
+
+/// Test-run a script
+///
+/// Runs the fields given (the editor's, not saved) with `input` in the real sandbox, as a run
+/// with trigger `test` in the script's history; no version is written. The fields are refused
+/// as a save refuses them.
+#[utoipa::path(post, path = "/api/v1/scripts/{id}/test", tag = "executions",
+    params(("id" = String, Path, description = "The script's id")),
+    request_body = TestRequest,
+    responses(
+        (status = 200, description = "The run, whatever its outcome", body = TestRun),
+        (status = 400, description = "Bad fields, or source that does not compile (with `error.source` line and column)", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+fn test_script() {}
+
+/// Test-run a script not saved yet
+///
+/// As the test of a saved script, but the run leaves no record: there is no script to file it
+/// under.
+#[utoipa::path(post, path = "/api/v1/scripts/test", tag = "executions",
+    request_body = TestRequest,
+    responses(
+        (status = 200, description = "The run, whatever its outcome", body = TestRun),
+        (status = 400, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ))]
+fn test_new_script() {}

@@ -25,6 +25,16 @@ pub struct ErrorDetail {
     pub code: String,
     pub message: String,
     pub fields: Option<BTreeMap<String, String>>,
+    /// Where in the source a compile error is, when the source does not compile.
+    pub source: Option<SourcePosition>,
+}
+
+/// A line and column of a script's source (1-based).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SourcePosition {
+    pub line: u32,
+    pub column: u32,
 }
 
 /// Resource limits of a script; each one it leaves unset is the operator's default.
@@ -285,89 +295,33 @@ pub struct UpcomingRuns {
     pub next: Vec<FireTime>,
 }
 
-/// The body of `POST /events`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct PublishEvent {
-    /// Dotted lower-case name, such as `order.created`.
-    #[serde(rename = "type")]
-    pub event_type: String,
-    pub payload: Option<Value>,
-}
-
+/// The body of a test run: the script as `POST /scripts` (or `PUT /scripts/{id}`) takes it,
+/// plus `input`. For a saved script, a body with only `input` tests the stored script.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
-pub struct PublishedEvent {
-    pub event_id: String,
+pub struct TestRequest {
+    /// The input of the run (any JSON).
+    pub input: Option<Value>,
+    pub name: Option<String>,
+    pub source: Option<String>,
     #[serde(rename = "type")]
-    pub event_type: String,
-    pub timestamp: DateTime<Utc>,
-    /// How many events led to this one (scripts publishing events).
-    pub depth: u32,
+    pub script_type: Option<String>,
+    pub limits: Option<LimitsRequest>,
 }
 
-/// An event delivery that failed all its attempts.
+/// What a test run answers: the run, the limits it ran under and what it used of them.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
-pub struct DeadLetter {
-    pub id: String,
-    pub script_id: String,
-    pub script_version: i32,
-    pub event_id: String,
-    pub event_type: String,
-    pub payload: Value,
-    pub published_at: DateTime<Utc>,
-    /// The last attempt's error.
-    pub error: ExecutionError,
-    pub attempts: u32,
-    pub last_execution_id: Option<String>,
-    pub retry_of: Option<String>,
-    /// `pending`, `retried` or `discarded`.
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    pub handled_at: Option<DateTime<Utc>>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct DeadLetterList {
-    pub items: Vec<DeadLetter>,
-}
-
-/// The body of a dead letter's retry (may be empty): a replacement payload.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct RetryRequest {
-    pub payload: Option<Value>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Handled {
-    pub id: String,
-    /// `retried` or `discarded`.
-    pub status: String,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Redriven {
-    /// How many pending dead letters were queued again.
-    pub retried: u64,
-}
-
-/// A health probe's answer.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Health {
-    /// `ok`, `unavailable`, `draining` or `wedged`.
-    pub status: String,
-    /// Each component: `ok` or `unavailable`.
-    pub checks: BTreeMap<String, String>,
-    /// The failing components.
-    pub failing: Vec<String>,
-    /// Each component's figures, and its reason when failing.
-    pub details: BTreeMap<String, Value>,
+pub struct TestRun {
+    pub execution: Execution,
+    pub limits: Limits,
+    /// The SDK calls made, by `module.method`.
+    pub sdk_calls: BTreeMap<String, u64>,
+    pub sdk_calls_total: u64,
+    /// The size of the output as JSON, in bytes.
+    pub output_bytes: Option<u64>,
+    /// Whether the run is in the history (not for a script not saved yet).
+    pub recorded: bool,
 }

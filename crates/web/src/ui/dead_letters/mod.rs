@@ -15,12 +15,12 @@ use crate::AppState;
 use crate::api::query::{Query, RangeEnd, time as time_param};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use domain::jobs::{DeadLetter, DeadLetterFilter, DeadLetterStatus};
+use domain::jobs::{DeadLetter, DeadLetterFilter, DeadLetterStatus, LetterCursor};
 use domain::{Permission, ValidationErrors};
 use maud::{Markup, html};
 
-/// The most letters the list shows at once (newest first).
-const SHOWN: u64 = 100;
+/// The letters a page of the list shows (newest first); `cursor` leads to the next page.
+const SHOWN: u64 = 50;
 
 const STATUSES: [DeadLetterStatus; 3] = [
     DeadLetterStatus::Pending,
@@ -57,6 +57,7 @@ fn filter_of(query: &Query, errors: &mut ValidationErrors) -> DeadLetterFilter {
         }),
         from: time_param(query, "from", RangeEnd::From, errors),
         to: time_param(query, "to", RangeEnd::To, errors),
+        after: present("cursor").and_then(|raw| errors.check("cursor", LetterCursor::parse(raw))),
     }
 }
 
@@ -69,14 +70,34 @@ pub async fn list(
     let mut errors = ValidationErrors::new();
     let filter = filter_of(&query, &mut errors);
     let present = |key: &str| query.get(key).map(|v| v.trim()).unwrap_or_default();
-    let letters = if errors.is_empty() {
+    let mut letters = if errors.is_empty() {
         state
             .events
-            .dead_letters(page.actor(), &filter, SHOWN)
+            .dead_letters(page.actor(), &filter, SHOWN + 1)
             .await
             .or_page(&page)?
     } else {
         Vec::new()
+    };
+    // One more than the page, read to know whether an older page follows.
+    let older = (letters.len() as u64 > SHOWN).then(|| {
+        letters.truncate(SHOWN as usize);
+        letters
+            .last()
+            .map(|last| LetterCursor::after(last).encode())
+    });
+    let link = |cursor: Option<&str>| {
+        let mut href = "/dead-letters?".to_owned();
+        for key in ["eventType", "scriptId", "status", "from", "to"] {
+            let value = present(key);
+            if !value.is_empty() {
+                href.push_str(&format!("{key}={}&", encode(value)));
+            }
+        }
+        if let Some(cursor) = cursor {
+            href.push_str(&format!("cursor={}", encode(cursor)));
+        }
+        href.trim_end_matches(['&', '?']).to_owned()
     };
     let choices = script_choices(&state, &page).await?;
     let scripts = letters.iter().map(|l| l.delivery.script_id);
@@ -143,6 +164,10 @@ pub async fn list(
                         }
                     }
                 }
+            }
+            nav.pager #dead-letter-pager {
+                @if filter.after.is_some() { a #newest href=(link(None)) { "« " (lang.t("executions.newest")) } }
+                @if let Some(Some(cursor)) = &older { a #older href=(link(Some(cursor))) { (lang.t("executions.older")) " →" } }
             }
         }
     };

@@ -113,6 +113,31 @@ impl FormValues {
         }
     }
 
+    /// The values of a new script started from `template`.
+    pub fn from_template(template: &super::super::templates::Template) -> Self {
+        let mut form = Self::new_script();
+        let mut set = |key: &str, value: &str| {
+            form.values.insert(key.to_owned(), value.to_owned());
+        };
+        set("Type", template.script_type);
+        set("Source", template.source);
+        set("CronExpression", template.cron_expression.unwrap_or(""));
+        set("HTTPPath", template.http_path.unwrap_or(""));
+        set(
+            "EndpointAuth",
+            template.endpoint_auth.unwrap_or("authenticated"),
+        );
+        set("EventTypes", &template.event_types.join(", "));
+        if !template.http_methods.is_empty() {
+            form.methods = template
+                .http_methods
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect();
+        }
+        form
+    }
+
     /// The values of a new script: a starting source and the seed's defaults.
     pub fn new_script() -> Self {
         let mut values = BTreeMap::new();
@@ -141,10 +166,15 @@ impl FormValues {
 }
 
 /// The slot of a field's error; filled on a failed save (out of band when HTMX sends it).
+/// The source's error also carries its line and column, for the editor's marker.
 pub fn error_slot(name: &str, error: Option<&String>, out_of_band: bool) -> Markup {
+    let position = error
+        .filter(|_| name == "Source")
+        .and_then(|message| services::executions::source_position(message));
     html! {
         p.field-error id={ "error-" (name) } hx-swap-oob=[out_of_band.then_some("true")]
-            role=[error.map(|_| "alert")] {
+            role=[error.map(|_| "alert")]
+            data-line=[position.map(|(line, _)| line)] data-column=[position.map(|(_, column)| column)] {
             @if let Some(error) = error { (error) }
         }
     }
@@ -264,9 +294,31 @@ pub fn script_form(
             fieldset.trigger.trigger-http {
                 legend { (lang.t("script.trigger.http")) }
                 div.grid {
-                    (text_field(lang, form, errors, "HTTPPath", "text"))
-                    (select(lang, form, errors, Choice { name: "EndpointAuth", options: &["authenticated", "public"], prefix: "script.endpoint_auth" }))
+                    div.field {
+                        (label(lang, "HTTPPath"))
+                        input id="field-HTTPPath" name="HTTPPath" type="text" value=(form.get("HTTPPath"))
+                            placeholder="/orders/:id" aria-invalid=[errors.get("HTTPPath").map(|_| "true")]
+                            hx-get="/scripts/endpoint-preview" hx-trigger="input changed delay:200ms, load"
+                            hx-include="[name=HTTPPath],[name=EndpointAuth]" hx-target="#endpoint-preview"
+                            hx-swap="innerHTML";
+                        (error_slot("HTTPPath", errors.get("HTTPPath"), false))
+                    }
+                    div.field {
+                        (label(lang, "EndpointAuth"))
+                        select id="field-EndpointAuth" name="EndpointAuth"
+                            hx-get="/scripts/endpoint-preview" hx-trigger="change"
+                            hx-include="[name=HTTPPath],[name=EndpointAuth]" hx-target="#endpoint-preview"
+                            hx-swap="innerHTML" {
+                            @for option in ["authenticated", "public"] {
+                                option value=(option) selected[form.get("EndpointAuth") == option] {
+                                    (lang.t(&format!("script.endpoint_auth.{option}")))
+                                }
+                            }
+                        }
+                        (error_slot("EndpointAuth", errors.get("EndpointAuth"), false))
+                    }
                 }
+                div #endpoint-preview.endpoint-preview aria-live="polite" {}
                 div.field {
                     span.label { (lang.t("script.field.http_methods")) }
                     div.checks {
@@ -309,6 +361,7 @@ pub fn script_form(
                 span.hint { (lang.t("script.hint.save_shortcut")) }
                 a.button href=(cancel) { (lang.t("script.cancel")) }
             }
+            (super::trial::test_panel(lang, &target, form.get("TestInput")))
         }
     }
 }

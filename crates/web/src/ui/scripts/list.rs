@@ -44,6 +44,7 @@ pub async fn list(
         href
     };
     let title = lang.t("scripts.title");
+    let selectable = page.can(Permission::ScriptsUpdate) || page.can(Permission::ScriptsDelete);
     let body = html! {
         div.heading {
             h1 { (title) }
@@ -70,12 +71,18 @@ pub async fn list(
             }
             noscript { button type="submit" { (lang.t("scripts.filter")) } }
         }
+        (super::bulk::notice(lang, present("bulk"), present("changed").unwrap_or("0"), present("skipped").unwrap_or("0")))
+        @if selectable && !scripts.items.is_empty() { (super::bulk::bulk_bar(&page)) }
         div #scripts {
             @if scripts.items.is_empty() {
                 p.empty { (lang.t("scripts.none")) }
             } @else {
                 table.table {
                     thead { tr {
+                        @if selectable {
+                            th { input #bulk-all type="checkbox" aria-label=(lang.t("bulk.select_all"))
+                                onclick="document.querySelectorAll('#scripts input[name=ids]').forEach(function (box) { box.checked = this.checked; }, this)"; }
+                        }
                         th { (lang.t("script.field.name")) }
                         th { (lang.t("script.field.type")) }
                         th { (lang.t("script.field.status")) }
@@ -87,6 +94,9 @@ pub async fn list(
                             @let status = script.spec.status.as_str();
                             @let kind = script.spec.script_type();
                             tr {
+                                @if selectable {
+                                    td { input type="checkbox" name="ids" value=(script.id) aria-label=(script.spec.name.as_str()); }
+                                }
                                 td { a href={ "/scripts/" (script.id) } { (script.spec.name.as_str()) } }
                                 td { (lang.t(&format!("script.type.{}", kind.as_str()))) }
                                 td { (badge(status, &lang.t(&format!("script.status.{status}")))) }

@@ -1,10 +1,13 @@
 //! The script pages: list, new/edit form, script page with its history and manual runs,
 //! versions with their diff and restore.
 
+mod bulk;
+mod endpoint_url;
 mod form;
 mod list;
 mod save;
 mod show;
+mod trial;
 mod versions;
 
 use super::errors::{OrPage, PageContext, UiError, UiErrorKind};
@@ -14,7 +17,7 @@ use crate::AppState;
 use actix_web::{HttpResponse, web};
 use domain::ScriptId;
 use domain::execution::Execution;
-use domain::paging::{PageRequest, ScriptFilter};
+use domain::paging::{ExecutionFilter, PageRequest, ScriptFilter};
 use maud::Markup;
 use std::collections::{HashMap, HashSet};
 
@@ -30,19 +33,25 @@ pub fn html(markup: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
-/// The last execution of each script (one indexed read per script, concurrently); a script
-/// whose history cannot be read shows none.
+/// The last execution of each script (one indexed keyset read per script, concurrently, with
+/// no count); a script whose history cannot be read shows none.
 pub async fn last_runs(
     state: &AppState,
     page: &Page,
     ids: impl Iterator<Item = ScriptId>,
 ) -> HashMap<ScriptId, Execution> {
-    let one = PageRequest { page: 1, limit: 1 };
     let reads = ids.map(|id| async move {
-        let found = state.executions.list(page.actor(), id, None, one).await;
+        let filter = ExecutionFilter {
+            script_id: Some(id),
+            ..ExecutionFilter::default()
+        };
+        let found = state
+            .executions
+            .history(page.actor(), &filter, None, 1)
+            .await;
         found
             .ok()
-            .and_then(|page| page.items.into_iter().next())
+            .and_then(|slice| slice.items.into_iter().next())
             .map(|run| (id, run))
     });
     futures::future::join_all(reads)
@@ -112,7 +121,12 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::post().to(save::create)),
         )
         .service(web::resource("/scripts/new").route(web::get().to(show::new_form)))
+        .service(web::resource("/scripts/bulk").route(web::post().to(bulk::bulk)))
+        .service(web::resource("/scripts/test").route(web::post().to(trial::test_new)))
         .service(web::resource("/scripts/cron-preview").route(web::get().to(show::cron_preview)))
+        .service(
+            web::resource("/scripts/endpoint-preview").route(web::get().to(endpoint_url::preview)),
+        )
         .service(
             web::resource("/scripts/{id}")
                 .route(web::get().to(show::show))
@@ -121,6 +135,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .service(web::resource("/scripts/{id}/edit").route(web::get().to(show::edit_form)))
         .service(web::resource("/scripts/{id}/execute").route(web::post().to(show::execute)))
+        .service(web::resource("/scripts/{id}/test").route(web::post().to(trial::test)))
         .service(web::resource("/scripts/{id}/executions").route(web::get().to(show::executions)))
         .service(web::resource("/scripts/{id}/versions").route(web::get().to(versions::list)))
         .service(

@@ -163,20 +163,22 @@ pub fn by_form_field(errors: &ValidationErrors) -> (BTreeMap<String, String>, Ve
     (fields, other)
 }
 
-/// The answer to a refused save: for HTMX, each field's error slot out of band and a summary
-/// in the status line; otherwise the whole form again. 422 either way; nothing was written.
-fn refused(
+/// The answer to a refused save (or test run, whose `summary` says so): for HTMX, each
+/// field's error slot out of band and `summary` in the status line; otherwise the whole form
+/// again. 422 either way; nothing was written.
+pub(super) fn refused_with(
     page: &Page,
     target: Target<'_>,
     form: &FormValues,
     errors: &ValidationErrors,
+    summary: &str,
 ) -> HttpResponse {
     let lang = page.lang;
     let (fields, other) = by_form_field(errors);
     let body = if page.htmx {
         html! {
             div.alert.error role="alert" {
-                (lang.t("script.save_refused"))
+                (lang.t(summary))
                 @for message in &other { br; (message) }
             }
             @for (name, _, _) in FIELDS {
@@ -194,7 +196,7 @@ fn refused(
             &title,
             html! {
                 h1 { (title) }
-                div.alert.error role="alert" { (lang.t("script.save_refused")) }
+                div.alert.error role="alert" { (lang.t(summary)) }
                 (script_form(lang, target, form, &fields))
             },
         )
@@ -202,6 +204,16 @@ fn refused(
     HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY)
         .content_type("text/html; charset=utf-8")
         .body(body.into_string())
+}
+
+/// A refused save.
+fn refused(
+    page: &Page,
+    target: Target<'_>,
+    form: &FormValues,
+    errors: &ValidationErrors,
+) -> HttpResponse {
+    refused_with(page, target, form, errors, "script.save_refused")
 }
 
 /// Where to go after a save: HTMX follows `HX-Redirect`, a plain form the 303.
@@ -218,7 +230,7 @@ fn saved(page: &Page, location: String) -> HttpResponse {
 }
 
 /// The errors of the fields that could not be read, with what the rules say of the rest.
-fn unreadable(state: &AppState, posted: &PostedForm) -> Option<ValidationErrors> {
+pub(super) fn unreadable(state: &AppState, posted: &PostedForm) -> Option<ValidationErrors> {
     if posted.errors.is_empty() {
         return None;
     }

@@ -6,13 +6,15 @@ use super::super::errors::{OrPage, PageContext, UiError};
 use super::super::executions::{execution_rows, run_result};
 use super::super::layout::{self, data_script, optional_time, time};
 use super::super::session::{Mutation, Page};
+use super::super::templates::{TEMPLATES, template};
+use super::endpoint_url::{endpoint_urls, origin, tenant_slug};
 use super::form::{FormValues, Target, script_form};
 use super::{html, last_runs, script_id};
 use crate::AppState;
 use crate::api::dto::SpecView;
 use crate::api::query::Query;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use domain::Permission;
 use domain::execution::{Trigger, TriggerDetails, TriggerKind};
 use domain::paging::PageRequest;
@@ -20,12 +22,32 @@ use maud::{Markup, html};
 use services::{PreviewSchedule, RunRequest};
 use std::collections::BTreeMap;
 
-pub async fn new_form(page: Page) -> Result<HttpResponse, UiError> {
+/// `GET /scripts/new[?template=…]`: the form, empty or from a template, under the choice of
+/// templates.
+pub async fn new_form(page: Page, query: Query) -> Result<HttpResponse, UiError> {
     page.require(Permission::ScriptsCreate)?;
-    let title = page.lang.t("script.new_title");
+    let lang = page.lang;
+    let title = lang.t("script.new_title");
+    let chosen = query.get("template").and_then(|key| template(key));
+    let values = chosen.map_or_else(FormValues::new_script, FormValues::from_template);
     let body = html! {
         h1 { (title) }
-        (script_form(page.lang, Target::Create, &FormValues::new_script(), &BTreeMap::new()))
+        nav.templates aria-label=(lang.t("template.choose")) {
+            span.muted { (lang.t("template.choose")) }
+            a.template href="/scripts/new" aria-current=[chosen.is_none().then_some("page")] {
+                strong { (lang.t("template.blank")) }
+            }
+            @for option in TEMPLATES {
+                a.template #{ "template-" (option.key) } href={ "/scripts/new?template=" (option.key) }
+                    aria-current=[chosen.is_some_and(|c| c.key == option.key).then_some("page")]
+                    title=(lang.t(option.description)) {
+                    strong { (lang.t(option.name)) }
+                    " " span.muted { (lang.t(&format!("script.type.{}", option.script_type))) }
+                }
+            }
+        }
+        @if let Some(chosen) = chosen { p.hint #template-about { (lang.t(chosen.description)) } }
+        (script_form(lang, Target::Create, &values, &BTreeMap::new()))
     };
     Ok(html(layout::page(&page, "/scripts/new", &title, body)))
 }
@@ -67,6 +89,7 @@ fn definition(term: &str, value: Markup) -> Markup {
 pub async fn show(
     state: web::Data<AppState>,
     page: Page,
+    request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, UiError> {
     let lang = page.lang;
@@ -89,6 +112,11 @@ pub async fn show(
         .or(script.last_run_at);
     let limits = &spec.limits;
     let history_rows = history(&state, &page, &raw).await?;
+    let slug = if spec.script_type == "http" {
+        tenant_slug(&state, &page).await?
+    } else {
+        String::new()
+    };
     let trigger = html! {
         @match spec.script_type.as_str() {
             "scheduled" => {
@@ -96,7 +124,9 @@ pub async fn show(
                 " (" (spec.timezone.clone().unwrap_or_default()) ")"
             },
             "http" => {
-                code { (spec.http_methods.join(", ")) " /api/scripts" (spec.http_path.clone().unwrap_or_default()) }
+                code { (spec.http_methods.join(", ")) }
+                (endpoint_urls(lang, &origin(&request), &slug,
+                    spec.http_path.as_deref().unwrap_or_default(), spec.endpoint_auth.as_deref() == Some("public")))
             },
             "event" => { code { (spec.event_types.join(", ")) } },
             other => (lang.t(&format!("script.type.{other}"))),
@@ -264,7 +294,7 @@ pub async fn execute(
         .or_page(&page)?;
     let body = html! {
         p.field-error #error-Input hx-swap-oob="true" {}
-        (run_result(page.lang, &execution))
+        (run_result(page.lang, &execution, true))
     };
     Ok(html(body))
 }
