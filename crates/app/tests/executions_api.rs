@@ -345,3 +345,76 @@ async fn executions_left_running_by_a_crash_are_marked_failed_on_start() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_latest_run_of_each_script_is_read_at_once_within_the_tenant() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let source = "export default async (input) => input";
+        let (a, b, c) = (
+            script(&app, "Latest A", source).await,
+            script(&app, "Latest B", source).await,
+            script(&app, "Latest C", source).await,
+        );
+        let mut last = Value::Null;
+        for (id, n) in [(&a, 1), (&b, 2), (&a, 3)] {
+            let (status, run) = parts(
+                app.post(
+                    &format!("/api/v1/scripts/{id}/execute"),
+                    &app.admin,
+                    &json!({ "input": n }),
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(status, 200, "{run}");
+            if id == &a {
+                last = run;
+            }
+        }
+        // Another tenant's script with a run: never in tenant A's answer.
+        let (status, other) = parts(
+            app.post(
+                "/api/v1/scripts",
+                &app.other_tenant,
+                &json!({ "name": "Other", "type": "oneoff", "source": source }),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 201, "{other}");
+        let other = other["id"].as_str().unwrap().to_owned();
+        let ran = app
+            .post(
+                &format!("/api/v1/scripts/{other}/execute"),
+                &app.other_tenant,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(ran.status(), 200);
+
+        let actor = app
+            .components
+            .accounts
+            .authenticate_token(&app.admin)
+            .await
+            .unwrap();
+        let ids: Vec<domain::ScriptId> = [&a, &b, &c, &other]
+            .iter()
+            .map(|id| id.parse().unwrap())
+            .collect();
+        let latest = app
+            .components
+            .executions
+            .latest_runs(&actor, &ids)
+            .await
+            .unwrap();
+        assert_eq!(latest.len(), 2, "{latest:?}");
+        assert_eq!(latest[&ids[0]].id.to_string(), last["id"].as_str().unwrap());
+        assert_eq!(latest[&ids[0]].output, Some(json!(3)));
+        assert_eq!(latest[&ids[1]].output, Some(json!(2)));
+        assert!(!latest.contains_key(&ids[2]) && !latest.contains_key(&ids[3]));
+        app.stop().await;
+    })
+    .await;
+}

@@ -135,6 +135,21 @@ pub trait ExecutionRepository: Send + Sync {
         }
         Ok(found)
     }
+    /// The latest execution of each of `scripts` of `tenant` that has one (a list page's
+    /// "last run" column).
+    async fn latest_of(
+        &self,
+        tenant: TenantId,
+        scripts: &[ScriptId],
+    ) -> Result<Vec<Execution>, RepoError> {
+        let mut found = Vec::new();
+        for &script in scripts {
+            let page = PageRequest { page: 1, limit: 1 };
+            let latest = self.list_for_script(tenant, script, None, page).await?;
+            found.extend(latest.items);
+        }
+        Ok(found)
+    }
     /// A script's executions, newest first, optionally of one status.
     async fn list_for_script(
         &self,

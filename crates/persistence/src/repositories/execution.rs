@@ -257,6 +257,19 @@ impl ExecutionRepository for SeaExecutionRepository {
             .collect()
     }
 
+    async fn latest_of(
+        &self,
+        tenant: TenantId,
+        scripts: &[ScriptId],
+    ) -> Result<Vec<Execution>, RepoError> {
+        let connection = self.database.connection();
+        super::execution_history::latest_of(connection, tenant, scripts)
+            .await?
+            .into_iter()
+            .map(from_row)
+            .collect()
+    }
+
     async fn fail_orphaned(
         &self,
         error: &ExecutionError,

@@ -5,9 +5,9 @@
 use crate::connection::is_postgres;
 use crate::entities::script_execution as row;
 use crate::errors::storage;
-use domain::TenantId;
 use domain::paging::{ExecutionFilter, HistoryCursor};
 use domain::repository::RepoError;
+use domain::{ScriptId, TenantId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -33,6 +33,44 @@ fn contains_pattern(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// The latest execution of each of `scripts` of `tenant` that has one: one statement of one
+/// index seek per script (over `(tenant_id, script_id, created_at)`), whatever their history.
+pub(crate) async fn latest_of(
+    connection: &impl ConnectionTrait,
+    tenant: TenantId,
+    scripts: &[ScriptId],
+) -> Result<Vec<row::Model>, RepoError> {
+    if scripts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let postgres = is_postgres(connection);
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(scripts.len() * 2);
+    let mut parts = Vec::with_capacity(scripts.len());
+    for (i, script) in scripts.iter().enumerate() {
+        let (t, s) = if postgres {
+            (format!("${}", 2 * i + 1), format!("${}", 2 * i + 2))
+        } else {
+            ("?".to_owned(), "?".to_owned())
+        };
+        parts.push(format!(
+            "SELECT * FROM (SELECT * FROM \"script_executions\" WHERE \"tenant_id\" = {t} \
+             AND \"script_id\" = {s} ORDER BY \"created_at\" DESC, \"id\" DESC LIMIT 1) AS latest_{i}"
+        ));
+        values.push(tenant.0.into());
+        values.push(script.0.into());
+    }
+    let statement = sea_orm::Statement::from_sql_and_values(
+        connection.get_database_backend(),
+        parts.join(" UNION ALL "),
+        values,
+    );
+    row::Entity::find()
+        .from_raw_sql(statement)
+        .all(connection)
+        .await
+        .map_err(|e| storage("read the latest runs", e))
 }
 
 pub(crate) async fn history(

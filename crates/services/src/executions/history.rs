@@ -61,6 +61,17 @@ impl ExecutionService {
         Ok(Slice { items, next })
     }
 
+    /// The latest run of each of `scripts` that has one, by script, in one read.
+    pub async fn latest_runs(
+        &self,
+        actor: &Actor,
+        scripts: &[ScriptId],
+    ) -> Result<std::collections::HashMap<ScriptId, Execution>, ExecutionServiceError> {
+        actor.require(Permission::ScriptsRead)?;
+        let latest = self.executions.latest_of(actor.tenant_id, scripts).await?;
+        Ok(latest.into_iter().map(|run| (run.script_id, run)).collect())
+    }
+
     /// Stops a running execution. One that is recorded as running but is not running here
     /// (its process died) is marked cancelled.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant_id, execution = %id))]

@@ -17,7 +17,7 @@ use crate::AppState;
 use actix_web::{HttpResponse, web};
 use domain::ScriptId;
 use domain::execution::Execution;
-use domain::paging::{ExecutionFilter, PageRequest, ScriptFilter};
+use domain::paging::{PageRequest, ScriptFilter};
 use maud::Markup;
 use std::collections::{HashMap, HashSet};
 
@@ -33,32 +33,19 @@ pub fn html(markup: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
-/// The last execution of each script (one indexed keyset read per script, concurrently, with
-/// no count); a script whose history cannot be read shows none.
+/// The last run of each listed script that has one, in one read (an empty map if it fails:
+/// the page shows no last runs rather than an error).
 pub async fn last_runs(
     state: &AppState,
     page: &Page,
     ids: impl Iterator<Item = ScriptId>,
 ) -> HashMap<ScriptId, Execution> {
-    let reads = ids.map(|id| async move {
-        let filter = ExecutionFilter {
-            script_id: Some(id),
-            ..ExecutionFilter::default()
-        };
-        let found = state
-            .executions
-            .history(page.actor(), &filter, None, 1)
-            .await;
-        found
-            .ok()
-            .and_then(|slice| slice.items.into_iter().next())
-            .map(|run| (id, run))
-    });
-    futures::future::join_all(reads)
+    let ids: Vec<ScriptId> = ids.collect();
+    state
+        .executions
+        .latest_runs(page.actor(), &ids)
         .await
-        .into_iter()
-        .flatten()
-        .collect()
+        .unwrap_or_default()
 }
 
 /// The tenant's scripts (the first hundred) with their names: a filter's choices.
