@@ -43,7 +43,25 @@ fn from_row(row: dead_letter::Model) -> Result<DeadLetter, RepoError> {
 
 #[async_trait]
 impl DeadLetterRepository for SeaDeadLetterRepository {
+    /// Stores a delivery's dead letter once: the same delivery failing its last attempt again
+    /// (its job run a second time after a crash) finds its letter there and adds none.
     async fn insert(&self, letter: &DeadLetter) -> Result<(), RepoError> {
+        let same = dead_letter::Entity::find()
+            .filter(dead_letter::Column::TenantId.eq(letter.delivery.tenant_id.0))
+            .filter(dead_letter::Column::ScriptId.eq(letter.delivery.script_id.0))
+            .filter(dead_letter::Column::EventId.eq(letter.delivery.event_id))
+            .filter(
+                dead_letter::Column::Attempts
+                    .eq(i32::try_from(letter.attempts).unwrap_or(i32::MAX)),
+            )
+            .all(self.database.connection())
+            .await
+            .map_err(|e| storage("read dead letters", e))?;
+        for row in same {
+            if from_row(row)?.delivery.retry_of == letter.delivery.retry_of {
+                return Ok(());
+            }
+        }
         let delivery =
             serde_json::to_value(&letter.delivery).map_err(|e| corrupt("dead letter", e))?;
         let error = serde_json::to_value(&letter.error).map_err(|e| corrupt("dead letter", e))?;

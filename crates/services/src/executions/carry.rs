@@ -156,7 +156,17 @@ impl ExecutionService {
             }
             // The database went away during the run: the caller is answered now.
             Err(RepoError::Unavailable(_)) => self.store_when_back(execution.clone(), in_storage),
-            Err(cause) => execution = self.record_unstorable(execution, cause, in_storage).await?,
+            Err(cause) => {
+                match self
+                    .record_unstorable(execution.clone(), cause, in_storage)
+                    .await
+                {
+                    Ok(fallback) => execution = fallback,
+                    // Not even the fallback could be stored: keep trying in the background, so
+                    // that no run stays `running` while this node lives.
+                    Err(_) => self.store_when_back(execution.clone(), in_storage),
+                }
+            }
         }
         crate::metrics::execution_finished(&execution);
         tracing::info!(execution = %execution.id, status = %execution.status, duration_ms = execution.duration_ms, "execution finished");

@@ -39,10 +39,11 @@ impl ExecutionService {
                         tracing::warn!(execution = %execution.id, "execution was finalised elsewhere");
                         return;
                     }
-                    Err(RepoError::Unavailable(_)) => pause = (pause * 2).min(LONGEST_PAUSE),
-                    Err(other) => {
-                        tracing::error!(execution = %execution.id, error = %other, "the execution's record cannot be stored");
-                        return;
+                    // Out of reach, or any other failure of the store while it recovers:
+                    // try again later.
+                    Err(error) => {
+                        tracing::debug!(execution = %execution.id, %error, "the execution's record is not stored yet");
+                        pause = (pause * 2).min(LONGEST_PAUSE);
                     }
                 }
             }

@@ -58,6 +58,13 @@ async fn write(
                     let _ = waiter.send(Ok(()));
                 }
             }
+            // The store is out of reach or full: every record would wait for it again, so all
+            // are told at once.
+            Err(error @ (RepoError::Unavailable(_) | RepoError::StorageFull(_))) => {
+                for waiter in waiters {
+                    let _ = waiter.send(Err(error.clone()));
+                }
+            }
             // One bad record must not fail the others: each is written alone then.
             Err(_) if records.len() > 1 => {
                 for (record, waiter) in records.iter().zip(waiters) {
