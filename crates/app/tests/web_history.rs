@@ -15,60 +15,12 @@ use domain::jobs::{DeadLetter, DeadLetterRepository, DeadLetterStatus, EventDeli
 use domain::repository::ExecutionRepository;
 use domain::{ExecutionId, ScriptId, TenantId};
 use persistence::{SeaDeadLetterRepository, SeaExecutionRepository};
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{Client, Method, Response, redirect};
+use reqwest::header::COOKIE;
+use reqwest::{Method, Response};
 use serde_json::{Value, json};
+use support::browser::{Signed, browser, page, sign_in};
 use support::{TestApp, parts, spawn_app};
 use testkit::each_backend;
-
-fn browser() -> Client {
-    Client::builder()
-        .redirect(redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-struct Signed {
-    cookie: String,
-    csrf: String,
-}
-
-async fn sign_in(app: &TestApp, email: &str) -> Signed {
-    let response = browser()
-        .post(format!("{}/login", app.base))
-        .form(&[
-            ("email", email),
-            ("password", "correct horse battery"),
-            ("next", "/dashboard"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()[LOCATION], "/dashboard");
-    let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap();
-    let cookie = set_cookie.split(';').next().unwrap().to_owned();
-    let page = page(app, "/dashboard", &cookie).await.1;
-    let at = page
-        .find("X-CSRF-Token")
-        .expect("the CSRF token is on the page");
-    let csrf: String = page[at + 12..]
-        .chars()
-        .skip_while(|c| !c.is_ascii_hexdigit())
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
-    Signed { cookie, csrf }
-}
-
-async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let response = browser()
-        .get(format!("{}{path}", app.base))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
 
 /// An HTMX `POST` with the session's token, or with `csrf` instead when given.
 async fn post(

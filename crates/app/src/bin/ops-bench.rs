@@ -11,6 +11,8 @@ mod bench_pg;
 mod inflight;
 #[path = "ops_bench/listing.rs"]
 mod listing;
+#[path = "bench_support/memory.rs"]
+mod memory;
 #[path = "ops_bench/neighbour.rs"]
 mod neighbour;
 #[path = "bench_support/node.rs"]

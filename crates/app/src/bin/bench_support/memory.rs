@@ -1,6 +1,8 @@
 //! The resident memory of a process and of its child processes (the sandbox workers of a
 //! server), read from `/proc`.
 
+#![allow(dead_code)]
+
 /// Resident set sizes in bytes: the process's own, and its children's with their count.
 pub struct Resident {
     pub own: u64,

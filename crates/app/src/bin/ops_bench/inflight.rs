@@ -3,6 +3,7 @@
 //! takes to start them all); all must complete. Reports the peak of runs going at once and
 //! the peak resident memory of the server process and its sandbox workers.
 
+use crate::memory;
 use crate::node::{self, BenchNode};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -31,45 +32,9 @@ pub struct InFlight {
 /// Resident bytes of this process and its child processes (the sandbox workers), except
 /// `skip` (the slow server).
 fn resident(skip: u32) -> u64 {
-    let me = std::process::id();
-    let rss = |pid: u32| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|status| {
-                status.lines().find_map(|line| {
-                    line.strip_prefix("VmRSS:")
-                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                })
-            })
-            .unwrap_or(0)
-            * 1024
-    };
-    let mut total = rss(me);
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return total;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == skip || pid == me {
-            continue;
-        }
-        let parent = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| {
-                let after = stat.rsplit_once(')')?.1.to_owned();
-                after.split_whitespace().nth(1)?.parse::<u32>().ok()
-            });
-        if parent == Some(me) {
-            total += rss(pid);
-        }
-    }
-    total
+    let all = memory::resident(std::process::id());
+    let upstream = memory::resident(skip).own;
+    (all.own + all.children).saturating_sub(upstream)
 }
 
 fn slow_server(root: &Path, delay_ms: u64) -> Result<(std::process::Child, u16)> {
