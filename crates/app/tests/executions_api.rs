@@ -418,3 +418,49 @@ async fn the_latest_run_of_each_script_is_read_at_once_within_the_tenant() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_run_whose_client_went_away_is_not_left_running() {
+    each_backend(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = script(
+            &app,
+            "Slow",
+            "export default () => { const end = Date.now() + 1000; while (Date.now() < end) {} return 'late' }",
+        )
+        .await;
+        // A client that gives up while the run goes on.
+        let impatient = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(400))
+            .build()
+            .unwrap();
+        let gave_up = impatient
+            .post(format!("{}/api/v1/scripts/{id}/execute", app.base))
+            .bearer_auth(&app.developer)
+            .json(&json!({}))
+            .send()
+            .await;
+        assert!(gave_up.is_err(), "the run answered within 400 ms");
+        let mut items = Value::Null;
+        for _ in 0..500 {
+            let (_, list) = parts(
+                app.get(&format!("/api/v1/scripts/{id}/executions"), &app.admin)
+                    .await,
+            )
+            .await;
+            items = list["items"].clone();
+            let settled = items
+                .as_array()
+                .is_some_and(|runs| runs.len() == 1 && runs[0]["status"] != "running");
+            if settled {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // The run goes to its end and its record says so, though no one hears the answer.
+        assert_eq!(items[0]["status"], "completed", "{items}");
+        assert_eq!(items[0]["output"], "late", "{items}");
+        app.stop().await;
+    })
+    .await;
+}

@@ -175,6 +175,18 @@ pub trait ExecutionRepository: Send + Sync {
         at: DateTime<Utc>,
         live_since: DateTime<Utc>,
     ) -> Result<u64, RepoError>;
+    /// A start this node stored without knowing it (the database went away as it answered):
+    /// execution `id`, if it is `running` on this node, goes back to `pending` as if it had not
+    /// started. True when it did (a compare-and-set: false for any other state or node).
+    async fn requeue_lost(&self, tenant: TenantId, id: ExecutionId) -> Result<bool, RepoError>;
+    /// As `requeue_lost`, but the execution is failed with `error` at `at`.
+    async fn fail_lost(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+        error: &crate::execution::ExecutionError,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
     /// Executions of `node` cancelled (by any node) since `since`.
     async fn cancelled_on(
         &self,

@@ -18,6 +18,11 @@ use tokio::task::JoinHandle;
 /// How often an idle worker looks for jobs (otherwise it would wait a whole heartbeat).
 const POLL: Duration = Duration::from_millis(200);
 
+/// Beats a worker may miss before its jobs go to other workers: long enough that a worker
+/// whose every slot is busy with a long run (it beats only between jobs' polls) is not taken
+/// for dead.
+pub const MISSED_BEATS: usize = 10;
+
 /// The queue's name in apalis' tables.
 const QUEUE: &str = "iota-scripts";
 
@@ -26,7 +31,8 @@ const QUEUE: &str = "iota-scripts";
 pub struct QueueConfig {
     /// Jobs one node works on at once.
     pub concurrency: usize,
-    /// How often a worker proves it is alive; after two missed beats its jobs go to others.
+    /// How often a worker proves it is alive; after [`MISSED_BEATS`] missed beats its jobs go
+    /// to others.
     pub heartbeat: Duration,
 }
 
@@ -68,7 +74,8 @@ impl ApalisQueue {
                     .map_err(|e| DatabaseError::Migrate(format!("job queue: {e}")))?;
                 let settings = apalis_sqlite::Config::default()
                     .queue(QUEUE)
-                    .heartbeat_interval(config.heartbeat);
+                    .heartbeat_interval(config.heartbeat)
+                    .missed_heartbeats(MISSED_BEATS);
                 Storage::Sqlite(apalis_sqlite::SqliteStorage::new(pool).with_config(settings))
             }
             Backend::Postgres => {
@@ -79,7 +86,8 @@ impl ApalisQueue {
                     .map_err(|e| DatabaseError::Migrate(format!("job queue: {e}")))?;
                 let settings = apalis_postgres::Config::default()
                     .queue(QUEUE)
-                    .heartbeat_interval(config.heartbeat);
+                    .heartbeat_interval(config.heartbeat)
+                    .missed_heartbeats(MISSED_BEATS);
                 Storage::Postgres(apalis_postgres::PostgresStorage::new(pool).with_config(settings))
             }
         };
@@ -175,12 +183,17 @@ async fn work(
 #[derive(Clone)]
 struct Runner(Arc<dyn JobHandler + 'static>);
 
+/// Handles a job in a task of its own: apalis drops the futures of a worker that stops (its
+/// database went away), and a run cut off at any await would be left `running` in storage.
+/// Detached, the handling goes to its end; if its worker is gone by then, the job is taken
+/// again once the worker's heartbeat is stale, and finds its work done.
 async fn handle(job: Job, runner: Data<Runner>) -> Result<(), BoxDynError> {
     let Runner(handler) = &*runner;
-    handler
-        .handle(job)
-        .await
-        .map_err(|e| Box::new(e) as BoxDynError)
+    let handler = handler.clone();
+    match tokio::spawn(async move { handler.handle(job).await }).await {
+        Ok(handled) => handled.map_err(|e| Box::new(e) as BoxDynError),
+        Err(failed) => Err(Box::new(failed) as BoxDynError),
+    }
 }
 
 #[async_trait]

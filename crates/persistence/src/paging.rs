@@ -3,7 +3,8 @@
 use crate::errors::storage;
 use domain::paging::{Page, PageRequest};
 use domain::repository::RepoError;
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
+use sea_orm::sea_query::{Asterisk, Expr};
+use sea_orm::{ConnectionTrait, EntityTrait, ExprTrait, QuerySelect, QueryTrait, Select};
 
 pub(crate) async fn fetch_page<E, T>(
     query: Select<E>,
@@ -16,9 +17,7 @@ where
     E: EntityTrait,
     E::Model: Sync,
 {
-    let total = query
-        .clone()
-        .count(connection)
+    let total = count(query.clone(), connection)
         .await
         .map_err(|e| storage(&format!("count {what}"), e))?;
     let rows = query
@@ -34,4 +33,17 @@ where
         page: page.page,
         limit: page.limit,
     })
+}
+
+/// The rows `query` matches, as `SELECT COUNT(*) FROM … WHERE …`: no order, no columns read.
+/// (sea-orm's own count wraps the whole query, every column and its ordering, in a subquery,
+/// which on SQLite reads each row of a large tenant in full, source text included.)
+async fn count<E: EntityTrait>(
+    query: Select<E>,
+    connection: &impl ConnectionTrait,
+) -> Result<u64, sea_orm::DbErr> {
+    let mut counting = query.select_only().expr(Expr::col(Asterisk).count());
+    QueryTrait::query(&mut counting).clear_order_by();
+    let total: Option<i64> = counting.into_tuple().one(connection).await?;
+    Ok(total.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
 }

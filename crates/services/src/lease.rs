@@ -1,6 +1,7 @@
 //! This node's lease: a heartbeat in the shared database every `heartbeat`; with it, the
 //! runs of nodes whose lease expired (they died) are failed as `ABANDONED` — never those of a
-//! live node — and a cancellation stored by another node reaches a run going on here.
+//! live node — the starts this node stored without knowing are settled, and a cancellation
+//! stored by another node reaches a run going on here.
 
 use crate::clock::Clock;
 use crate::executions::ExecutionService;
@@ -50,12 +51,18 @@ impl NodeLease {
             .recover_abandoned(live_since)
             .await
             .map_err(|e| RepoError::Storage(e.to_string()))?;
+        // Starts of this node's own that it stored without knowing (`executions/lost.rs`).
+        let lost = self
+            .executions
+            .settle_lost()
+            .await
+            .map_err(|e| RepoError::Storage(e.to_string()))?;
         self.nodes.forget_expired(live_since).await?;
         self.executions
             .follow_cancels(&self.node, live_since)
             .await
             .map_err(|e| RepoError::Storage(e.to_string()))?;
-        Ok(abandoned)
+        Ok(abandoned + lost)
     }
 
     /// Beats until the task is aborted.

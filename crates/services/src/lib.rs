@@ -26,7 +26,7 @@ pub use clock::{Clock, SystemClock};
 pub use drain::Drain;
 pub use endpoints::{EndpointConfig, EndpointError, EndpointService};
 pub use executions::{
-    ExecutionService, ExecutionServiceError, FeedEvent, Follow, RunRequest, TestReport,
+    DETACHED, ExecutionService, ExecutionServiceError, FeedEvent, Follow, RunRequest, TestReport,
 };
 pub use live::LiveLogs;
 pub use schedule::{PreviewSchedule, UpcomingRuns};

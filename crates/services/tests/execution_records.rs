@@ -71,6 +71,18 @@ impl ExecutionRepository for Refusing {
     ) -> Result<u64, RepoError> {
         self.0.fail_orphaned(error, at, live_since).await
     }
+    async fn requeue_lost(&self, tenant: TenantId, id: ExecutionId) -> Result<bool, RepoError> {
+        self.0.requeue_lost(tenant, id).await
+    }
+    async fn fail_lost(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+        error: &ExecutionError,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        self.0.fail_lost(tenant, id, error, at).await
+    }
     async fn cancelled_on(
         &self,
         node: &str,

@@ -66,7 +66,7 @@ pub struct JobsSettings {
     /// Jobs this node works on at once.
     pub concurrency: usize,
     /// How often a node's workers prove they are alive, in milliseconds; the jobs of a node
-    /// silent for two beats go to other nodes.
+    /// silent for ten beats go to other nodes.
     pub heartbeat_ms: u64,
     /// How often published events are looked for, in milliseconds.
     pub dispatch_interval_ms: u64,

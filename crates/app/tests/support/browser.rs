@@ -22,8 +22,13 @@ pub struct Signed {
 }
 
 pub async fn sign_in(app: &TestApp, email: &str) -> Signed {
+    sign_in_at(&app.base, email).await
+}
+
+/// As `sign_in`, on the server at `base` (a server process of the test's own).
+pub async fn sign_in_at(base: &str, email: &str) -> Signed {
     let response = browser()
-        .post(format!("{}/login", app.base))
+        .post(format!("{base}/login"))
         .form(&[
             ("email", email),
             ("password", "correct horse battery"),
@@ -36,7 +41,7 @@ pub async fn sign_in(app: &TestApp, email: &str) -> Signed {
     assert_eq!(response.headers()[LOCATION], "/dashboard");
     let set_cookie = response.headers()[SET_COOKIE].to_str().unwrap();
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
-    let (_, page) = page(app, "/dashboard", &cookie).await;
+    let (_, page) = page_at(base, "/dashboard", &cookie).await;
     let at = page
         .find("X-CSRF-Token")
         .expect("the CSRF token is on the page");
@@ -51,8 +56,13 @@ pub async fn sign_in(app: &TestApp, email: &str) -> Signed {
 
 /// A page's status and HTML.
 pub async fn page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
+    page_at(&app.base, path, cookie).await
+}
+
+/// As `page`, on the server at `base`.
+pub async fn page_at(base: &str, path: &str, cookie: &str) -> (u16, String) {
     let response = browser()
-        .get(format!("{}{path}", app.base))
+        .get(format!("{base}{path}"))
         .header(COOKIE, cookie)
         .send()
         .await

@@ -37,6 +37,30 @@ impl SeaExecutionRepository {
     }
 }
 
+impl SeaExecutionRepository {
+    /// Applies `change` to execution `id` if it is `running` on this node; whether it was.
+    async fn settle_lost(
+        &self,
+        change: sea_orm::UpdateMany<row::Entity>,
+        tenant: TenantId,
+        id: ExecutionId,
+        what: &str,
+    ) -> Result<bool, RepoError> {
+        let Some(node) = &self.node else {
+            return Ok(false);
+        };
+        let result = change
+            .filter(row::Column::Id.eq(id.0))
+            .filter(row::Column::TenantId.eq(tenant.0))
+            .filter(row::Column::Status.eq(ExecutionStatus::Running.as_str()))
+            .filter(row::Column::Node.eq(node.as_str()))
+            .exec(self.database.connection())
+            .await
+            .map_err(|e| storage(what, e))?;
+        Ok(result.rows_affected == 1)
+    }
+}
+
 const UNFINISHED: [&str; 2] = ["pending", "running"];
 
 /// A value as storable JSON (U+0000 in its text stored as U+FFFD; see `storable`).
@@ -298,6 +322,36 @@ impl ExecutionRepository for SeaExecutionRepository {
             .await
             .map_err(|e| storage("fail orphaned executions", e))?;
         Ok(result.rows_affected)
+    }
+
+    async fn requeue_lost(&self, tenant: TenantId, id: ExecutionId) -> Result<bool, RepoError> {
+        let pending = row::Entity::update_many()
+            .col_expr(
+                row::Column::Status,
+                Expr::value(ExecutionStatus::Pending.as_str()),
+            )
+            .col_expr(row::Column::StartedAt, Expr::value(None::<DateTime<Utc>>))
+            .col_expr(row::Column::Node, Expr::value(None::<String>));
+        self.settle_lost(pending, tenant, id, "requeue a lost start")
+            .await
+    }
+
+    async fn fail_lost(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+        error: &ExecutionError,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        let failed = row::Entity::update_many()
+            .col_expr(
+                row::Column::Status,
+                Expr::value(ExecutionStatus::Failed.as_str()),
+            )
+            .col_expr(row::Column::Error, Expr::value(to_json(error)))
+            .col_expr(row::Column::CompletedAt, Expr::value(at));
+        self.settle_lost(failed, tenant, id, "fail a lost start")
+            .await
     }
 
     async fn cancelled_on(

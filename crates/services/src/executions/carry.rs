@@ -40,6 +40,10 @@ impl ExecutionService {
             stored,
             record,
         } = start;
+        // Held from before its start is stored until its final record is (`lost.rs`).
+        let Some(hold) = self.hold(execution.id) else {
+            return Err(ExecutionServiceError::AlreadyStarted);
+        };
         let _ = execution.start(self.clock.now());
         let live = (request.trigger.kind != TriggerKind::Http)
             .then_some(self.live.as_ref())
@@ -50,16 +54,30 @@ impl ExecutionService {
         let deferred = record && !stored && request.trigger.kind == TriggerKind::Http;
         // A run that leaves no record (a test run of a script not saved yet) is never stored.
         let mut in_storage = record && !deferred;
+        // Finishes the record if the caller stops waiting before it is final (`detached.rs`).
+        let mut unrecorded = self.unrecorded(&execution, hold, record, in_storage);
         if !record {
         } else if stored {
             match self.executions.update(&execution).await {
-                Err(RepoError::Stale) => return Err(ExecutionServiceError::AlreadyStarted),
-                other => other?,
+                Ok(()) => {}
+                Err(RepoError::Stale) => {
+                    unrecorded.disarm();
+                    return Err(ExecutionServiceError::AlreadyStarted);
+                }
+                Err(error) => {
+                    unrecorded.disarm();
+                    self.note_unsure_start(&execution, &error);
+                    return Err(error.into());
+                }
             }
         } else if !deferred {
             // Written with the other runs starting meanwhile: ten thousand starting at once
             // are a few hundred transactions, not a queue of ten thousand.
-            self.recorder.record(execution.clone()).await?;
+            if let Err(error) = self.recorder.record(execution.clone()).await {
+                unrecorded.disarm();
+                self.note_unsure_start(&execution, &error);
+                return Err(error.into());
+            }
         }
         let job = Job {
             execution_id: execution.id,
@@ -94,8 +112,14 @@ impl ExecutionService {
                 () = tokio::time::sleep(DEFER_RECORD) => {
                     // A long run is stored as `running`: visible and cancellable meanwhile.
                     match self.executions.insert(&execution).await {
-                        Ok(()) => in_storage = true,
-                        Err(error) => tracing::warn!(execution = %execution.id, %error, "a long endpoint run could not be stored as running; it is stored when it ends"),
+                        Ok(()) => {
+                            in_storage = true;
+                            unrecorded.in_storage = true;
+                        }
+                        Err(error) => {
+                            self.note_unsure_start(&execution, &error);
+                            tracing::warn!(execution = %execution.id, %error, "a long endpoint run could not be stored as running; it is stored when it ends");
+                        }
                     }
                     run.await
                 }
@@ -116,7 +140,7 @@ impl ExecutionService {
                     .finish(Outcome::Failed(error), self.clock.now())
                     .ok();
                 if record {
-                    self.store_end(&execution, in_storage).await?;
+                    self.store_refused(execution, &mut unrecorded).await?;
                 }
                 return Err(ExecutionServiceError::Busy(limit));
             }
@@ -126,13 +150,14 @@ impl ExecutionService {
                     .finish(Outcome::Failed(error), self.clock.now())
                     .ok();
                 if record {
-                    self.store_end(&execution, in_storage).await?;
+                    self.store_refused(execution, &mut unrecorded).await?;
                 }
                 return Err(ExecutionServiceError::Engine(other));
             }
         };
         let outcome = self.interrupted(outcome);
         if stored && matches!(&outcome, Outcome::Failed(e) if e.code == INTERRUPTED) {
+            unrecorded.disarm();
             return self.back_to_pending(execution).await.map(|execution| Ran {
                 execution,
                 sdk_calls,
@@ -143,11 +168,14 @@ impl ExecutionService {
         if execution.finish(outcome, self.clock.now()).is_err() {
             tracing::error!(execution = %execution.id, "execution finished twice");
         }
+        // From here, a caller that stops waiting leaves the final record to be stored anyway.
+        unrecorded.ended(&execution);
         let stored_end = if record {
             self.store_end(&execution, in_storage).await
         } else {
             Ok(())
         };
+        let hold = unrecorded.disarm();
         match stored_end {
             Ok(()) => {}
             // Cancelled from storage while it ran (another node, or an orphan sweep): keep theirs.
@@ -155,7 +183,9 @@ impl ExecutionService {
                 tracing::warn!(execution = %execution.id, "execution was finalised elsewhere")
             }
             // The database went away during the run: the caller is answered now.
-            Err(RepoError::Unavailable(_)) => self.store_when_back(execution.clone(), in_storage),
+            Err(RepoError::Unavailable(_)) => {
+                self.store_when_back(execution.clone(), in_storage, hold)
+            }
             Err(cause) => {
                 match self
                     .record_unstorable(execution.clone(), cause, in_storage)
@@ -164,7 +194,7 @@ impl ExecutionService {
                     Ok(fallback) => execution = fallback,
                     // Not even the fallback could be stored: keep trying in the background, so
                     // that no run stays `running` while this node lives.
-                    Err(_) => self.store_when_back(execution.clone(), in_storage),
+                    Err(_) => self.store_when_back(execution.clone(), in_storage, hold),
                 }
             }
         }
@@ -174,6 +204,26 @@ impl ExecutionService {
             execution,
             sdk_calls,
         })
+    }
+
+    /// Stores the end of a run the engine refused; for want of the database, in the background.
+    async fn store_refused(
+        &self,
+        execution: Execution,
+        unrecorded: &mut super::detached::Unrecorded,
+    ) -> Result<(), RepoError> {
+        unrecorded.ended(&execution);
+        let in_storage = unrecorded.in_storage;
+        let stored = self.store_end(&execution, in_storage).await;
+        let hold = unrecorded.disarm();
+        match stored {
+            Ok(()) | Err(RepoError::Stale) => Ok(()),
+            Err(RepoError::Unavailable(_)) => {
+                self.store_when_back(execution, in_storage, hold);
+                Ok(())
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// Stores the end of a run: an update of its record, or its first write (with others).

@@ -47,19 +47,24 @@ impl ExecutionService {
         &self,
         execution: Execution,
     ) -> Result<Execution, ExecutionServiceError> {
-        let pending = Execution {
-            status: ExecutionStatus::Pending,
-            started_at: None,
-            completed_at: None,
-            duration_ms: None,
-            memory_bytes: None,
-            output: None,
-            error: None,
-            logs: Vec::new(),
-            ..execution
-        };
+        let pending = as_pending(execution);
         self.executions.update(&pending).await?;
         tracing::info!(execution = %pending.id, "interrupted queued run is pending again");
         Ok(pending)
+    }
+}
+
+/// `execution` as if it had not started: `pending`, without times, outcome or logs.
+pub(super) fn as_pending(execution: Execution) -> Execution {
+    Execution {
+        status: ExecutionStatus::Pending,
+        started_at: None,
+        completed_at: None,
+        duration_ms: None,
+        memory_bytes: None,
+        output: None,
+        error: None,
+        logs: Vec::new(),
+        ..execution
     }
 }

@@ -4,9 +4,11 @@
 
 mod carry;
 mod checks;
+mod detached;
 mod follow;
 mod history;
 mod interrupt;
+mod lost;
 mod outage;
 mod queued;
 mod recorder;
@@ -15,6 +17,7 @@ mod request;
 mod trial;
 
 pub use checks::source_position;
+pub use detached::DETACHED;
 pub use follow::{FeedEvent, Follow};
 pub use interrupt::{INTERRUPTED, was_interrupted};
 pub use request::RunRequest;
@@ -102,6 +105,8 @@ pub struct ExecutionService {
     interrupting: std::sync::atomic::AtomicBool,
     /// Writes the records of runs stored only at their end, together.
     recorder: recorder::Recorder,
+    /// The runs carried out here, and starts stored unknowingly (`lost.rs`).
+    lost: lost::Lost,
 }
 
 impl ExecutionService {
@@ -119,6 +124,7 @@ impl ExecutionService {
             clock,
             live: None,
             interrupting: Default::default(),
+            lost: Default::default(),
         }
     }
 

@@ -53,7 +53,7 @@ impl ExecutionService {
                 // refused, and its stored `pending` record is failed once the database is
                 // back, so that no run waits for a job that does not exist.
                 Err(unavailable @ RepoError::Unavailable(_)) => {
-                    self.store_when_back(execution, true);
+                    self.store_when_back(execution, true, None);
                     return Err(unavailable.into());
                 }
                 Err(other) => return Err(other.into()),
@@ -127,6 +127,9 @@ impl ExecutionService {
         let Some(mut execution) = self.executions.get(tenant, id).await? else {
             return Ok(None);
         };
+        if execution.status == ExecutionStatus::Running {
+            self.reclaim_lost(&mut execution).await?;
+        }
         if execution.status != ExecutionStatus::Pending {
             return Ok(None);
         }

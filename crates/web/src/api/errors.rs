@@ -62,7 +62,9 @@ impl ApiError {
 }
 
 /// The first `RepoError` among `error` and its causes.
-fn storage_fault<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a RepoError> {
+pub(crate) fn storage_fault<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a RepoError> {
     let mut next = Some(error);
     while let Some(cause) = next {
         if let Some(repo) = cause.downcast_ref::<RepoError>() {
@@ -74,7 +76,7 @@ fn storage_fault<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a
 }
 
 /// Seconds a client is asked to wait before trying again while the database is unavailable.
-const STORAGE_RETRY_AFTER: &str = "5";
+pub(crate) const STORAGE_RETRY_AFTER: &str = "5";
 
 impl From<ValidationErrors> for ApiError {
     fn from(errors: ValidationErrors) -> Self {

@@ -4,7 +4,7 @@
 mod auth;
 mod cron;
 pub(crate) mod dto;
-mod errors;
+pub(crate) mod errors;
 mod events;
 mod execution_stream;
 mod executions;

@@ -5,8 +5,10 @@
 use super::i18n::Lang;
 use super::layout;
 use super::theme::Theme;
+use crate::api::errors::{STORAGE_RETRY_AFTER, storage_fault};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
+use domain::repository::RepoError;
 use maud::html;
 use services::events::EventError;
 use services::{AccountError, ExecutionServiceError, ScriptError};
@@ -147,7 +149,11 @@ impl ResponseError for UiError {
             UiErrorKind::NotFound => StatusCode::NOT_FOUND,
             UiErrorKind::Conflict(_) => StatusCode::CONFLICT,
             UiErrorKind::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-            UiErrorKind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            UiErrorKind::Internal(cause) => match storage_fault(cause.as_ref()) {
+                Some(RepoError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+                Some(RepoError::StorageFull(_)) => StatusCode::INSUFFICIENT_STORAGE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         }
     }
 
@@ -177,6 +183,19 @@ impl ResponseError for UiError {
             ),
             UiErrorKind::Conflict(detail) => (lang.t("error.conflict.title"), detail.clone()),
             UiErrorKind::TooMany(detail) => (lang.t("error.busy.title"), detail.clone()),
+            // The database out of reach or full: said as such (503 with `Retry-After`, 507),
+            // as the JSON API does, for the page to be tried again rather than reported.
+            UiErrorKind::Internal(cause) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::warn!(error = %cause_chain(cause.as_ref()), "web page: the database is unavailable");
+                (
+                    lang.t("error.unavailable.title"),
+                    lang.t("error.unavailable.body"),
+                )
+            }
+            UiErrorKind::Internal(cause) if status == StatusCode::INSUFFICIENT_STORAGE => {
+                tracing::error!(error = %cause_chain(cause.as_ref()), "web page: the database is full");
+                (lang.t("error.full.title"), lang.t("error.full.body"))
+            }
             UiErrorKind::Internal(cause) => {
                 tracing::error!(error = %cause_chain(cause.as_ref()), "web page failed");
                 (
@@ -201,7 +220,11 @@ impl ResponseError for UiError {
                 },
             )
         };
-        HttpResponse::build(status)
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, STORAGE_RETRY_AFTER));
+        }
+        response
             .content_type("text/html; charset=utf-8")
             .body(body.into_string())
     }
