@@ -10,6 +10,7 @@ mod m20261130_000005_dead_letters;
 mod m20261130_000006_node_leases;
 mod m20261130_000007_script_options;
 mod m20261130_000008_execution_history;
+mod m20261130_000009_script_list_order;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_node_leases::Migration),
             Box::new(m20261130_000007_script_options::Migration),
             Box::new(m20261130_000008_execution_history::Migration),
+            Box::new(m20261130_000009_script_list_order::Migration),
         ]
     }
 }

@@ -126,3 +126,69 @@ async fn metrics_count_runs_calls_and_refusals_with_bounded_labels() {
     })
     .await;
 }
+
+/// The refusals for a script's limit so far (none yet: no sample line).
+fn refusals(text: &str) -> f64 {
+    text.lines()
+        .filter(|line| line.starts_with("script_refusals_total{"))
+        .find(|line| line.contains("limit=\"script_concurrency\""))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn only_runs_refused_to_their_caller_count_as_refusals() {
+    each_backend(|db| async move {
+        let app = spawn_app_with(&db, |settings| {
+            settings.metrics.token = "scrape-secret".into();
+        })
+        .await;
+        let body = json!({ "name": "One at a time", "type": "oneoff",
+            "limits": { "maxConcurrentRuns": 1, "maxExecutionTimeMs": 20000 },
+            "source": "export default async (input) => { if (input.wait) await new Promise((r) => setTimeout(r, 1500)); return 'done'; }" });
+        let (status, created) = parts(app.post("/api/v1/scripts", &app.admin, &body).await).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_str().unwrap().to_owned();
+        let execute = format!("/api/v1/scripts/{id}/execute");
+        let runner = {
+            let (client, base, token, execute) =
+                (app.client.clone(), app.base.clone(), app.admin.clone(), execute.clone());
+            tokio::spawn(async move {
+                client.post(format!("{base}{execute}")).bearer_auth(token)
+                    .json(&json!({ "input": { "wait": true } })).send().await.unwrap()
+            })
+        };
+        let history = format!("/api/v1/scripts/{id}/executions");
+        for _ in 0..1000 {
+            let (_, list) = parts(app.get(&format!("{history}?status=running"), &app.admin).await).await;
+            if !list["items"].as_array().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let before = refusals(&scrape(&app, Some("scrape-secret")).await.1);
+        // A queued run waits for the slot: not a refusal.
+        let (status, queued) = parts(app.post(&execute, &app.admin, &json!({ "mode": "async" })).await).await;
+        assert_eq!(status, 202, "{queued}");
+        // Two direct runs are refused to their caller: two refusals.
+        for _ in 0..2 {
+            assert_eq!(app.post(&execute, &app.admin, &json!({})).await.status(), 429);
+        }
+        assert_eq!(parts(runner.await.unwrap()).await.0, 200);
+        let run = format!("/api/v1/executions/{}", queued["id"].as_str().unwrap());
+        let mut last = serde_json::Value::Null;
+        for _ in 0..1000 {
+            last = parts(app.get(&run, &app.admin).await).await.1;
+            if last["status"] == "completed" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(last["status"], "completed", "{last}");
+        let after = refusals(&scrape(&app, Some("scrape-secret")).await.1);
+        assert_eq!(after - before, 2.0);
+        app.stop().await;
+    })
+    .await;
+}

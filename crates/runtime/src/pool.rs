@@ -9,6 +9,34 @@ use std::time::Duration;
 
 type Task = Box<dyn FnOnce() + Send + 'static>;
 
+/// The niceness of a demoted execution thread: the lowest share of the CPU.
+pub(crate) const DEMOTED_NICE: i32 = 19;
+
+thread_local! {
+    /// Whether this thread was demoted; a demoted thread ends with its run (no thread may
+    /// make itself less nice again without privilege, so it is not given another run).
+    static DEMOTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Demotes the calling execution thread to niceness [`DEMOTED_NICE`]: a run that keeps the CPU
+/// busy yields it to every short run (of any tenant) and to the server when they want it, and
+/// still has all of it when no one else does.
+pub(crate) fn demote_current_thread() {
+    if DEMOTED.with(|demoted| demoted.replace(true)) {
+        return;
+    }
+    // `setpriority(PRIO_PROCESS, 0, …)` sets the calling thread's niceness on Linux.
+    #[cfg(target_os = "linux")]
+    if let Err(error) = rustix::process::setpriority_process(None, DEMOTED_NICE) {
+        tracing::debug!(%error, "a long run's thread could not be demoted");
+    }
+}
+
+/// Whether the calling thread was demoted (it leaves the pool after its run).
+pub(crate) fn current_thread_demoted() -> bool {
+    DEMOTED.with(std::cell::Cell::get)
+}
+
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Native stack of an execution thread: room for the JavaScript stack limit and the engine.
 pub(crate) const THREAD_STACK_BYTES: usize = 4 * 1024 * 1024;
@@ -59,6 +87,9 @@ impl ThreadPool {
 fn worker(first: Task, receiver: Receiver<Task>, idle: Arc<AtomicUsize>, max_idle: usize) {
     first();
     loop {
+        if current_thread_demoted() {
+            return;
+        }
         let registered = idle.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
             (n < max_idle).then_some(n + 1)
         });

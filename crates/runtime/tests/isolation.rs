@@ -350,3 +350,55 @@ async fn scripts_run_at_a_lower_cpu_priority_than_the_server() {
     assert_eq!(niceness(&pid.to_string()), (server + 7).min(19));
     assert_eq!(output(&running.await.unwrap()), "done");
 }
+
+/// The niceness of each thread of process `pid`.
+fn thread_niceness(pid: u32) -> Vec<i64> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .filter_map(Result::ok)
+                .map(|task| {
+                    niceness(&format!(
+                        "{pid}/task/{}",
+                        task.file_name().to_string_lossy()
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_keeps_computing_gives_way_to_short_runs() {
+    let engine = engine_with(EngineConfig::default(), Arc::new(TestHost));
+    let tenant = TenantId::new();
+    let job = with_time(
+        tenant,
+        "export default () => { const end = Date.now() + 1500; let n = 0; while (Date.now() < end) { n++ } return 'computed' }",
+        10_000,
+    );
+    let id = job.execution_id;
+    let running = {
+        let engine = engine.clone();
+        tokio::spawn(async move { run(&engine, job).await })
+    };
+    eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
+    let pid = engine.worker_pid(id).unwrap();
+    if niceness(&pid.to_string()) >= 19 {
+        eprintln!("skipped: the worker already runs at the lowest priority (a niced test run)");
+        return;
+    }
+    // Its thread, still computing past the first 50 ms, is demoted to the lowest share.
+    eventually("the computing thread is demoted", || {
+        thread_niceness(pid).contains(&19)
+    })
+    .await;
+    assert_eq!(output(&running.await.unwrap()), "computed");
+    // The demoted thread left with its run: the worker's threads are back at its niceness,
+    // and a run of the same tenant afterwards is served as before.
+    eventually("the demoted thread is gone", || {
+        !thread_niceness(pid).contains(&19)
+    })
+    .await;
+    still_serves(&engine, tenant).await;
+}

@@ -123,6 +123,13 @@ pub fn refused(limit: &'static str) {
     metrics::counter!(REFUSALS, "limit" => limit).increment(1);
 }
 
+/// Counts a run refused for want of a slot (its caller is told it is busy).
+pub fn refused_run(error: &crate::ExecutionServiceError) {
+    if let crate::ExecutionServiceError::Busy(limit) = error {
+        refused(limit_name(limit));
+    }
+}
+
 /// The name of a concurrency limit, as a refusal's label.
 pub fn limit_name(limit: &LimitExceeded) -> &'static str {
     match limit {

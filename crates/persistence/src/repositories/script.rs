@@ -227,9 +227,10 @@ impl ScriptRepository for SeaScriptRepository {
             query = query.filter(script::Column::Status.eq(status.as_str()));
         }
         query = query.filter(search_condition(connection, filter));
+        // Both descending: a backward walk of the (tenant_id, updated_at, id) index, no sort.
         let ordered = query
             .order_by_desc(script::Column::UpdatedAt)
-            .order_by_asc(script::Column::Id);
+            .order_by_desc(script::Column::Id);
         fetch_page(ordered, page, connection, "scripts", script_from_row).await
     }
 

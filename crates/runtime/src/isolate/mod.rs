@@ -74,6 +74,9 @@ fn output_outcome(json: String, max_output: u64) -> Outcome {
     }
 }
 
+/// How long a run may compute at the worker's niceness before its thread is demoted.
+const DEMOTE_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Runs `order` to the end on this thread; its host calls go through `link`.
 pub(crate) fn run(
     order: &RunOrder,
@@ -98,7 +101,16 @@ pub(crate) fn run(
             ),
             Ok((runtime, context)) => {
                 let watcher = control.clone();
-                runtime.set_interrupt_handler(Some(Box::new(move || watcher.should_stop())));
+                // A run still computing after DEMOTE_AFTER gives way to short runs (`pool.rs`).
+                let demote_at = crate::clock::now() + DEMOTE_AFTER;
+                let mut demoted = false;
+                runtime.set_interrupt_handler(Some(Box::new(move || {
+                    if !demoted && crate::clock::now() >= demote_at {
+                        demoted = true;
+                        crate::pool::demote_current_thread();
+                    }
+                    watcher.should_stop()
+                })));
                 let shared = Rc::new(Shared::new(control.clone(), order, settings, link));
                 let ended = drive(&runtime, &context, &shared, order, compiled, &inbox);
                 let time_limit = order.time_limit_ms;

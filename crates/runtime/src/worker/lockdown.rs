@@ -170,6 +170,22 @@ mod imp {
             libc::SYS_tgkill,
             vec![rule(vec![condition(0, SeccompCmpOp::Eq, own)?])?],
         );
+        // Demoting the calling thread (a long run's) to the lowest share of the CPU, nothing
+        // else of setpriority: never a better share, never another thread's or process's.
+        rules.insert(
+            libc::SYS_setpriority,
+            vec![rule(vec![
+                condition(0, SeccompCmpOp::Eq, libc::PRIO_PROCESS as u64)?,
+                condition(1, SeccompCmpOp::Eq, 0)?,
+                SeccompCondition::new(
+                    2,
+                    SeccompCmpArgLen::Dword,
+                    SeccompCmpOp::Eq,
+                    crate::pool::DEMOTED_NICE as u64,
+                )
+                .map_err(|e| e.to_string())?,
+            ])?],
+        );
         // Naming its threads, nothing else of prctl.
         rules.insert(
             libc::SYS_prctl,

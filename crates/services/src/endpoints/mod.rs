@@ -203,10 +203,17 @@ impl EndpointService {
         let script = route.script;
         let reservation = match self.executions.reserve(&script, Duration::ZERO).await {
             Ok(reservation) => reservation,
-            Err(_) => {
-                let _place = self.queue.enter(script.tenant_id).ok_or_else(busy)?;
+            Err(now) => {
+                let Some(_place) = self.queue.enter(script.tenant_id) else {
+                    // The tenant's slots and its queue are full.
+                    crate::metrics::refused_run(&now);
+                    return Err(busy());
+                };
                 let waited = self.executions.reserve(&script, self.config.queue_wait);
-                waited.await.map_err(|_| busy())?
+                waited.await.map_err(|error| {
+                    crate::metrics::refused_run(&error);
+                    busy()
+                })?
             }
         };
         let request = RunRequest {

@@ -167,7 +167,8 @@ impl ExecutionService {
     }
 
     /// Takes a concurrency slot for a run of `script`, waiting up to `wait` for one; a refusal
-    /// stores nothing.
+    /// stores nothing. (No slot now is not yet a refusal: a queued run waits its turn, an
+    /// endpoint request waits in its tenant's queue; the caller counts the refusals it makes.)
     pub async fn reserve(
         &self,
         script: &Script,
@@ -177,10 +178,7 @@ impl ExecutionService {
         self.engine
             .reserve(script.tenant_id, script.id, max_runs, wait)
             .await
-            .map_err(|limit| {
-                crate::metrics::refused(crate::metrics::limit_name(&limit));
-                ExecutionServiceError::Busy(limit)
-            })
+            .map_err(ExecutionServiceError::Busy)
     }
 
     /// As `run_unattended`, in a slot taken with `reserve`; the user is the trigger's.
@@ -241,7 +239,10 @@ impl ExecutionService {
         // A slot first: a run refused for capacity stores nothing (the caller is told Busy).
         let reservation = match reservation {
             Some(reservation) => reservation,
-            None => self.reserve(script, DIRECT_SLOT_WAIT).await?,
+            None => self
+                .reserve(script, DIRECT_SLOT_WAIT)
+                .await
+                .inspect_err(crate::metrics::refused_run)?,
         };
         let execution = Execution::pending(new, now);
         let start = Start {
