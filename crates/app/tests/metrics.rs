@@ -169,7 +169,7 @@ async fn only_runs_refused_to_their_caller_count_as_refusals() {
         }
         let before = refusals(&scrape(&app, Some("scrape-secret")).await.1);
         // A queued run waits for the slot: not a refusal.
-        let (status, queued) = parts(app.post(&execute, &app.admin, &json!({ "mode": "async" })).await).await;
+        let (status, queued) = parts(app.post(&execute, &app.admin, &json!({ "mode": "async", "input": {} })).await).await;
         assert_eq!(status, 202, "{queued}");
         // Two direct runs are refused to their caller: two refusals.
         for _ in 0..2 {
