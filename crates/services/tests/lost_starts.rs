@@ -198,6 +198,12 @@ async fn stored(world: &World, id: ExecutionId) -> Execution {
     world.storage.get(world.tenant, id).await.unwrap().unwrap()
 }
 
+/// Another attempt of execution `id`'s job finds nothing to start and leaves it.
+async fn assert_left_alone(world: &World, id: ExecutionId) {
+    let ran = world.executions.run_queued(world.tenant, id).await.unwrap();
+    assert!(ran.is_none(), "{ran:?}");
+}
+
 /// A queued run whose start was stored unanswered; its job's first attempt failed.
 async fn lost_queued_start(world: &World) -> ExecutionId {
     let pending = world.executions.pending_run(&world.script, request());
@@ -238,14 +244,7 @@ async fn a_queued_run_whose_start_was_stored_unanswered_runs_on_its_next_attempt
         assert_eq!(record.status, ExecutionStatus::Completed);
         assert_eq!(record.output, Some(json!("ran")));
         // It ran once: a third attempt finds it finished and leaves it.
-        assert!(
-            world
-                .executions
-                .run_queued(world.tenant, id)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert_left_alone(&world, id).await;
         assert_eq!(world.executions.settle_lost().await.unwrap(), 0);
     })
     .await;
@@ -289,14 +288,7 @@ async fn a_lost_start_is_failed_as_abandoned_once_its_grace_is_over() {
             assert_eq!(record.error.unwrap().code, "ABANDONED");
         }
         // Settled once: the queued run's job, tried again now, leaves it failed.
-        assert!(
-            world
-                .executions
-                .run_queued(world.tenant, queued)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert_left_alone(&world, queued).await;
         assert_eq!(world.executions.settle_lost().await.unwrap(), 0);
     })
     .await;
@@ -320,14 +312,7 @@ async fn a_run_going_on_here_is_never_failed_as_lost() {
         }
         // Another attempt of its job, past any grace, while it runs here: left alone.
         world.clock.0.store(3600, Ordering::SeqCst);
-        assert!(
-            world
-                .executions
-                .run_queued(world.tenant, id)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert_left_alone(&world, id).await;
         assert_eq!(world.executions.settle_lost().await.unwrap(), 0);
         let ran = run.await.unwrap().unwrap().unwrap();
         assert_eq!(ran.status, ExecutionStatus::Completed);
