@@ -11,6 +11,7 @@ mod m20261130_000006_node_leases;
 mod m20261130_000007_script_options;
 mod m20261130_000008_execution_history;
 mod m20261130_000009_script_list_order;
+mod m20261201_000010_script_history_order;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_script_options::Migration),
             Box::new(m20261130_000008_execution_history::Migration),
             Box::new(m20261130_000009_script_list_order::Migration),
+            Box::new(m20261201_000010_script_history_order::Migration),
         ]
     }
 }
@@ -61,4 +63,42 @@ pub(crate) fn index(
         statement.unique();
     }
     statement.to_owned()
+}
+
+/// One index of `table` put in place of another (both plain): `up` creates `name` over
+/// `columns` before it drops `replaced`, so that reads always have one of them; `down` does
+/// the reverse.
+pub(crate) struct Replacement {
+    pub table: &'static str,
+    pub name: &'static str,
+    pub columns: &'static [&'static str],
+    pub replaced: &'static str,
+    pub replaced_columns: &'static [&'static str],
+}
+
+impl Replacement {
+    pub(crate) async fn up(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+        self.swap(manager, (self.name, self.columns), self.replaced)
+            .await
+    }
+
+    pub(crate) async fn down(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+        self.swap(manager, (self.replaced, self.replaced_columns), self.name)
+            .await
+    }
+
+    async fn swap(
+        &self,
+        manager: &SchemaManager<'_>,
+        create: (&str, &[&str]),
+        drop: &str,
+    ) -> Result<(), DbErr> {
+        let table = Alias::new(self.table);
+        manager
+            .create_index(index(create.0, table.clone(), create.1, false))
+            .await?;
+        manager
+            .drop_index(Index::drop().name(drop).table(table).to_owned())
+            .await
+    }
 }

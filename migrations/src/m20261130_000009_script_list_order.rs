@@ -5,48 +5,26 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::index;
+use crate::Replacement;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const NAME: &str = "idx_scripts_tenant_updated_id";
-const REPLACED: &str = "idx_scripts_tenant_updated";
-
-#[derive(DeriveIden)]
-enum Scripts {
-    Table,
-}
-
-async fn drop(manager: &SchemaManager<'_>, name: &str) -> Result<(), DbErr> {
-    manager
-        .drop_index(Index::drop().name(name).table(Scripts::Table).to_owned())
-        .await
-}
+const REPLACEMENT: Replacement = Replacement {
+    table: "scripts",
+    name: "idx_scripts_tenant_updated_id",
+    columns: &["tenant_id", "updated_at", "id"],
+    replaced: "idx_scripts_tenant_updated",
+    replaced_columns: &["tenant_id", "updated_at"],
+};
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(index(
-                NAME,
-                Scripts::Table,
-                &["tenant_id", "updated_at", "id"],
-                false,
-            ))
-            .await?;
-        drop(manager, REPLACED).await
+        REPLACEMENT.up(manager).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(index(
-                REPLACED,
-                Scripts::Table,
-                &["tenant_id", "updated_at"],
-                false,
-            ))
-            .await?;
-        drop(manager, NAME).await
+        REPLACEMENT.down(manager).await
     }
 }

@@ -56,22 +56,41 @@ impl Default for PageRequest {
     }
 }
 
+/// One page of a list, with the number of items the whole list holds: counted exactly up to
+/// `Page::COUNTED_AT_MOST`; past it, `total` is that figure and `total_exact` is false (a
+/// count never reads more than that many rows, however large the tenant).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,
+    pub total_exact: bool,
     pub page: u64,
     pub limit: u64,
 }
 
 impl<T> Page<T> {
+    /// The most items a list's count reads.
+    pub const COUNTED_AT_MOST: u64 = 10_000;
+
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {
             items: self.items.into_iter().map(f).collect(),
             total: self.total,
+            total_exact: self.total_exact,
             page: self.page,
             limit: self.limit,
         }
+    }
+
+    /// Pages the count covers (at least one).
+    pub fn pages(&self) -> u64 {
+        self.total.div_ceil(self.limit.max(1)).max(1)
+    }
+
+    /// Whether a page follows this one: within the count, or past a capped count while
+    /// this page is full.
+    pub fn has_next(&self) -> bool {
+        self.page < self.pages() || (!self.total_exact && self.items.len() as u64 == self.limit)
     }
 }
 

@@ -12,6 +12,7 @@ mod retention;
 mod schedule;
 mod script;
 mod script_mapping;
+mod script_search;
 
 pub use accounts::{SeaTenantRepository, SeaTokenRepository, SeaUserRepository};
 pub use alerts::SeaAlertStateRepository;

@@ -3,7 +3,8 @@
 use super::script_mapping::{
     script_from_row, script_to_active, version_from_row, version_to_active,
 };
-use crate::connection::{Database, is_postgres};
+use super::script_search;
+use crate::connection::Database;
 use crate::entities::{script, script_http_route, script_version};
 use crate::errors::{storage, unique_violation};
 use crate::paging::fetch_page;
@@ -13,10 +14,8 @@ use domain::repository::{RepoError, ScriptRepository};
 use domain::script::{Script, ScriptVersion};
 use domain::{ScriptId, TenantId};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 #[derive(Clone, Debug)]
@@ -99,41 +98,6 @@ async fn insert_version(
             }
         })?;
     Ok(())
-}
-
-fn search_condition(connection: &impl ConnectionTrait, filter: &ScriptFilter) -> Condition {
-    let words = filter.search_words();
-    let mut condition = Condition::all();
-    if words.is_empty() {
-        return condition;
-    }
-    if is_postgres(connection) {
-        let query = words
-            .iter()
-            .map(|w| format!("{w}:*"))
-            .collect::<Vec<_>>()
-            .join(" & ");
-        condition = condition.add(Expr::cust_with_values(
-            "search @@ to_tsquery('simple', $1)",
-            [query],
-        ));
-    } else {
-        for word in words {
-            let pattern = format!("%{word}%");
-            condition = condition.add(
-                Condition::any()
-                    .add(
-                        Expr::expr(Func::lower(Expr::col(script::Column::Name)))
-                            .like(pattern.clone()),
-                    )
-                    .add(
-                        Expr::expr(Func::lower(Expr::col(script::Column::Description)))
-                            .like(pattern),
-                    ),
-            );
-        }
-    }
-    condition
 }
 
 #[async_trait]
@@ -226,12 +190,18 @@ impl ScriptRepository for SeaScriptRepository {
         if let Some(status) = filter.status {
             query = query.filter(script::Column::Status.eq(status.as_str()));
         }
-        query = query.filter(search_condition(connection, filter));
-        // Both descending: a backward walk of the (tenant_id, updated_at, id) index, no sort.
-        let ordered = query
-            .order_by_desc(script::Column::UpdatedAt)
-            .order_by_desc(script::Column::Id);
-        fetch_page(ordered, page, connection, "scripts", script_from_row).await
+        if !filter.search_words().is_empty() {
+            query = query.filter(script_search::condition(connection, filter));
+            return script_search::page(connection, query, page).await;
+        }
+        fetch_page(
+            script_search::ordered(query),
+            page,
+            connection,
+            "scripts",
+            script_from_row,
+        )
+        .await
     }
 
     async fn delete(&self, tenant: TenantId, id: ScriptId) -> Result<bool, RepoError> {

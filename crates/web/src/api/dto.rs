@@ -216,9 +216,11 @@ impl From<&ScriptVersion> for VersionView {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PageView<T> {
     pub items: Vec<T>,
     pub total: u64,
+    pub total_exact: bool,
     pub page: u64,
     pub limit: u64,
 }
@@ -228,6 +230,7 @@ impl<T> PageView<T> {
         Self {
             items: page.items.iter().map(view).collect(),
             total: page.total,
+            total_exact: page.total_exact,
             page: page.page,
             limit: page.limit,
         }

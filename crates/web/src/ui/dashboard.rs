@@ -72,9 +72,9 @@ pub async fn dashboard(state: web::Data<AppState>, page: Page) -> Result<HttpRes
     let body = html! {
         h1 { (title) }
         div.cards {
-            div.card { span.figure #active-count { (active.total) } span { (lang.t("dashboard.active_scripts")) } }
+            div.card { span.figure #active-count { (layout::total(&active)) } span { (lang.t("dashboard.active_scripts")) } }
             div.card { span.figure { (failures.len()) } span { (lang.t("dashboard.failing")) } }
-            div.card { span.figure { (scheduled.total) } span { (lang.t("dashboard.scheduled")) } }
+            div.card { span.figure { (layout::total(&scheduled)) } span { (lang.t("dashboard.scheduled")) } }
         }
         div.columns {
             section {

@@ -26,6 +26,24 @@ pub fn optional_time(at: Option<&DateTime<Utc>>) -> Markup {
     }
 }
 
+/// The items a list holds: `10000+` past the count's cap.
+pub fn total<T>(page: &domain::paging::Page<T>) -> String {
+    if page.total_exact {
+        page.total.to_string()
+    } else {
+        format!("{}+", page.total)
+    }
+}
+
+/// The pages a list holds: `500+` past the count's cap.
+pub fn page_count<T>(page: &domain::paging::Page<T>) -> String {
+    if page.total_exact {
+        page.pages().to_string()
+    } else {
+        format!("{}+", page.pages())
+    }
+}
+
 /// A status as a coloured badge (`completed`, `failed`, `active`…).
 pub fn badge(status: &str, label: &str) -> Markup {
     html! { span class={ "badge badge-" (status) } { (label) } }

@@ -242,12 +242,15 @@ pub struct Execution {
     pub attempt: i32,
 }
 
-/// A numbered page.
+/// A numbered page. `total` counts the whole list exactly up to 10,000; past it, `total` is
+/// 10,000 and `totalExact` is false (ask the next page while a page comes back full).
 #[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct Page<T: ToSchema> {
     pub items: Vec<T>,
     pub total: u64,
+    pub total_exact: bool,
     pub page: u64,
     pub limit: u64,
 }

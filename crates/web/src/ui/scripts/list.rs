@@ -33,7 +33,6 @@ pub async fn list(
         .await
         .or_page(&page)?;
     let runs = last_runs(&state, &page, scripts.items.iter().map(|s| s.id)).await;
-    let pages = scripts.total.div_ceil(scripts.limit).max(1);
     let link = |number: u64| {
         let mut href = format!("/scripts?page={number}");
         for key in ["type", "status", "search"] {
@@ -118,8 +117,8 @@ pub async fn list(
             }
             nav.pager {
                 @if scripts.page > 1 { a href=(link(scripts.page - 1)) { "← " (lang.t("pager.previous")) } }
-                span { (scripts.page) " / " (pages) " · " (scripts.total) }
-                @if scripts.page < pages { a href=(link(scripts.page + 1)) { (lang.t("pager.next")) " →" } }
+                span { (scripts.page) " / " (layout::page_count(&scripts)) " · " (layout::total(&scripts)) }
+                @if scripts.has_next() { a href=(link(scripts.page + 1)) { (lang.t("pager.next")) " →" } }
             }
         }
     };

@@ -51,7 +51,6 @@ pub async fn list(
         lang.t("versions.title"),
         script.spec.name.as_str()
     );
-    let pages = versions.total.div_ceil(PER_PAGE).max(1);
     let body = html! {
         h1 { (title) }
         p { a href={ "/scripts/" (raw) } { "← " (script.spec.name.as_str()) } }
@@ -96,8 +95,8 @@ pub async fn list(
         }
         nav.pager {
             @if versions.page > 1 { a href={ "?page=" (versions.page - 1) } { "← " (lang.t("pager.previous")) } }
-            span { (versions.page) " / " (pages) }
-            @if versions.page < pages { a href={ "?page=" (versions.page + 1) } { (lang.t("pager.next")) " →" } }
+            span { (versions.page) " / " (layout::page_count(&versions)) }
+            @if versions.has_next() { a href={ "?page=" (versions.page + 1) } { (lang.t("pager.next")) " →" } }
         }
     };
     Ok(html(layout::page(
