@@ -3,7 +3,9 @@
 //! thousand executions in flight at once awaiting `sdk.http`, and listing and search with
 //! 100,000 scripts and 10,000,000 executions on PostgreSQL. Writes Markdown to stdout and to
 //! the file given with `--write`. Sizes: `IOTA_SCRIPTS_BENCH_INFLIGHT`,
-//! `IOTA_SCRIPTS_BENCH_SCRIPTS`, `IOTA_SCRIPTS_BENCH_EXECUTIONS`.
+//! `IOTA_SCRIPTS_BENCH_SCRIPTS`, `IOTA_SCRIPTS_BENCH_EXECUTIONS`. `IOTA_SCRIPTS_BENCH_OPS`
+//! (a comma-separated list of `ready`, `neighbour`, `inflight`, `listing`) runs only those
+//! parts, and then writes nothing: the record is always a whole run.
 
 #[path = "bench_support/postgres.rs"]
 mod bench_pg;
@@ -52,6 +54,13 @@ fn median(samples: &[Duration]) -> Duration {
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
+/// The parts `IOTA_SCRIPTS_BENCH_OPS` asks for (every part when it is unset).
+fn wanted(part: &str) -> bool {
+    std::env::var("IOTA_SCRIPTS_BENCH_OPS")
+        .map(|parts| parts.split(',').any(|p| p.trim() == part))
+        .unwrap_or(true)
+}
+
 fn main() -> Result<()> {
     // Started as a sandbox worker: serve the supervisor and exit.
     runtime::run_worker_if_requested();
@@ -85,6 +94,31 @@ async fn bench() -> Result<()> {
         "Measured by `cargo xtask bench ops` (release build) on one machine ({cores} cores), all traffic on 127.0.0.1.\n"
     )?;
 
+    if wanted("ready") {
+        ready_part(&mut out).await?;
+    }
+    if wanted("neighbour") {
+        neighbour_part(&mut out).await?;
+    }
+    if wanted("inflight") {
+        inflight_part(&mut out, &root).await?;
+    }
+    if wanted("listing") {
+        listing_part(&mut out).await?;
+    }
+    writeln!(out, "Reproduce with `cargo xtask bench ops`.")?;
+    print!("{out}");
+    match write_to {
+        Some(_) if std::env::var("IOTA_SCRIPTS_BENCH_OPS").is_ok() => {
+            eprintln!("only some parts were run: nothing written");
+        }
+        Some(path) => std::fs::write(&path, &out).with_context(|| format!("write {path}"))?,
+        None => {}
+    }
+    Ok(())
+}
+
+async fn ready_part(out: &mut String) -> Result<()> {
     eprintln!("start to ready");
     writeln!(out, "## Start to ready (SQLite)\n")?;
     match ready::measure(5).await {
@@ -110,7 +144,10 @@ async fn bench() -> Result<()> {
         }
         Err(error) => writeln!(out, "failed: {error:#}\n")?,
     }
+    Ok(())
+}
 
+async fn neighbour_part(out: &mut String) -> Result<()> {
     eprintln!("noisy neighbour");
     writeln!(out, "## Noisy neighbour (SQLite)\n")?;
     let (url, file) = sqlite_file("neighbour-bench");
@@ -138,20 +175,25 @@ async fn bench() -> Result<()> {
         }
         Err(error) => writeln!(out, "failed: {error:#}\n")?,
     }
+    Ok(())
+}
 
+async fn inflight_part(out: &mut String, root: &std::path::Path) -> Result<()> {
     let count = size("IOTA_SCRIPTS_BENCH_INFLIGHT", 10_000) as usize;
     eprintln!("{count} executions in flight");
     writeln!(out, "## Executions in flight (SQLite)\n")?;
     let (url, file) = sqlite_file("inflight-bench");
-    let measured = inflight::measure(&root, &url, count).await;
+    let measured = inflight::measure(root, &url, count).await;
     remove_sqlite(&file);
     match measured {
         Ok(f) => {
             let completed = f.outcomes.get("completed").copied().unwrap_or(0);
             let each = f.peak_rss.saturating_sub(f.baseline_rss) / f.executions.max(1) as u64;
+            let each_pss = f.peak_pss.saturating_sub(f.baseline_pss) / f.executions.max(1) as u64;
+            let (server, workers, worker_count) = f.peak_split;
             writeln!(
                 out,
-                "{} runs of one script started at once, each awaiting `sdk.http.get` to a local server that answers after {} s (`bench/node/slow-server.mjs`). Resident memory is the server process plus its sandbox workers, sampled every 250 ms. Goal: all complete, under 2 GiB — {}.\n\n| runs | completed | outcomes | most going at once | memory before | peak memory | per run | wall time |\n|---|---|---|---|---|---|---|---|\n| {} | {completed} | {:?} | {} | {} | {} | {:.0} KiB | {:.1} s |\n",
+                "{} runs of one script started at once, each awaiting `sdk.http.get` to a local server that answers after {} s (`bench/node/slow-server.mjs`). Memory is the server process plus its sandbox workers, sampled every 250 ms: resident (each process's resident set, summed) and proportional (the same with pages shared between processes, such as the program's text, counted once: the memory the machine gives them). Goal: all complete, under 2 GiB resident — {}.\n\n| runs | completed | outcomes | most going at once | resident before | resident peak (server + workers) | per run | proportional peak | per run | wall time |\n|---|---|---|---|---|---|---|---|---|---|\n| {} | {completed} | {:?} | {} | {} | {} ({} + {} in {worker_count}) | {:.0} KiB | {} | {:.0} KiB | {:.1} s |\n",
                 f.executions,
                 f.upstream_delay_ms / 1000,
                 verdict(completed == f.executions && f.peak_rss < 2 << 30),
@@ -160,13 +202,20 @@ async fn bench() -> Result<()> {
                 f.peak_running,
                 mib(f.baseline_rss),
                 mib(f.peak_rss),
+                mib(server),
+                mib(workers),
                 each as f64 / 1024.0,
+                mib(f.peak_pss),
+                each_pss as f64 / 1024.0,
                 f.wall.as_secs_f64(),
             )?;
         }
         Err(error) => writeln!(out, "failed: {error:#}\n")?,
     }
+    Ok(())
+}
 
+async fn listing_part(out: &mut String) -> Result<()> {
     let (scripts, executions) = (
         size("IOTA_SCRIPTS_BENCH_SCRIPTS", 100_000),
         size("IOTA_SCRIPTS_BENCH_EXECUTIONS", 10_000_000),
@@ -197,12 +246,6 @@ async fn bench() -> Result<()> {
             }
         }
         None => writeln!(out, "PostgreSQL is not reachable: not measured.\n")?,
-    }
-
-    writeln!(out, "Reproduce with `cargo xtask bench ops`.")?;
-    print!("{out}");
-    if let Some(path) = write_to {
-        std::fs::write(&path, &out).with_context(|| format!("write {path}"))?;
     }
     Ok(())
 }

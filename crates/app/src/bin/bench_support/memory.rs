@@ -3,11 +3,25 @@
 
 #![allow(dead_code)]
 
-/// Resident set sizes in bytes: the process's own, and its children's with their count.
+/// Resident set sizes in bytes: the process's own, and its children's with their count; and
+/// the proportional set size of both (shared pages, such as the program's text mapped by
+/// every worker, counted once across the processes that share them).
 pub struct Resident {
     pub own: u64,
     pub children: u64,
     pub child_count: usize,
+    pub own_pss: u64,
+    pub children_pss: u64,
+}
+
+/// `Pss` of `pid` in bytes, from `/proc/PID/smaps_rollup` (0 when it is gone).
+fn pss(pid: u32) -> u64 {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    rollup
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))
+        .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
 }
 
 /// `VmRSS` of `pid` in bytes (0 when it is gone).
@@ -42,5 +56,7 @@ pub fn resident(pid: u32) -> Resident {
         own: rss(pid),
         children: children.iter().map(|child| rss(*child)).sum(),
         child_count: children.len(),
+        own_pss: pss(pid),
+        children_pss: children.iter().map(|child| pss(*child)).sum(),
     }
 }

@@ -1,7 +1,8 @@
 //! Executions in flight at once: N runs of one script, each awaiting an `sdk.http` call to a
 //! slow local server (`bench/node/slow-server.mjs`, which answers after a delay longer than it
 //! takes to start them all); all must complete. Reports the peak of runs going at once and
-//! the peak resident memory of the server process and its sandbox workers.
+//! the peak memory of the server process and its sandbox workers: resident (each process's
+//! own, summed) and proportional (shared pages counted once).
 
 use crate::memory;
 use crate::node::{self, BenchNode};
@@ -12,8 +13,8 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub struct InFlight {
@@ -25,16 +26,47 @@ pub struct InFlight {
     /// Resident memory of the server process and its workers before, and at the peak.
     pub baseline_rss: u64,
     pub peak_rss: u64,
+    /// The same as proportional set sizes (pages shared by processes counted once).
+    pub baseline_pss: u64,
+    pub peak_pss: u64,
+    /// At the peak of the resident total: the server's own, and its workers' with their count.
+    pub peak_split: (u64, u64, usize),
     pub wall: Duration,
     pub upstream_delay_ms: u64,
 }
 
-/// Resident bytes of this process and its child processes (the sandbox workers), except
-/// `skip` (the slow server).
-fn resident(skip: u32) -> u64 {
+/// This process's and its child processes' (the sandbox workers') memory, except `skip`'s
+/// (the slow server).
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    server: u64,
+    workers: u64,
+    workers_count: usize,
+    pss: u64,
+}
+
+impl Sample {
+    fn rss(&self) -> u64 {
+        self.server + self.workers
+    }
+}
+
+fn sample(skip: u32) -> Sample {
     let all = memory::resident(std::process::id());
-    let upstream = memory::resident(skip).own;
-    (all.own + all.children).saturating_sub(upstream)
+    let upstream = memory::resident(skip);
+    Sample {
+        server: all.own,
+        workers: all.children.saturating_sub(upstream.own),
+        workers_count: all.child_count.saturating_sub(1),
+        pss: (all.own_pss + all.children_pss).saturating_sub(upstream.own_pss),
+    }
+}
+
+/// The highest samples: of the resident total (with its split) and of the proportional one.
+#[derive(Default)]
+struct Peaks {
+    rss: Sample,
+    pss: u64,
 }
 
 fn slow_server(root: &Path, delay_ms: u64) -> Result<(std::process::Child, u16)> {
@@ -89,17 +121,26 @@ pub async fn measure(root: &Path, url: &str, executions: usize) -> Result<InFlig
         .parse()
         .map_err(|_| anyhow::anyhow!("bad script id {id}"))?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let baseline_rss = resident(upstream.id());
+    let baseline = sample(upstream.id());
 
     let engine = node.components.engine.clone();
     let done = Arc::new(AtomicBool::new(false));
-    let (peak_rss, peak_running) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (peaks, peak_running) = (
+        Arc::new(Mutex::new(Peaks::default())),
+        Arc::new(AtomicUsize::new(0)),
+    );
     let sampler = {
-        let (done, peak_rss, peak_running) = (done.clone(), peak_rss.clone(), peak_running.clone());
+        let (done, peaks, peak_running) = (done.clone(), peaks.clone(), peak_running.clone());
         let skip = upstream.id();
         tokio::spawn(async move {
             while !done.load(Ordering::Acquire) {
-                peak_rss.fetch_max(resident(skip), Ordering::Relaxed);
+                let now = sample(skip);
+                if let Ok(mut peaks) = peaks.lock() {
+                    if now.rss() > peaks.rss.rss() {
+                        peaks.rss = now;
+                    }
+                    peaks.pss = peaks.pss.max(now.pss);
+                }
                 peak_running.fetch_max(engine.running(), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
@@ -135,12 +176,19 @@ pub async fn measure(root: &Path, url: &str, executions: usize) -> Result<InFlig
     if outcomes.is_empty() {
         bail!("no run ended");
     }
+    let peak = peaks
+        .lock()
+        .map(|p| Peaks { rss: p.rss, pss: p.pss })
+        .unwrap_or_default();
     Ok(InFlight {
         executions,
         outcomes,
         peak_running: peak_running.load(Ordering::Relaxed),
-        baseline_rss,
-        peak_rss: peak_rss.load(Ordering::Relaxed),
+        baseline_rss: baseline.rss(),
+        peak_rss: peak.rss.rss(),
+        baseline_pss: baseline.pss,
+        peak_pss: peak.pss,
+        peak_split: (peak.rss.server, peak.rss.workers, peak.rss.workers_count),
         wall,
         upstream_delay_ms,
     })
