@@ -30,3 +30,13 @@ pub(crate) fn now() -> Instant {
 pub(crate) fn utc() -> DateTime<Utc> {
     Utc::now()
 }
+
+/// The CPU time the calling thread has used since it started: a run's computing, apart from
+/// its waiting.
+pub(crate) fn thread_cpu() -> std::time::Duration {
+    let spec = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    std::time::Duration::new(
+        u64::try_from(spec.tv_sec).unwrap_or(0),
+        u32::try_from(spec.tv_nsec).unwrap_or(0),
+    )
+}

@@ -317,9 +317,14 @@ async fn a_run_cannot_flood_the_host_with_pending_calls() {
 
 /// The niceness of a process (field 19 of `/proc/<pid>/stat`).
 fn niceness(pid: &str) -> i64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit(") ").next().unwrap().split(' ').collect();
-    fields[16].parse().unwrap()
+    niceness_if_there(pid).unwrap()
+}
+
+/// The niceness of a process or thread, if it still exists.
+fn niceness_if_there(pid: &str) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit(") ").next()?.split(' ').collect();
+    fields.get(16)?.parse().ok()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -357,8 +362,9 @@ fn thread_niceness(pid: u32) -> Vec<i64> {
         .map(|tasks| {
             tasks
                 .filter_map(Result::ok)
-                .map(|task| {
-                    niceness(&format!(
+                // A thread may end between the listing and the read.
+                .filter_map(|task| {
+                    niceness_if_there(&format!(
                         "{pid}/task/{}",
                         task.file_name().to_string_lossy()
                     ))
@@ -388,7 +394,8 @@ async fn a_run_that_keeps_computing_gives_way_to_short_runs() {
         eprintln!("skipped: the worker already runs at the lowest priority (a niced test run)");
         return;
     }
-    // Its thread, still computing past the first 50 ms, is demoted to the lowest share.
+    // Its thread, still computing past its first 20 ms of CPU time, is demoted to the lowest
+    // share.
     eventually("the computing thread is demoted", || {
         thread_niceness(pid).contains(&19)
     })
@@ -401,4 +408,40 @@ async fn a_run_that_keeps_computing_gives_way_to_short_runs() {
     })
     .await;
     still_serves(&engine, tenant).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_does_not_count_towards_a_runs_demotion() {
+    let engine = engine_with(EngineConfig::default(), Arc::new(TestHost));
+    let tenant = TenantId::new();
+    // Three short bursts of computing (each just past the engine's interrupt interval, a
+    // fraction of a millisecond) after waits of 100 ms: 300 ms and more of wall time, little
+    // CPU.
+    let job = with_time(
+        tenant,
+        "export default async () => { let n = 0; for (let i = 0; i < 3; i++) { await new Promise((r) => setTimeout(r, 100)); for (let j = 0; j < 11000; j++) { n += j } } return 'waited' }",
+        10_000,
+    );
+    let id = job.execution_id;
+    let running = {
+        let engine = engine.clone();
+        tokio::spawn(async move { run(&engine, job).await })
+    };
+    eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
+    let pid = engine.worker_pid(id).unwrap();
+    if niceness(&pid.to_string()) >= 19 {
+        eprintln!("skipped: the worker already runs at the lowest priority (a niced test run)");
+        return;
+    }
+    let mut looks = 0;
+    while !running.is_finished() {
+        assert!(
+            !thread_niceness(pid).contains(&19),
+            "a run that mostly waits was demoted"
+        );
+        looks += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(looks > 10, "the run ended before it was watched");
+    assert_eq!(output(&running.await.unwrap()), "waited");
 }

@@ -74,8 +74,9 @@ fn output_outcome(json: String, max_output: u64) -> Outcome {
     }
 }
 
-/// How long a run may compute at the worker's niceness before its thread is demoted.
-const DEMOTE_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+/// How much CPU time a run may use at the worker's niceness before its thread is demoted
+/// (time spent waiting — for a host call, a timer — does not count).
+const DEMOTE_AFTER: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Runs `order` to the end on this thread; its host calls go through `link`.
 pub(crate) fn run(
@@ -101,11 +102,16 @@ pub(crate) fn run(
             ),
             Ok((runtime, context)) => {
                 let watcher = control.clone();
-                // A run still computing after DEMOTE_AFTER gives way to short runs (`pool.rs`).
-                let demote_at = crate::clock::now() + DEMOTE_AFTER;
+                // A run that has computed for DEMOTE_AFTER gives way to short runs
+                // (`pool.rs`). Its CPU time cannot pass its wall time, so the thread's CPU
+                // clock is only read once DEMOTE_AFTER has passed on the wall clock.
+                let (started, cpu_at_start) = (crate::clock::now(), crate::clock::thread_cpu());
                 let mut demoted = false;
                 runtime.set_interrupt_handler(Some(Box::new(move || {
-                    if !demoted && crate::clock::now() >= demote_at {
+                    if !demoted
+                        && crate::clock::now().duration_since(started) >= DEMOTE_AFTER
+                        && crate::clock::thread_cpu().saturating_sub(cpu_at_start) >= DEMOTE_AFTER
+                    {
                         demoted = true;
                         crate::pool::demote_current_thread();
                     }

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct InFlight {
@@ -178,7 +178,10 @@ pub async fn measure(root: &Path, url: &str, executions: usize) -> Result<InFlig
     }
     let peak = peaks
         .lock()
-        .map(|p| Peaks { rss: p.rss, pss: p.pss })
+        .map(|p| Peaks {
+            rss: p.rss,
+            pss: p.pss,
+        })
         .unwrap_or_default();
     Ok(InFlight {
         executions,
