@@ -243,7 +243,7 @@ fn kernel_has_seccomp() -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_worker_cannot_open_files_sockets_or_programs() {
+async fn a_worker_cannot_open_files_sockets_or_programs_or_raise_its_priority() {
     let engine = engine();
     let (layers, attempts) = engine.probe_sandbox(TenantId::new()).await.unwrap();
     assert_eq!(layers.memory_cap, None);
@@ -253,7 +253,7 @@ async fn a_worker_cannot_open_files_sockets_or_programs() {
         return;
     }
     assert_eq!(layers.seccomp, None, "the filter is in place");
-    assert_eq!(attempts.len(), 5);
+    assert_eq!(attempts.len(), 7);
     for attempt in attempts {
         assert!(
             attempt.result.is_err(),
@@ -357,6 +357,29 @@ async fn scripts_run_at_a_lower_cpu_priority_than_the_server() {
 }
 
 /// The niceness of each thread of process `pid`.
+/// The scheduling policy of each thread of a process (field 41 of its `stat`; 5 is
+/// `SCHED_IDLE`).
+fn thread_policies(pid: u32) -> Vec<i64> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .filter_map(Result::ok)
+                .filter_map(|task| {
+                    let stat = std::fs::read_to_string(format!(
+                        "/proc/{pid}/task/{}/stat",
+                        task.file_name().to_string_lossy()
+                    ))
+                    .ok()?;
+                    let fields: Vec<&str> = stat.rsplit(") ").next()?.split(' ').collect();
+                    fields.get(38)?.parse().ok()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const SCHED_IDLE: i64 = 5;
+
 fn thread_niceness(pid: u32) -> Vec<i64> {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .map(|tasks| {
@@ -394,10 +417,10 @@ async fn a_run_that_keeps_computing_gives_way_to_short_runs() {
         eprintln!("skipped: the worker already runs at the lowest priority (a niced test run)");
         return;
     }
-    // Its thread, still computing past its first 20 ms of CPU time, is demoted to the lowest
-    // share.
+    // Its thread, still computing past its first 20 ms of CPU time, is demoted: the lowest
+    // niceness and the idle policy.
     eventually("the computing thread is demoted", || {
-        thread_niceness(pid).contains(&19)
+        thread_niceness(pid).contains(&19) && thread_policies(pid).contains(&SCHED_IDLE)
     })
     .await;
     assert_eq!(output(&running.await.unwrap()), "computed");
@@ -436,7 +459,7 @@ async fn waiting_does_not_count_towards_a_runs_demotion() {
     let mut looks = 0;
     while !running.is_finished() {
         assert!(
-            !thread_niceness(pid).contains(&19),
+            !thread_niceness(pid).contains(&19) && !thread_policies(pid).contains(&SCHED_IDLE),
             "a run that mostly waits was demoted"
         );
         looks += 1;

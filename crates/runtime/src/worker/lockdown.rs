@@ -44,7 +44,27 @@ pub(crate) fn probe() -> Vec<ProbeAttempt> {
                 .status()
                 .map(drop),
         ),
+        attempt("take a real-time scheduling policy", real_time()),
+        attempt(
+            "raise its priority",
+            rustix::process::setpriority_process(None, -5).map_err(std::io::Error::from),
+        ),
     ]
+}
+
+/// Asks the real-time FIFO policy for the calling thread (a sandbox must refuse it).
+fn real_time() -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 1 };
+        // SAFETY: `param` is a valid sched_param that outlives the call.
+        #[allow(unsafe_code)]
+        let set = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+        if set != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(target_os = "linux")]
@@ -182,6 +202,21 @@ mod imp {
                     SeccompCmpArgLen::Dword,
                     SeccompCmpOp::Eq,
                     crate::pool::DEMOTED_NICE as u64,
+                )
+                .map_err(|e| e.to_string())?,
+            ])?],
+        );
+        // Putting the calling thread (a long run's) under the idle policy, nothing else of
+        // sched_setscheduler: never a real-time or better policy, never another thread's.
+        rules.insert(
+            libc::SYS_sched_setscheduler,
+            vec![rule(vec![
+                condition(0, SeccompCmpOp::Eq, 0)?,
+                SeccompCondition::new(
+                    1,
+                    SeccompCmpArgLen::Dword,
+                    SeccompCmpOp::Eq,
+                    libc::SCHED_IDLE as u64,
                 )
                 .map_err(|e| e.to_string())?,
             ])?],
