@@ -3,15 +3,14 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use domain::execution::{
-    Execution, ExecutionError, ExecutionStatus, Trigger, TriggerDetails, TriggerKind,
-};
-use domain::paging::{ExecutionFilter, HistoryCursor, Page, PageRequest};
+mod gated;
+
+use chrono::Utc;
+use domain::execution::{Execution, ExecutionStatus, Trigger, TriggerDetails, TriggerKind};
 use domain::repository::{ExecutionRepository, RepoError, TenantRepository};
 use domain::script::{ScriptInput, ScriptRules};
-use domain::{Actor, ExecutionId, Role, ScriptId, TenantId};
+use domain::{Actor, Role};
+use gated::{Gate, Gated, Write};
 use persistence::{SeaExecutionRepository, SeaScriptRepository, SeaTenantRepository};
 use runtime::{Engine, EngineConfig, NoHost};
 use serde_json::json;
@@ -21,74 +20,18 @@ use testkit::each_backend;
 
 /// Storage that refuses any record whose output holds the marker, as a database refuses a
 /// value it cannot hold.
-struct Refusing(SeaExecutionRepository);
+struct Refusing;
 
 const MARKER: &str = "cannot be stored";
 
-#[async_trait]
-impl ExecutionRepository for Refusing {
-    async fn insert(&self, execution: &Execution) -> Result<(), RepoError> {
-        self.0.insert(execution).await
-    }
-    async fn update(&self, execution: &Execution) -> Result<(), RepoError> {
-        if execution
+impl Gate for Refusing {
+    fn refuse(&self, write: Write, execution: &Execution) -> Option<RepoError> {
+        let unstorable = execution
             .output
             .as_ref()
-            .is_some_and(|o| o.to_string().contains(MARKER))
-        {
-            return Err(RepoError::Storage(
-                "update execution: database error".into(),
-            ));
-        }
-        self.0.update(execution).await
-    }
-    async fn get(&self, tenant: TenantId, id: ExecutionId) -> Result<Option<Execution>, RepoError> {
-        self.0.get(tenant, id).await
-    }
-    async fn list_for_script(
-        &self,
-        tenant: TenantId,
-        script: ScriptId,
-        status: Option<ExecutionStatus>,
-        page: PageRequest,
-    ) -> Result<Page<Execution>, RepoError> {
-        self.0.list_for_script(tenant, script, status, page).await
-    }
-    async fn history(
-        &self,
-        tenant: TenantId,
-        filter: &ExecutionFilter,
-        after: Option<HistoryCursor>,
-        limit: u64,
-    ) -> Result<Vec<Execution>, RepoError> {
-        self.0.history(tenant, filter, after, limit).await
-    }
-    async fn fail_orphaned(
-        &self,
-        error: &ExecutionError,
-        at: DateTime<Utc>,
-        live_since: DateTime<Utc>,
-    ) -> Result<u64, RepoError> {
-        self.0.fail_orphaned(error, at, live_since).await
-    }
-    async fn requeue_lost(&self, tenant: TenantId, id: ExecutionId) -> Result<bool, RepoError> {
-        self.0.requeue_lost(tenant, id).await
-    }
-    async fn fail_lost(
-        &self,
-        tenant: TenantId,
-        id: ExecutionId,
-        error: &ExecutionError,
-        at: DateTime<Utc>,
-    ) -> Result<bool, RepoError> {
-        self.0.fail_lost(tenant, id, error, at).await
-    }
-    async fn cancelled_on(
-        &self,
-        node: &str,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<domain::ExecutionId>, RepoError> {
-        self.0.cancelled_on(node, since).await
+            .is_some_and(|o| o.to_string().contains(MARKER));
+        (write == Write::Update && unstorable)
+            .then(|| RepoError::Storage("update execution: database error".into()))
     }
 }
 
@@ -109,7 +52,10 @@ async fn an_unstorable_record_is_stored_as_failed() {
             ..EngineConfig::default()
         };
         let engine = Engine::new(config, Arc::new(NoHost), tokio::runtime::Handle::current());
-        let storage = Arc::new(Refusing(SeaExecutionRepository::new(db.database.clone())));
+        let storage = Arc::new(Gated {
+            inner: SeaExecutionRepository::new(db.database.clone()),
+            gate: Refusing,
+        });
         let executions = Arc::new(ExecutionService::new(
             scripts.clone(),
             storage.clone(),

@@ -6,15 +6,15 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use async_trait::async_trait;
+mod gated;
+
 use chrono::{DateTime, Utc};
-use domain::execution::{
-    Execution, ExecutionError, ExecutionStatus, Trigger, TriggerDetails, TriggerKind,
-};
-use domain::paging::{ExecutionFilter, HistoryCursor, Page, PageRequest};
+use domain::execution::{Execution, ExecutionStatus, Trigger, TriggerDetails, TriggerKind};
+use domain::paging::PageRequest;
 use domain::repository::{ExecutionRepository, RepoError, TenantRepository};
 use domain::script::{Script, ScriptInput, ScriptRules};
-use domain::{Actor, ExecutionId, Role, ScriptId, TenantId};
+use domain::{Actor, ExecutionId, Role, TenantId};
+use gated::{Gate, Gated, Write};
 use persistence::{SeaExecutionRepository, SeaScriptRepository, SeaTenantRepository};
 use runtime::{Engine, EngineConfig, NoHost};
 use serde_json::json;
@@ -25,14 +25,15 @@ use testkit::each_backend;
 
 /// Storage whose next write of a `running` record is stored, then answered as if the
 /// connection broke.
+#[derive(Default)]
 struct Unanswered {
-    inner: SeaExecutionRepository,
     break_next_start: AtomicBool,
 }
 
-impl Unanswered {
+impl Gate for Unanswered {
     fn answer(
         &self,
+        _write: Write,
         execution: &Execution,
         stored: Result<(), RepoError>,
     ) -> Result<(), RepoError> {
@@ -43,68 +44,6 @@ impl Unanswered {
             return Err(RepoError::Unavailable("connection reset".into()));
         }
         stored
-    }
-}
-
-#[async_trait]
-impl ExecutionRepository for Unanswered {
-    async fn insert(&self, execution: &Execution) -> Result<(), RepoError> {
-        let stored = self.inner.insert(execution).await;
-        self.answer(execution, stored)
-    }
-    async fn update(&self, execution: &Execution) -> Result<(), RepoError> {
-        let stored = self.inner.update(execution).await;
-        self.answer(execution, stored)
-    }
-    async fn get(&self, tenant: TenantId, id: ExecutionId) -> Result<Option<Execution>, RepoError> {
-        self.inner.get(tenant, id).await
-    }
-    async fn list_for_script(
-        &self,
-        tenant: TenantId,
-        script: ScriptId,
-        status: Option<ExecutionStatus>,
-        page: PageRequest,
-    ) -> Result<Page<Execution>, RepoError> {
-        self.inner
-            .list_for_script(tenant, script, status, page)
-            .await
-    }
-    async fn history(
-        &self,
-        tenant: TenantId,
-        filter: &ExecutionFilter,
-        after: Option<HistoryCursor>,
-        limit: u64,
-    ) -> Result<Vec<Execution>, RepoError> {
-        self.inner.history(tenant, filter, after, limit).await
-    }
-    async fn fail_orphaned(
-        &self,
-        error: &ExecutionError,
-        at: DateTime<Utc>,
-        live_since: DateTime<Utc>,
-    ) -> Result<u64, RepoError> {
-        self.inner.fail_orphaned(error, at, live_since).await
-    }
-    async fn requeue_lost(&self, tenant: TenantId, id: ExecutionId) -> Result<bool, RepoError> {
-        self.inner.requeue_lost(tenant, id).await
-    }
-    async fn fail_lost(
-        &self,
-        tenant: TenantId,
-        id: ExecutionId,
-        error: &ExecutionError,
-        at: DateTime<Utc>,
-    ) -> Result<bool, RepoError> {
-        self.inner.fail_lost(tenant, id, error, at).await
-    }
-    async fn cancelled_on(
-        &self,
-        node: &str,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<ExecutionId>, RepoError> {
-        self.inner.cancelled_on(node, since).await
     }
 }
 
@@ -122,7 +61,7 @@ struct World {
     tenant: TenantId,
     actor: Actor,
     script: Script,
-    storage: Arc<Unanswered>,
+    storage: Arc<Gated<Unanswered>>,
     executions: Arc<ExecutionService>,
     clock: Arc<Later>,
 }
@@ -142,9 +81,9 @@ async fn world(database: persistence::Database, source: &str) -> World {
         ..EngineConfig::default()
     };
     let engine = Engine::new(config, Arc::new(NoHost), tokio::runtime::Handle::current());
-    let storage = Arc::new(Unanswered {
+    let storage = Arc::new(Gated {
         inner: SeaExecutionRepository::new(database).with_node("node-a".into()),
-        break_next_start: AtomicBool::new(false),
+        gate: Unanswered::default(),
     });
     let clock = Arc::new(Later::default());
     let executions = Arc::new(ExecutionService::new(
@@ -208,7 +147,11 @@ async fn assert_left_alone(world: &World, id: ExecutionId) {
 async fn lost_queued_start(world: &World) -> ExecutionId {
     let pending = world.executions.pending_run(&world.script, request());
     world.storage.insert(&pending).await.unwrap();
-    world.storage.break_next_start.store(true, Ordering::SeqCst);
+    world
+        .storage
+        .gate
+        .break_next_start
+        .store(true, Ordering::SeqCst);
     let first = world
         .executions
         .run_queued(world.tenant, pending.id)
@@ -256,7 +199,11 @@ async fn a_lost_start_is_failed_as_abandoned_once_its_grace_is_over() {
         let world = world(db.database.clone(), "export default async () => 'ran'").await;
         let queued = lost_queued_start(&world).await;
         // A direct run whose first record was stored unanswered: the caller hears of the error.
-        world.storage.break_next_start.store(true, Ordering::SeqCst);
+        world
+            .storage
+            .gate
+            .break_next_start
+            .store(true, Ordering::SeqCst);
         let direct = world
             .executions
             .run(&world.actor, world.script.id, request())
