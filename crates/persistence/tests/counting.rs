@@ -101,6 +101,18 @@ async fn copy_template(db: &TestDatabaseRef, count: u64) {
     connection.close().await.unwrap();
 }
 
+/// A large tenant (`Template 0` … past the cap) and a small one holding only `Template 77`
+/// (returned with its tenant).
+async fn tenants(db: &TestDatabaseRef) -> (SeaScriptRepository, Tenant, Tenant, Script) {
+    let repo = SeaScriptRepository::new(db.database.clone());
+    let large = tenant(db, "large").await;
+    let small = tenant(db, "small").await;
+    create(&repo, large.id, "Template 0").await;
+    copy_template(db, LARGE).await;
+    let other = create(&repo, small.id, "Template 77").await;
+    (repo, large, small, other)
+}
+
 fn request(page: u64, limit: u64) -> PageRequest {
     PageRequest { page, limit }
 }
@@ -115,12 +127,7 @@ fn search(words: &str) -> ScriptFilter {
 #[tokio::test]
 async fn a_count_stops_at_its_cap_and_the_pages_go_on() {
     each_backend(|db| async move {
-        let repo = SeaScriptRepository::new(db.database.clone());
-        let large = tenant(&db, "large").await;
-        let small = tenant(&db, "small").await;
-        create(&repo, large.id, "Template 0").await;
-        copy_template(&db, LARGE).await;
-        let other = create(&repo, small.id, "Template 77").await;
+        let (repo, large, small, other) = tenants(&db).await;
 
         let cap = Page::<()>::COUNTED_AT_MOST;
         let first = repo
@@ -166,12 +173,7 @@ async fn a_count_stops_at_its_cap_and_the_pages_go_on() {
 #[tokio::test]
 async fn a_search_of_few_matches_pages_them_in_list_order() {
     each_backend(|db| async move {
-        let repo = SeaScriptRepository::new(db.database.clone());
-        let large = tenant(&db, "large").await;
-        let small = tenant(&db, "small").await;
-        create(&repo, large.id, "Template 0").await;
-        copy_template(&db, LARGE).await;
-        create(&repo, small.id, "Template 77").await;
+        let (repo, large, _, _) = tenants(&db).await;
 
         // Words match as prefixes of words on PostgreSQL, anywhere on SQLite.
         let postgres = db.backend == Backend::Postgres;

@@ -397,15 +397,18 @@ fn thread_niceness(pid: u32) -> Vec<i64> {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_run_that_keeps_computing_gives_way_to_short_runs() {
+/// A run of `source` started on a new engine for `tenant`, with its worker's pid; `None` when
+/// the worker already runs at the lowest priority (a niced test run: nothing to compare).
+async fn watched_run(
+    tenant: TenantId,
+    source: &str,
+) -> Option<(
+    runtime::Engine,
+    tokio::task::JoinHandle<runtime::Report>,
+    u32,
+)> {
     let engine = engine_with(EngineConfig::default(), Arc::new(TestHost));
-    let tenant = TenantId::new();
-    let job = with_time(
-        tenant,
-        "export default () => { const end = Date.now() + 1500; let n = 0; while (Date.now() < end) { n++ } return 'computed' }",
-        10_000,
-    );
+    let job = with_time(tenant, source, 10_000);
     let id = job.execution_id;
     let running = {
         let engine = engine.clone();
@@ -415,8 +418,22 @@ async fn a_run_that_keeps_computing_gives_way_to_short_runs() {
     let pid = engine.worker_pid(id).unwrap();
     if niceness(&pid.to_string()) >= 19 {
         eprintln!("skipped: the worker already runs at the lowest priority (a niced test run)");
-        return;
+        return None;
     }
+    Some((engine, running, pid))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_keeps_computing_gives_way_to_short_runs() {
+    let tenant = TenantId::new();
+    let Some((engine, running, pid)) = watched_run(
+        tenant,
+        "export default () => { const end = Date.now() + 1500; let n = 0; while (Date.now() < end) { n++ } return 'computed' }",
+    )
+    .await
+    else {
+        return;
+    };
     // Its thread, still computing past its first 20 ms of CPU time, is demoted: the lowest
     // niceness and the idle policy.
     eventually("the computing thread is demoted", || {
@@ -435,27 +452,17 @@ async fn a_run_that_keeps_computing_gives_way_to_short_runs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn waiting_does_not_count_towards_a_runs_demotion() {
-    let engine = engine_with(EngineConfig::default(), Arc::new(TestHost));
-    let tenant = TenantId::new();
     // Three short bursts of computing (each just past the engine's interrupt interval, a
     // fraction of a millisecond) after waits of 100 ms: 300 ms and more of wall time, little
     // CPU.
-    let job = with_time(
-        tenant,
+    let Some((_engine, running, pid)) = watched_run(
+        TenantId::new(),
         "export default async () => { let n = 0; for (let i = 0; i < 3; i++) { await new Promise((r) => setTimeout(r, 100)); for (let j = 0; j < 11000; j++) { n += j } } return 'waited' }",
-        10_000,
-    );
-    let id = job.execution_id;
-    let running = {
-        let engine = engine.clone();
-        tokio::spawn(async move { run(&engine, job).await })
-    };
-    eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
-    let pid = engine.worker_pid(id).unwrap();
-    if niceness(&pid.to_string()) >= 19 {
-        eprintln!("skipped: the worker already runs at the lowest priority (a niced test run)");
+    )
+    .await
+    else {
         return;
-    }
+    };
     let mut looks = 0;
     while !running.is_finished() {
         assert!(

@@ -14,24 +14,25 @@ pub struct Resident {
     pub children_pss: u64,
 }
 
-/// `Pss` of `pid` in bytes, from `/proc/PID/smaps_rollup` (0 when it is gone).
-fn pss(pid: u32) -> u64 {
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    rollup
+/// The figure in KiB after `key` in the `/proc` file at `path`, in bytes (0 when the process
+/// is gone).
+fn kib_field(path: &str, key: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
         .lines()
-        .find_map(|line| line.strip_prefix("Pss:"))
+        .find_map(|line| line.strip_prefix(key))
         .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
         .map_or(0, |kib| kib * 1024)
 }
 
-/// `VmRSS` of `pid` in bytes (0 when it is gone).
+/// `Pss` of `pid` in bytes, from `/proc/PID/smaps_rollup`.
+fn pss(pid: u32) -> u64 {
+    kib_field(&format!("/proc/{pid}/smaps_rollup"), "Pss:")
+}
+
+/// `VmRSS` of `pid` in bytes, from `/proc/PID/status`.
 fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
+    kib_field(&format!("/proc/{pid}/status"), "VmRSS:")
 }
 
 /// The parent pid of `pid`, from `/proc/PID/stat` (the field after the command's `)`).
