@@ -72,14 +72,36 @@ impl NodeHealth {
     pub(crate) fn probe_database(&self, database: Database) -> JoinHandle<()> {
         let beat = self.database.clone();
         tokio::spawn(async move {
+            // The probes are public: the database's own message (which may name the database,
+            // its user or its host) goes to the log, once as the pings start failing, and the
+            // probes say only what failed.
+            let mut answering = true;
             loop {
                 match tokio::time::timeout(DATABASE_PING_TIMEOUT, database.ping()).await {
-                    Ok(Ok(())) => beat.succeeded(),
-                    Ok(Err(error)) => beat.failed(error.to_string()),
-                    Err(_) => beat.failed(format!(
-                        "no answer to a ping within {} s",
-                        DATABASE_PING_TIMEOUT.as_secs()
-                    )),
+                    Ok(Ok(())) => {
+                        if !answering {
+                            tracing::info!("the database answers its ping again");
+                        }
+                        answering = true;
+                        beat.succeeded();
+                    }
+                    Ok(Err(error)) => {
+                        if answering {
+                            tracing::warn!(%error, "the database's ping failed");
+                        }
+                        answering = false;
+                        beat.failed("the ping failed (the node's log has the database's message)");
+                    }
+                    Err(_) => {
+                        if answering {
+                            tracing::warn!("the database did not answer a ping in time");
+                        }
+                        answering = false;
+                        beat.failed(format!(
+                            "no answer to a ping within {} s",
+                            DATABASE_PING_TIMEOUT.as_secs()
+                        ));
+                    }
                 }
                 tokio::time::sleep(DATABASE_PROBE_EVERY).await;
             }

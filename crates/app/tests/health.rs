@@ -155,6 +155,12 @@ async fn an_unreachable_database_fails_readiness_not_liveness_and_the_node_recov
             .is_some_and(|reason| !reason.is_empty()),
         "{body}"
     );
+    // The probe is public: the database's own message (which names the database, its user,
+    // its host) stays in the node's log.
+    assert!(
+        !body.to_string().contains(&name),
+        "the probe shows the database's message: {body}"
+    );
     let (status, body) = probe(&app, "/health/live").await;
     assert_eq!(
         status, 200,
