@@ -235,13 +235,7 @@ async fn a_run_refused_for_capacity_gets_429_and_stores_nothing() {
             })
         };
         let history = format!("/api/v1/scripts/{id}/executions");
-        for _ in 0..1000 {
-            let (_, list) = parts(app.get(&format!("{history}?status=running"), &app.admin).await).await;
-            if !list["items"].as_array().unwrap().is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        app.until_running(&id).await;
         for _ in 0..3 {
             let response = app.post(&format!("/api/v1/scripts/{id}/execute"), &app.admin, &json!({})).await;
             assert_eq!(response.status(), 429);

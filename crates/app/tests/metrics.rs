@@ -159,14 +159,7 @@ async fn only_runs_refused_to_their_caller_count_as_refusals() {
                     .json(&json!({ "input": { "wait": true } })).send().await.unwrap()
             })
         };
-        let history = format!("/api/v1/scripts/{id}/executions");
-        for _ in 0..1000 {
-            let (_, list) = parts(app.get(&format!("{history}?status=running"), &app.admin).await).await;
-            if !list["items"].as_array().unwrap().is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        app.until_running(&id).await;
         let before = refusals(&scrape(&app, Some("scrape-secret")).await.1);
         // A queued run waits for the slot: not a refusal.
         let (status, queued) = parts(app.post(&execute, &app.admin, &json!({ "mode": "async", "input": {} })).await).await;

@@ -86,13 +86,7 @@ async fn a_native_loop_past_its_deadline_is_killed_and_frees_its_slot_at_once() 
         "export default () => Array.prototype.copyWithin.call({length: 2**40}, 0, 1)",
     ] {
         let job = with_time(tenant, source, 1_000);
-        let id = job.execution_id;
-        let running = {
-            let engine = engine.clone();
-            tokio::spawn(async move { run(&engine, job).await })
-        };
-        eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
-        let pid = engine.worker_pid(id).unwrap();
+        let (running, pid) = started(&engine, job).await;
         let report = running.await.unwrap();
         match &report.outcome {
             Outcome::TimedOut(error) => {
@@ -171,13 +165,7 @@ async fn a_worker_killed_from_outside_fails_only_its_runs() {
         "export default () => new Promise((r) => setTimeout(r, 20000))",
         30_000,
     );
-    let id = job.execution_id;
-    let running = {
-        let engine = engine.clone();
-        tokio::spawn(async move { run(&engine, job).await })
-    };
-    eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
-    let pid = engine.worker_pid(id).unwrap();
+    let (running, pid) = started(&engine, job).await;
     let killed = std::process::Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .status()
@@ -344,13 +332,7 @@ async fn scripts_run_at_a_lower_cpu_priority_than_the_server() {
         "export default () => new Promise((r) => setTimeout(() => r('done'), 1000))",
         10_000,
     );
-    let id = job.execution_id;
-    let running = {
-        let engine = engine.clone();
-        tokio::spawn(async move { run(&engine, job).await })
-    };
-    eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
-    let pid = engine.worker_pid(id).unwrap();
+    let (running, pid) = started(&engine, job).await;
     let server = niceness("self");
     assert_eq!(niceness(&pid.to_string()), (server + 7).min(19));
     assert_eq!(output(&running.await.unwrap()), "done");
@@ -397,6 +379,20 @@ fn thread_niceness(pid: u32) -> Vec<i64> {
         .unwrap_or_default()
 }
 
+/// `job` started on `engine`, once a worker holds it: the run, and that worker's pid.
+async fn started(
+    engine: &runtime::Engine,
+    job: runtime::Job,
+) -> (tokio::task::JoinHandle<runtime::Report>, u32) {
+    let id = job.execution_id;
+    let running = {
+        let engine = engine.clone();
+        tokio::spawn(async move { run(&engine, job).await })
+    };
+    eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
+    (running, engine.worker_pid(id).unwrap())
+}
+
 /// A run of `source` started on a new engine for `tenant`, with its worker's pid; `None` when
 /// the worker already runs at the lowest priority (a niced test run: nothing to compare).
 async fn watched_run(
@@ -409,13 +405,7 @@ async fn watched_run(
 )> {
     let engine = engine_with(EngineConfig::default(), Arc::new(TestHost));
     let job = with_time(tenant, source, 10_000);
-    let id = job.execution_id;
-    let running = {
-        let engine = engine.clone();
-        tokio::spawn(async move { run(&engine, job).await })
-    };
-    eventually("the run has a worker", || engine.worker_pid(id).is_some()).await;
-    let pid = engine.worker_pid(id).unwrap();
+    let (running, pid) = started(&engine, job).await;
     if niceness(&pid.to_string()) >= 19 {
         eprintln!("skipped: the worker already runs at the lowest priority (a niced test run)");
         return None;

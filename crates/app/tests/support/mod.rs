@@ -118,6 +118,18 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Waits (up to about ten seconds) until script `id` has a run in progress.
+    pub async fn until_running(&self, id: &str) {
+        let running = format!("/api/v1/scripts/{id}/executions?status=running");
+        for _ in 0..1000 {
+            let (_, list) = parts(self.get(&running, &self.admin).await).await;
+            if !list["items"].as_array().expect("items").is_empty() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     pub async fn send_json(
         &self,
         method: reqwest::Method,

@@ -78,17 +78,16 @@ pub(super) async fn page(
     page: PageRequest,
 ) -> Result<Page<Script>, RepoError> {
     let counted = count(matching.clone(), connection, "scripts").await?;
-    if counted > Page::<Script>::COUNTED_AT_MOST || counted <= page.offset() {
-        let rows = if counted <= page.offset() {
-            Vec::new()
-        } else {
-            ordered(matching)
-                .offset(page.offset())
-                .limit(page.limit)
-                .all(connection)
-                .await
-                .map_err(|e| storage("list scripts", e))?
-        };
+    if counted <= page.offset() {
+        return page_of(counted, Vec::new(), page, script_from_row);
+    }
+    if counted > Page::<Script>::COUNTED_AT_MOST {
+        let rows = ordered(matching)
+            .offset(page.offset())
+            .limit(page.limit)
+            .all(connection)
+            .await
+            .map_err(|e| storage("list scripts", e))?;
         return page_of(counted, rows, page, script_from_row);
     }
     let ids = page_ids(connection, matching.clone(), page).await?;
