@@ -1,5 +1,6 @@
 //! `sdk.http` against real servers on 127.0.0.1: allowed targets work, every forbidden address
-//! form is refused with `SSRF_BLOCKED`, and so are redirects and names that lead to them.
+//! form is refused with `SSRF_BLOCKED`, and so are redirects and names that lead to them; an
+//! HTTPS server's certificate is checked (`openssl` plays the server).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -245,4 +246,89 @@ async fn connection_level_headers_are_refused_before_anything_is_resolved() {
         seen[0].header("host"),
         Some(format!("127.0.0.1:{}", allowed.port).as_str())
     );
+}
+
+/// A TLS server on 127.0.0.1 with a certificate no root vouches for (`openssl s_server`),
+/// and its port; the process ends with the returned guard.
+struct TlsServer {
+    child: std::process::Child,
+    port: u16,
+    files: std::path::PathBuf,
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.files);
+    }
+}
+
+fn self_signed_tls_server() -> TlsServer {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!("iota-tls-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args([
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-days",
+            "1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(made.success(), "openssl made a certificate");
+    let mut child = Command::new("openssl")
+        .args(["s_server", "-accept", "127.0.0.1:0", "-www", "-cert"])
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("ACCEPT 127.0.0.1:")?.trim().parse().ok())
+        .expect("s_server says where it listens");
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+    TlsServer {
+        child,
+        port,
+        files: dir,
+    }
+}
+
+/// The TLS configuration every request shares still checks the server's certificate.
+#[tokio::test]
+async fn an_https_server_with_an_unknown_certificate_is_refused() {
+    let server = self_signed_tls_server();
+    let gateway = gateway(&[server.port]);
+    let url = format!("https://127.0.0.1:{}/", server.port);
+    for _ in 0..2 {
+        let refused = get(&gateway, &url).await.unwrap_err();
+        assert_eq!(refused.code, runtime::HostErrorCode::HttpError);
+        assert!(
+            refused.message.contains("certificate") || refused.message.contains("UnknownIssuer"),
+            "{}",
+            refused.message
+        );
+    }
 }

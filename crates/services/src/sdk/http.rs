@@ -41,6 +41,49 @@ pub struct HttpGateway {
     settings: HttpSettings,
     blocked: Arc<AtomicU64>,
     clock: Arc<dyn Clock>,
+    /// The TLS configuration every hop's client uses, built once: its root store alone is
+    /// tens of kilobytes, which a client built per hop would parse and hold per request.
+    /// `None` only if it could not be built; each client then builds reqwest's default.
+    tls: Option<rustls::ClientConfig>,
+}
+
+/// What went wrong, with its causes ("error sending request" alone does not tell a script's
+/// author that the certificate was refused or the connection reset).
+fn cause(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(inner) = source {
+        let part = inner.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = inner.source();
+    }
+    text
+}
+
+/// The TLS configuration of `sdk.http`: what reqwest builds by default (rustls on ring, the
+/// webpki roots, TLS 1.2 and 1.3, HTTP/1.1 by ALPN), with session resumption off so that no
+/// TLS session made for one tenant's request is resumed by another's.
+fn tls_config() -> Option<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(builder) => builder,
+        Err(error) => {
+            tracing::warn!(%error, "sdk.http builds a TLS configuration per request");
+            return None;
+        }
+    };
+    let mut config = builder.with_root_certificates(roots).with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.resumption = rustls::client::Resumption::disabled();
+    Some(config)
 }
 
 fn failure(code: HostErrorCode, message: impl Into<String>) -> HostError {
@@ -64,6 +107,7 @@ impl HttpGateway {
             settings,
             blocked: Arc::default(),
             clock,
+            tls: tls_config(),
         }
     }
 
@@ -252,6 +296,9 @@ impl HttpGateway {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .timeout(left);
+        if let Some(tls) = &self.tls {
+            builder = builder.use_preconfigured_tls(tls.clone());
+        }
         if let Some(Host::Domain(name)) = url.host() {
             builder = builder.resolve_to_addrs(name, &addresses);
         }
@@ -283,7 +330,7 @@ impl HttpGateway {
             } else {
                 failure(
                     HostErrorCode::HttpError,
-                    format!("the request to {url} failed: {}", e.without_url()),
+                    format!("the request to {url} failed: {}", cause(e)),
                 )
             }
         })
@@ -309,7 +356,7 @@ impl HttpGateway {
         while let Some(chunk) = response.chunk().await.map_err(|e| {
             failure(
                 HostErrorCode::HttpError,
-                format!("reading the response failed: {}", e.without_url()),
+                format!("reading the response failed: {}", cause(e)),
             )
         })? {
             if bytes.len() + chunk.len() > limit {
