@@ -94,8 +94,9 @@ pub fn run(root: &Path, options: &BenchOptions) -> Result<()> {
     Ok(())
 }
 
-/// Writes `docs/benchmarks.md`: every benchmark's latest figures, each file's headings one
-/// level down, in the order the benchmarks run.
+/// Writes `docs/benchmarks.md`: the goals and where each stands (`benchmarks-goals.md`,
+/// written by hand), every benchmark's latest figures, then the last soak
+/// (`benchmarks-soak.md`, from `cargo xtask soak`), each file's headings one level down.
 pub fn assemble(root: &Path) -> Result<()> {
     let docs = root.join("docs");
     let mut out = String::from(
@@ -104,15 +105,25 @@ pub fn assemble(root: &Path) -> Result<()> {
          figure is measured beside its peer or floor in the same run: compare ratios, since \
          these machines are noisy.\n",
     );
-    for bench in BENCHES {
-        let path = docs.join(bench.output);
-        let Ok(text) = std::fs::read_to_string(&path) else {
+    let goals = (
+        "benchmarks-goals.md",
+        "written by hand from the runs below".to_owned(),
+    );
+    let benches = BENCHES
+        .iter()
+        .map(|bench| (bench.output, format!("`cargo xtask bench {}`", bench.name)));
+    let soak = (
+        "benchmarks-soak.md",
+        "`cargo xtask soak --minutes 60`".to_owned(),
+    );
+    for (file, origin) in std::iter::once(goals)
+        .chain(benches)
+        .chain(std::iter::once(soak))
+    {
+        let Ok(text) = std::fs::read_to_string(docs.join(file)) else {
             continue;
         };
-        out.push_str(&format!(
-            "\n<!-- from {} (`cargo xtask bench {}`) -->\n",
-            bench.output, bench.name
-        ));
+        out.push_str(&format!("\n<!-- from {file} ({origin}) -->\n"));
         for line in text.lines() {
             if line.starts_with('#') {
                 out.push('#');

@@ -29,7 +29,8 @@ Usage:
   cargo xtask bench [<name>...] [--assemble] [-- <bench args>...]
       Run the benchmarks (release builds), all of them or only those named: runtime, endpoint,
       cron, ops. Each writes docs/benchmarks-<name>.md; docs/benchmarks.md is assembled from
-      them afterwards (--assemble: only that).
+      them afterwards, between the goals (docs/benchmarks-goals.md, written by hand) and the
+      last soak (docs/benchmarks-soak.md) (--assemble: only that).
 
   cargo xtask docs
       Write the generated references again: docs/settings.md (from the settings code) and

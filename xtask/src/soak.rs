@@ -52,7 +52,8 @@ pub fn parse(flags: &[String]) -> Result<SoakOptions> {
     Ok(options)
 }
 
-/// Builds the release server, then runs the soak next to it.
+/// Builds the release server, runs the soak next to it, then assembles `docs/benchmarks.md`
+/// again with the new result.
 pub fn run(root: &Path, options: &SoakOptions) -> Result<()> {
     run_step(
         "build the release server",
@@ -82,7 +83,8 @@ pub fn run(root: &Path, options: &SoakOptions) -> Result<()> {
             .args(["--interval-seconds", &options.interval_seconds])
             .arg("--write")
             .arg(&output),
-    )
+    )?;
+    crate::bench::assemble(root)
 }
 
 #[cfg(test)]
