@@ -79,8 +79,9 @@ impl Database {
                         .synchronous(SqliteSynchronous::Normal)
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(10))
-                        // The planner's statistics kept fresh: a connection that closes
-                        // (the pool replaces each after 30 minutes) runs `PRAGMA optimize`.
+                        // The planner's statistics refreshed as the node stops: a
+                        // connection that closes runs `PRAGMA optimize` (pooled connections
+                        // live as long as the process; see `sqlite_release::with_check`).
                         .optimize_on_close(true, ANALYSIS_LIMIT)
                 });
         } else {
