@@ -69,6 +69,43 @@ async fn a_long_native_operation_is_stopped_by_the_watchdog_or_the_memory_limit(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn classes_built_on_first_use_under_a_full_memory_limit_never_crash_the_sandbox() {
+    let engine = engine();
+    // The script fills its memory up to the limit, gives back a little (more or less room
+    // for the build to fail at a different step), touches the typed arrays, which a context
+    // builds on first use, then frees its memory and touches them again. The precise
+    // failure depends on where the limit falls (`isolate/deferred.rs` tests that); the
+    // sandbox must survive every one.
+    for room in [0, 10, 50, 200, 1000] {
+        let mut full = job(&format!(
+            r#"export default () => {{
+                let hold = [];
+                try {{ for (;;) hold.push(new Array(256).fill(0)); }} catch (e) {{}}
+                try {{ for (;;) hold.push({{}}); }} catch (e) {{}}
+                hold.length -= {room};
+                let first, second;
+                try {{ first = new Uint8Array(1).length; }} catch (e) {{ first = String(e); }}
+                hold = null;
+                try {{ second = new Int8Array(1).length; }} catch (e) {{ second = String(e); }}
+                return {{ first, second, map: new Map([[1, 2]]).get(1) }};
+            }}"#
+        ));
+        full.limits.max_memory_bytes = 2 * 1024 * 1024;
+        match run(&engine, full).await.outcome {
+            Outcome::Completed(value) => assert_eq!(value["map"], 2, "{room}: {value}"),
+            // At the limit the engine may not have the memory to build an error, and
+            // throws `null` instead: that is the script's failure, not the sandbox's.
+            Outcome::Failed(error) => assert!(
+                ["MEMORY_LIMIT", "UNCAUGHT_VALUE"].contains(&error.code.as_str()),
+                "{room}: {error:?}"
+            ),
+            other => panic!("{room}: {other:?}"),
+        }
+    }
+    still_serves(&engine).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn memory_stack_output_and_log_limits_hold() {
     let engine = engine();
     let mut bomb = job(

@@ -232,6 +232,70 @@ async fn standard_helpers_work() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn standard_classes_built_on_first_use_behave_as_built_in() {
+    let engine = engine();
+    let source = r#"export default () => {
+        const names = ["Date", "Map", "Set", "WeakMap", "WeakSet", "ArrayBuffer", "Uint8Array",
+            "Float64Array", "BigInt64Array", "DataView", "Atomics", "WeakRef", "FinalizationRegistry"];
+        const listed = names.filter((n) => Object.getOwnPropertyNames(globalThis).includes(n));
+        const enumerable = names.filter((n) => Object.keys(globalThis).includes(n));
+        const grouped = Object.groupBy([1, 2, 3], (n) => (n % 2 ? "odd" : "even"));
+        globalThis.WeakSet = "mine";
+        const map = new Map([["a", 1]]);
+        const set = new Set([1, 1, 2]);
+        const bytes = new Uint8Array([1, 2, 300]);
+        const view = new DataView(new ArrayBuffer(4));
+        view.setInt16(0, -2);
+        const descriptor = Object.getOwnPropertyDescriptor(globalThis, "Map");
+        return {
+            listed: listed.length, enumerable, grouped: [grouped.odd, grouped.even],
+            map: map.get("a"), set: set.size, mapIsMap: map instanceof Map,
+            groupedMap: Map.groupBy([1, 2, 3], (n) => n > 1).get(true),
+            weakSet: WeakSet, weakMap: typeof WeakMap,
+            bytes: Array.from(bytes), view: view.getInt16(0), atomics: typeof Atomics.add,
+            big: new BigInt64Array(1).length,
+            date: new Date(0).toISOString(), json: JSON.stringify({ at: new Date(0) }),
+            now: typeof Date.now(), dateIsDate: new Date() instanceof Date,
+            weakRef: new WeakRef(map).deref() === map,
+            registry: typeof new FinalizationRegistry(() => {}).register,
+            descriptor: [typeof descriptor.value, descriptor.writable, descriptor.enumerable,
+                descriptor.configurable, "get" in descriptor],
+        };
+    }"#;
+    let value = output(&run(&engine, job(source)).await);
+    assert_eq!(value["listed"], 13, "{value}");
+    assert_eq!(value["enumerable"], json!([]));
+    assert_eq!(value["grouped"], json!([[1, 3], [2]]));
+    assert_eq!(
+        (value["map"].as_u64(), value["set"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(value["mapIsMap"], true);
+    assert_eq!(value["groupedMap"], json!([2, 3]));
+    assert_eq!(
+        value["weakSet"], "mine",
+        "an assignment made before its group was built stays"
+    );
+    assert_eq!(value["weakMap"], "function");
+    assert_eq!(value["bytes"], json!([1, 2, 44]));
+    assert_eq!(value["view"], -2);
+    assert_eq!(value["atomics"], "function");
+    assert_eq!(value["big"], 1);
+    assert_eq!(value["date"], "1970-01-01T00:00:00.000Z");
+    assert_eq!(value["json"], r#"{"at":"1970-01-01T00:00:00.000Z"}"#);
+    assert_eq!(
+        (value["now"].as_str(), value["dateIsDate"].as_bool()),
+        (Some("number"), Some(true))
+    );
+    assert_eq!(value["weakRef"], true);
+    assert_eq!(value["registry"], "function");
+    assert_eq!(
+        value["descriptor"],
+        json!(["function", true, false, true, false])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn host_services_are_awaited_and_their_errors_have_codes() {
     let engine = engine();
     let tenant = TenantId::new();

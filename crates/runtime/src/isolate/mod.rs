@@ -2,6 +2,7 @@
 //! sandbox, load the bytecode, call the entry point, and drive promises, timers and host calls
 //! until the result settles or a limit ends it.
 
+mod deferred;
 mod sandbox;
 mod shared;
 

@@ -37,16 +37,14 @@ impl Loader for NoImports {
     }
 }
 
+/// Built with the context; the other standard classes are built on first use
+/// (`deferred.rs`).
 type Intrinsics = (
-    intrinsic::Date,
     intrinsic::RegExpCompiler,
     intrinsic::RegExp,
     intrinsic::Json,
     intrinsic::Proxy,
-    intrinsic::MapSet,
-    intrinsic::TypedArrays,
     intrinsic::Promise,
-    intrinsic::WeakRef,
     intrinsic::Performance,
 );
 type IntrinsicsWithEval = (Intrinsics, intrinsic::Eval);
@@ -60,9 +58,11 @@ pub(super) fn new_runtime(memory_bytes: u64, stack_bytes: usize) -> rquickjs::Re
 }
 
 pub(super) fn new_context(runtime: &Runtime, allow_eval: bool) -> rquickjs::Result<Context> {
-    if allow_eval {
+    let context = if allow_eval {
         Context::custom::<IntrinsicsWithEval>(runtime)
     } else {
         Context::custom::<Intrinsics>(runtime)
-    }
+    }?;
+    context.with(|ctx| super::deferred::install(&ctx))?;
+    Ok(context)
 }
