@@ -144,9 +144,14 @@ async fn bench() -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("..");
-    let file = std::env::temp_dir().join(format!("iota-endpoint-bench-{}.db", std::process::id()));
     let mut sqlite = Vec::new();
-    for concurrent in [None, Some(RAISED_CONCURRENCY)] {
+    for (run, concurrent) in [None, Some(RAISED_CONCURRENCY)].into_iter().enumerate() {
+        // A file of its own per run: a connection of the last run's node that has not closed
+        // yet must not meet a new file at the same path.
+        let file = std::env::temp_dir().join(format!(
+            "iota-endpoint-bench-{}-{run}.db",
+            std::process::id()
+        ));
         sqlite.push(product(&format!("sqlite://{}?mode=rwc", file.display()), concurrent).await);
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
