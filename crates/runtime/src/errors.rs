@@ -129,10 +129,18 @@ pub(crate) fn from_thrown<'js>(ctx: &Ctx<'js>, thrown: Value<'js>) -> ExecutionE
             }
         })
         .unwrap_or_else(|| format!("a value of type {}", thrown.type_name()));
-    error(
-        "UNCAUGHT_VALUE",
-        format!("the script threw a non-Error value: {shown}"),
-    )
+    error("UNCAUGHT_VALUE", format!("{THREW_VALUE}{shown}"))
+}
+
+const THREW_VALUE: &str = "the script threw a non-Error value: ";
+
+/// Whether `failure` is a `null` the script threw, or the engine threw for want of memory.
+pub(crate) fn threw_null(failure: &ExecutionError) -> bool {
+    failure.code == "UNCAUGHT_VALUE"
+        && failure
+            .message
+            .strip_prefix(THREW_VALUE)
+            .is_some_and(|shown| shown == "null")
 }
 
 /// The engine's own words for a refused import, made plain.

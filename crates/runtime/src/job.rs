@@ -44,7 +44,7 @@ pub trait LiveLogSink: Send + Sync + std::fmt::Debug {
     fn line(&self, entry: LogEntry);
 }
 
-/// How an execution ended, with what it logged and the memory it used.
+/// How an execution ended, with what it logged and the most memory its engine held at once.
 #[derive(Clone, Debug)]
 pub struct Report {
     pub outcome: Outcome,

@@ -93,15 +93,37 @@ async fn classes_built_on_first_use_under_a_full_memory_limit_never_crash_the_sa
         full.limits.max_memory_bytes = 2 * 1024 * 1024;
         match run(&engine, full).await.outcome {
             Outcome::Completed(value) => assert_eq!(value["map"], 2, "{room}: {value}"),
-            // At the limit the engine may not have the memory to build an error, and
-            // throws `null` instead: that is the script's failure, not the sandbox's.
-            Outcome::Failed(error) => assert!(
-                ["MEMORY_LIMIT", "UNCAUGHT_VALUE"].contains(&error.code.as_str()),
-                "{room}: {error:?}"
-            ),
+            Outcome::Failed(error) => assert_eq!(error.code, "MEMORY_LIMIT", "{room}: {error:?}"),
             other => panic!("{room}: {other:?}"),
         }
     }
+    still_serves(&engine).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_kind_of_memory_bomb_ends_at_the_memory_limit() {
+    let engine = engine();
+    // Small blocks fill the limit so closely that the engine has no memory left to build its
+    // error, and throws `null`: the run must still read as the memory limit.
+    for growth in [
+        "keep.push({})",
+        "keep.push([1, 2, 3])",
+        "keep.push('x'.repeat(100) + keep.length)",
+        "keep.push('x'.repeat(100000) + keep.length)",
+        "keep.push(new Array(1000).fill(keep.length))",
+        "keep.push(new Map([[keep.length, {}]]))",
+        "keep.push(new Uint8Array(4096))",
+    ] {
+        let mut bomb = job(&format!(
+            "export default () => {{ const keep = []; for (;;) {growth} }}"
+        ));
+        bomb.limits.max_memory_bytes = 8 * 1024 * 1024;
+        let error = failure(&run(&engine, bomb).await);
+        assert_eq!(error.code, "MEMORY_LIMIT", "{growth}: {error:?}");
+    }
+    // A script that throws `null` itself, far from its limit, threw `null`.
+    let error = failure(&run(&engine, job("export default () => { throw null }")).await);
+    assert_eq!(error.code, "UNCAUGHT_VALUE", "{error:?}");
     still_serves(&engine).await;
 }
 

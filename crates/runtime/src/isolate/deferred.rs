@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_group_that_failed_to_build_is_never_built_again() {
-        let runtime = new_runtime(64 * 1024 * 1024, 512 * 1024).unwrap();
+        let (runtime, _meter) = new_runtime(64 * 1024 * 1024, 512 * 1024).unwrap();
         let context = new_context(&runtime, true).unwrap();
         // Room for an error message, far from enough for the typed arrays.
         let used = runtime.memory_usage().malloc_size as usize;
@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn every_group_builds_into_a_fresh_context_and_frees_with_it() {
-        let runtime = new_runtime(64 * 1024 * 1024, 512 * 1024).unwrap();
+        let (runtime, _meter) = new_runtime(64 * 1024 * 1024, 512 * 1024).unwrap();
         let context = new_context(&runtime, true).unwrap();
         context.with(|ctx| {
             for (group, entry) in super::GROUPS.iter().enumerate() {

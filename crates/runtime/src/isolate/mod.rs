@@ -3,6 +3,7 @@
 //! until the result settles or a limit ends it.
 
 mod deferred;
+mod meter;
 mod sandbox;
 mod shared;
 
@@ -90,9 +91,11 @@ pub(crate) fn run(
 ) -> Report {
     let started_at = crate::clock::utc();
     let (outcome, logs, memory_bytes) =
-        match new_runtime(order.memory_bytes, settings.max_stack_bytes).and_then(|runtime| {
-            new_context(&runtime, settings.allow_eval).map(|context| (runtime, context))
-        }) {
+        match new_runtime(order.memory_bytes, settings.max_stack_bytes).and_then(
+            |(runtime, meter)| {
+                new_context(&runtime, settings.allow_eval).map(|context| (runtime, meter, context))
+            },
+        ) {
             Err(_) => (
                 Outcome::Failed(error(
                     "MEMORY_LIMIT",
@@ -101,7 +104,7 @@ pub(crate) fn run(
                 Vec::new(),
                 0,
             ),
-            Ok((runtime, context)) => {
+            Ok((runtime, meter, context)) => {
                 let watcher = control.clone();
                 // A run that has computed for DEMOTE_AFTER gives way to short runs
                 // (`pool.rs`). Its CPU time cannot pass its wall time, so the thread's CPU
@@ -125,12 +128,12 @@ pub(crate) fn run(
                     Ended::Stopped(outcome) => outcome,
                     Ended::Failed(failure) => control
                         .stop_outcome(time_limit)
-                        .unwrap_or(Outcome::Failed(failure)),
+                        .unwrap_or_else(|| Outcome::Failed(meter.explain(failure))),
                     Ended::Value(json) => control
                         .stop_outcome(time_limit)
                         .unwrap_or_else(|| output_outcome(json, order.max_output_bytes)),
                 };
-                let memory = runtime.memory_usage().memory_used_size.max(0) as u64;
+                let memory = meter.peak() as u64;
                 context.with(|_| shared.clear());
                 let logs = shared.take_logs();
                 (outcome, logs, memory)

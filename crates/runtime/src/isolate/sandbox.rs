@@ -1,8 +1,10 @@
 //! The sandbox an execution runs in: a QuickJS runtime with its memory and stack limits and
 //! no module loading, and a context with only the intrinsics scripts may use.
 
+use super::meter::{Meter, Metered};
 use rquickjs::loader::{Loader, Resolver};
 use rquickjs::{Context, Ctx, Module, Runtime, context::intrinsic};
+use std::rc::Rc;
 
 /// Refuses every `import`, static or dynamic, with a message that says why.
 struct NoImports;
@@ -49,12 +51,16 @@ type Intrinsics = (
 );
 type IntrinsicsWithEval = (Intrinsics, intrinsic::Eval);
 
-pub(super) fn new_runtime(memory_bytes: u64, stack_bytes: usize) -> rquickjs::Result<Runtime> {
-    let runtime = Runtime::new()?;
-    runtime.set_memory_limit(usize::try_from(memory_bytes).unwrap_or(usize::MAX));
+/// A runtime whose memory is metered against `memory_bytes` (`meter.rs`), with the meter.
+pub(super) fn new_runtime(
+    memory_bytes: u64,
+    stack_bytes: usize,
+) -> rquickjs::Result<(Runtime, Rc<Meter>)> {
+    let meter = Meter::new(usize::try_from(memory_bytes).unwrap_or(usize::MAX));
+    let runtime = Runtime::new_with_alloc(Metered::new(meter.clone()))?;
     runtime.set_max_stack_size(stack_bytes);
     runtime.set_loader(NoImports, NoImports);
-    Ok(runtime)
+    Ok((runtime, meter))
 }
 
 pub(super) fn new_context(runtime: &Runtime, allow_eval: bool) -> rquickjs::Result<Context> {
