@@ -465,3 +465,53 @@ async fn waiting_does_not_count_towards_a_runs_demotion() {
     assert!(looks > 10, "the run ended before it was watched");
     assert_eq!(output(&running.await.unwrap()), "waited");
 }
+
+/// The threads of process `pid`.
+fn thread_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| tasks.count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_that_only_wait_hold_no_thread() {
+    const RUNS: usize = 48;
+    let engine = engine_with(
+        EngineConfig {
+            max_concurrent_per_tenant: RUNS,
+            sandbox: SandboxConfig {
+                runs_per_worker: RUNS,
+                ..SandboxConfig::default()
+            },
+            ..EngineConfig::default()
+        },
+        Arc::new(TestHost),
+    );
+    let tenant = TenantId::new();
+    // Each run waits on a timer, computes a little, waits on a second timer, and ends with
+    // what it computed: a run carried across threads keeps its state.
+    let source = "export default async (n) => { await new Promise((r) => setTimeout(r, 1500)); let s = 0; for (let i = 0; i < 1000; i++) { s += i } await new Promise((r) => setTimeout(r, 10)); return s + n }";
+    let job = |n: u64| {
+        let mut job = with_time(tenant, source, 30_000);
+        job.argument = serde_json::json!(n);
+        job
+    };
+    let (first, pid) = started(&engine, job(0)).await;
+    let mut runs = vec![first];
+    for n in 1..RUNS as u64 {
+        let (engine, job) = (engine.clone(), job(n));
+        runs.push(tokio::spawn(async move { run(&engine, job).await }));
+    }
+    eventually("every run has started", || engine.running() == RUNS).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // All wait in one worker, which holds a few threads (reading, alarms, an idle pool), not
+    // one per waiting run.
+    let threads = thread_count(pid);
+    assert!(
+        threads < RUNS / 2,
+        "{threads} threads in the worker for {RUNS} waiting runs"
+    );
+    for (n, running) in runs.into_iter().enumerate() {
+        assert_eq!(output(&running.await.unwrap()), 499_500 + n as u64);
+    }
+}

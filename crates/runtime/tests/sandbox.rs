@@ -411,3 +411,19 @@ async fn utils_hash_sign_format_and_fill_templates() {
         assert!(error.message.starts_with("TypeError"), "{bad}: {error:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timer_set_after_a_host_call_still_fires() {
+    // The run waits (parked, with no thread) on a host call with a timer pending, then on a
+    // later timer: each wait ends when its answer or its time comes, on whatever thread.
+    let engine = engine();
+    let mut job = job(r#"export default async () => {
+        const early = setTimeout(() => {}, 200);
+        const sum = await services.math.add(1, 2);
+        clearTimeout(early);
+        await new Promise((r) => setTimeout(r, 400));
+        return sum;
+    }"#);
+    job.limits.max_execution_time_ms = 10_000;
+    assert_eq!(output(&run(&engine, job).await), json!(3));
+}

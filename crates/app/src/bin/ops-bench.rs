@@ -193,9 +193,10 @@ async fn inflight_part(out: &mut String, root: &std::path::Path) -> Result<()> {
             let (server, workers, worker_count) = f.peak_split;
             writeln!(
                 out,
-                "{} runs of one script started at once, each awaiting `sdk.http.get` to a local server that answers after {} s (`bench/node/slow-server.mjs`). Memory is the server process plus its sandbox workers, sampled every 250 ms: resident (each process's resident set, summed) and proportional (the same with pages shared between processes, such as the program's text, counted once: the memory the machine gives them). Goal: all complete, under 2 GiB resident — {}.\n\n| runs | completed | outcomes | most going at once | resident before | resident peak (server + workers) | per run | proportional peak | per run | wall time |\n|---|---|---|---|---|---|---|---|---|---|\n| {} | {completed} | {:?} | {} | {} | {} ({} + {} in {worker_count}) | {:.0} KiB | {} | {:.0} KiB | {:.1} s |\n",
+                "{} runs of one script started at once, each awaiting `sdk.http.get` to a local server that answers after {} s (`bench/node/slow-server.mjs`). A sandbox worker holds up to {} runs of its tenant (`sandbox.runs_per_worker`); a run that only waits is parked in it with no thread. Memory is the server process plus its sandbox workers, sampled every 250 ms: resident (each process's resident set, summed) and proportional (the same with pages shared between processes, such as the program's text, counted once: the memory the machine gives them). Goal: all complete, under 2 GiB resident — {}.\n\n| runs | completed | outcomes | most going at once | resident before | resident peak (server + workers) | per run | proportional peak | per run | wall time |\n|---|---|---|---|---|---|---|---|---|---|\n| {} | {completed} | {:?} | {} | {} | {} ({} + {} in {worker_count}) | {:.0} KiB | {} | {:.0} KiB | {:.1} s |\n",
                 f.executions,
                 f.upstream_delay_ms / 1000,
+                inflight::RUNS_PER_WORKER,
                 verdict(completed == f.executions && f.peak_rss < 2 << 30),
                 f.executions,
                 f.outcomes,

@@ -155,11 +155,6 @@ impl Shared {
         }
     }
 
-    /// What cancels, stops or wakes this execution.
-    pub(super) fn control(&self) -> &Arc<Control> {
-        &self.control
-    }
-
     /// The log lines recorded so far, leaving none behind.
     pub(super) fn take_logs(&self) -> Vec<LogEntry> {
         self.logs.take()

@@ -1,8 +1,10 @@
 //! The sandbox worker: a separate process, started by the supervisor from the product's own
 //! binary, that runs untrusted JavaScript and holds nothing else — no database connection, no
 //! credentials, no settings but the engine's, an empty environment. It reads frames from the
-//! supervisor on stdin and writes frames back on stdout; each execution runs on a thread of
-//! its own, and its host calls travel to the supervisor as frames.
+//! supervisor on stdin and writes frames back on stdout. An execution runs on a pool thread
+//! while it computes; while it only waits (for a host call, a timer) it is parked with no
+//! thread (`runs.rs`), so that thousands of waiting runs cost their engines' memory and no
+//! more. Its host calls travel to the supervisor as frames.
 //!
 //! Reading follows a leader/follower pattern: one pool thread at a time reads; when it reads
 //! a run, it hands the reading to an idle thread and runs the order itself, so a run starts
@@ -110,6 +112,9 @@ impl HostLink for Outbox {
     }
 }
 
+/// The alarm thread only keeps a heap of instants and resumes runs on pool threads.
+const ALARM_STACK_BYTES: usize = 256 * 1024;
+
 type Input = BufReader<Box<dyn Read + Send>>;
 
 /// What the threads of a worker share.
@@ -134,13 +139,19 @@ impl Worker {
     }
 
     /// Handles a frame that is not a run.
-    fn handle(&self, message: ToWorker) {
+    fn handle(self: &Arc<Self>, message: ToWorker) {
         match message {
             ToWorker::Run(_) | ToWorker::Init(_) => {}
             ToWorker::Reply { run, call, result } => {
-                self.runs.wake(run, Completion::Host { id: call, result });
+                if let Some(parked) = self.runs.wake(run, Completion::Host { id: call, result }) {
+                    runs::resume(self, run, parked);
+                }
             }
-            ToWorker::Cancel { run } => self.runs.cancel(run),
+            ToWorker::Cancel { run } => {
+                if let Some(parked) = self.runs.cancel(run) {
+                    runs::resume(self, run, parked);
+                }
+            }
             ToWorker::Compile {
                 id,
                 source,
@@ -176,7 +187,7 @@ fn lead(worker: Arc<Worker>) {
                 worker.put_input(input);
                 let next = worker.clone();
                 if worker.pool.spawn(Box::new(move || lead(next))).is_ok() {
-                    runs::execute(prepared, &worker.settings, &worker.outbox, &worker.runs);
+                    runs::execute(prepared, &worker);
                     return;
                 }
                 // No thread to take over the reading: keep it, and fail this run.
@@ -232,11 +243,20 @@ pub(crate) fn serve(
         input: Mutex::new(Some(input)),
         ended,
     });
+    let alarms = worker.clone();
+    std::thread::Builder::new()
+        .name("iota-alarms".into())
+        .stack_size(ALARM_STACK_BYTES)
+        .spawn(move || runs::ring_alarms(&alarms))
+        .map_err(|e| io::Error::other(format!("cannot start the alarm thread: {e}")))?;
     let first = worker.clone();
     worker
         .pool
         .spawn(Box::new(move || lead(first)))
         .map_err(|e| io::Error::other(format!("cannot start the reading thread: {e}")))?;
-    end.recv()
-        .unwrap_or_else(|_| Err(io::Error::other("the reading thread stopped")))
+    let ended = end
+        .recv()
+        .unwrap_or_else(|_| Err(io::Error::other("the reading thread stopped")));
+    worker.runs.close();
+    ended
 }
