@@ -29,7 +29,8 @@ impl WorkerMode {
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
     pub mode: WorkerMode,
-    /// Most executions one worker runs at once (all of one tenant).
+    /// Most executions one worker holds at once (all of one tenant); runs that only wait are
+    /// parked there with no thread.
     pub runs_per_worker: usize,
     /// Executions after which a worker is retired and replaced.
     pub recycle_after_runs: u64,

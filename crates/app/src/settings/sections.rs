@@ -218,7 +218,9 @@ impl Default for EngineSettings {
 pub struct SandboxSettings {
     /// The program started as a worker (with the hidden worker argument); empty: this binary.
     pub program: String,
-    /// Most executions one worker runs at once (all of one tenant).
+    /// Most executions one worker holds at once (all of one tenant). A run that only waits
+    /// (for an SDK call, a timer) is parked with no thread, so a tenant with many waiting runs
+    /// is served best by a few large workers (hundreds or thousands of runs each).
     pub runs_per_worker: usize,
     /// Executions after which a worker is replaced.
     pub recycle_after_runs: u64,

@@ -313,7 +313,7 @@ fn main() {
         during.saturating_sub(before) / idle as u64
     });
     writeln!(out, "\n## Memory\n").unwrap();
-    writeln!(out, "{idle} executions of one tenant awaiting a timer at once: **{:.0} KiB of memory each** (growth of the proportional set size of the server and its worker processes ÷ {idle}; each execution holds its own runtime, context and thread, {} per worker).\n", per_execution as f64 / 1024.0, config.sandbox.runs_per_worker).unwrap();
+    writeln!(out, "{idle} executions of one tenant awaiting a timer at once: **{:.0} KiB of memory each** (growth of the proportional set size of the server and its worker processes ÷ {idle}; each execution holds its own runtime and context, parked with no thread while it waits, {} per worker).\n", per_execution as f64 / 1024.0, config.sandbox.runs_per_worker).unwrap();
 
     // 5. Latency of a trivial script while other tenants run CPU-bound loops.
     let busy = cores * 2;
