@@ -515,3 +515,40 @@ async fn runs_that_only_wait_hold_no_thread() {
         assert_eq!(output(&running.await.unwrap()), 499_500 + n as u64);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stack_limit_holds_for_runs_resumed_on_another_thread() {
+    // Runs that wait (parked) and then recurse: on whatever thread each resumes, a modest
+    // recursion works and an endless one ends with STACK_OVERFLOW, never a crash of the worker.
+    const RUNS: u64 = 16;
+    let engine = engine_with(
+        EngineConfig {
+            max_concurrent_per_tenant: RUNS as usize,
+            ..EngineConfig::default()
+        },
+        Arc::new(TestHost),
+    );
+    let tenant = TenantId::new();
+    let source = "function depth(n) { return n === 0 ? 0 : depth(n - 1) + 1 } function down(n) { return down(n + 1) + 1 } export default async (n) => { for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 20 + n)); return n % 2 === 0 ? depth(100) : down(0) }";
+    let job = |n: u64| {
+        let mut job = with_time(tenant, source, 30_000);
+        job.argument = serde_json::json!(n);
+        job
+    };
+    let (first, pid) = started(&engine, job(0)).await;
+    let mut runs = vec![first];
+    for n in 1..RUNS {
+        let (engine, job) = (engine.clone(), job(n));
+        runs.push(tokio::spawn(async move { run(&engine, job).await }));
+    }
+    for (n, running) in runs.into_iter().enumerate() {
+        let report = running.await.unwrap();
+        if n % 2 == 0 {
+            assert_eq!(output(&report), 100);
+        } else {
+            assert_eq!(failure(&report).code, "STACK_OVERFLOW", "{report:?}");
+        }
+    }
+    assert!(alive(pid), "the worker died");
+    still_serves(&engine, tenant).await;
+}
