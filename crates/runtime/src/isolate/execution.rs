@@ -139,6 +139,7 @@ impl Execution {
         }
     }
 
+    /// The report of the ended run (what it kept in the runtime goes with it, on drop).
     pub(super) fn finish(&mut self, ended: Ended) -> Report {
         let time_limit = self.time_limit_ms;
         let outcome = match ended {
@@ -153,8 +154,6 @@ impl Execution {
                 .unwrap_or_else(|| output_outcome(json, self.max_output_bytes)),
         };
         let memory_bytes = self.meter.peak() as u64;
-        self.result = None;
-        self.context.with(|_| self.shared.clear());
         Report {
             outcome,
             logs: self.shared.take_logs(),

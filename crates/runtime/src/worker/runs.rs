@@ -166,9 +166,7 @@ pub(super) fn resume(worker: &Arc<Worker>, run: u64, parked: Parked) {
     let task = Box::new(move || carry(&next, run, isolate::resume(parked)));
     if worker.pool.spawn(task).is_err() {
         // The run went with the task; it is failed in its place.
-        worker.runs.remove(run);
-        let failure = error("INTERNAL", "the sandbox cannot start a thread");
-        send_failure(run, failure, &worker.outbox);
+        fail_without_thread(run, &worker.outbox, &worker.runs);
     }
 }
 
@@ -258,9 +256,14 @@ fn send_failure(run: u64, failure: ExecutionError, outbox: &Outbox) {
 
 /// Fails a prepared run that cannot be run.
 pub(super) fn refuse(prepared: Prepared, outbox: &Outbox, runs: &Runs) {
-    runs.remove(prepared.order.run);
+    fail_without_thread(prepared.order.run, outbox, runs);
+}
+
+/// Forgets `run` and reports it failed for want of a thread.
+fn fail_without_thread(run: u64, outbox: &Outbox, runs: &Runs) {
+    runs.remove(run);
     let failure = error("INTERNAL", "the sandbox cannot start a thread");
-    send_failure(prepared.order.run, failure, outbox);
+    send_failure(run, failure, outbox);
 }
 
 /// Starts a prepared order on this thread and follows it until it ends or parks.
